@@ -1,0 +1,235 @@
+"""Registering dépôts: every received message or postal envelope becomes exactly one dépôt or
+is tied to the one it duplicates. Load → act → commit, one message per transaction."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.dossiers import allocate_attestation, get_or_create_dossier, refresh_dossier
+from actions.pieces import DepotAnalyse, analyse_files, formulaire_as_json
+from adapters.database import retry_on_conflict, transaction
+from adapters.mailbox import IncomingMessage, parse_message
+from adapters.storage import Storage
+from config.appel_config import AppelConfig
+from models.appel import Appel, is_late
+from models.dossier import Canal, Depot, DepotStatut, Piece, Reception
+from actions.porteurs import find_or_create_by_siret, identify_porteur, remember_addresses
+from models.porteur import normalize_siret, siret_motif
+
+NON_IDENTIFIE = (
+    "expéditeur inconnu et aucun SIRET valide dans un formulaire lisible : "
+    "dépôt conservé, en attente de rattachement par l'assistante"
+)
+
+
+@dataclass
+class IntakeReport:
+    lus: int = 0
+    deja_vus: int = 0
+    depots: int = 0
+    doublons: int = 0
+    non_identifies: int = 0
+    hors_delai: int = 0
+    erreurs: list[str] = field(default_factory=list)
+
+
+class SaisieRefusee(Exception):
+    """A command the SA typed cannot be carried out (French reason)."""
+
+
+def load_appel(session: Session, annee: int) -> tuple[Appel, AppelConfig]:
+    appel = session.scalar(select(Appel).where(Appel.annee == annee))
+    if appel is None:
+        raise SaisieRefusee(f"l'appel {annee} n'est pas publié : lancez d'abord « aap appel publier »")
+    return appel, AppelConfig.model_validate(appel.config)
+
+
+def register_mailbox(
+    factory: sessionmaker[Session], storage: Storage, annee: int, paths: list[Path], *, maintenant: datetime
+) -> IntakeReport:
+    """Register every message file; one message's failure is reported and the batch goes on."""
+    report = IntakeReport()
+    with factory() as session:
+        appel, cfg = load_appel(session, annee)
+        seen = set(session.scalars(select(Reception.sha256).where(Reception.appel_id == appel.id)))
+    for path in paths:
+        report.lus += 1
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            report.erreurs.append(f"{path.name} : lecture impossible ({exc.strerror})")
+            continue
+        if hashlib.sha256(raw).hexdigest() in seen:
+            report.deja_vus += 1
+            continue
+        try:
+            outcome = register_message(factory, storage, appel.id, cfg, parse_message(path), raw, maintenant=maintenant)
+        except Exception as exc:  # isolate the item, record it, go on
+            report.erreurs.append(f"{path.name} : erreur inattendue, message conservé pour une nouvelle tentative ({type(exc).__name__} : {exc})")
+            continue
+        _count(report, outcome)
+    return report
+
+
+def _count(report: IntakeReport, outcome: str) -> None:
+    attribute = {"doublon": "doublons", "deja_vu": "deja_vus", "non_identifie": "non_identifies"}.get(outcome, "depots")
+    setattr(report, attribute, getattr(report, attribute) + 1)
+    if outcome == "hors_delai":
+        report.hors_delai += 1
+
+
+def register_message(
+    factory: sessionmaker[Session],
+    storage: Storage,
+    appel_id: int,
+    cfg: AppelConfig,
+    msg: IncomingMessage,
+    raw: bytes,
+    *,
+    maintenant: datetime,
+) -> str:
+    """Store the message and its files, then record it in one transaction (retried on a race)."""
+    raw_stored = storage.put_blob("messages", raw, ".eml")
+    analyse = analyse_files(storage, [(a.filename, a.original_filename, a.content) for a in msg.attachments], cfg.pieces)
+    cle = f"mid:{msg.message_id}" if msg.message_id else f"raw:{raw_stored.sha256}"
+
+    def record() -> str:
+        with transaction(factory) as session:
+            appel = session.get(Appel, appel_id)
+            if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == raw_stored.sha256)):
+                return "deja_vu"
+            existing = _find_duplicate(session, appel_id, cle, analyse.empreinte)
+            if existing is None:
+                depot = _new_depot(
+                    session, appel, cfg, analyse, canal=Canal.COURRIEL, cle=cle, recu_le=msg.received_at,
+                    recu_source=msg.received_from, expediteur=msg.sender_address, maintenant=maintenant,
+                    motifs=list(msg.problems), message_id=msg.message_id, expediteur_nom=msg.sender_name,
+                    sujet=msg.subject[:300],
+                )
+            session.add(Reception(
+                appel_id=appel_id, sha256=raw_stored.sha256, source=msg.source.name[:500], taille=raw_stored.taille,
+                chemin=raw_stored.chemin, depot_id=(existing or depot).id, doublon=existing is not None,
+                recu_le=msg.received_at,
+            ))
+            if existing is not None:
+                return "doublon"
+            return _outcome(depot)
+
+    return retry_on_conflict(record)
+
+
+def register_postal(
+    factory: sessionmaker[Session],
+    storage: Storage,
+    annee: int,
+    *,
+    siret: str,
+    recu_le: datetime,
+    files: list[Path],
+    nom: str | None,
+    maintenant: datetime,
+) -> tuple[Depot, str]:
+    """A postal envelope registered by the SA (scans of what it held), on the porteur's dossier."""
+    siret = normalize_siret(siret)
+    if (motif := siret_motif(siret)) is not None:
+        raise SaisieRefusee(motif)
+    if recu_le.tzinfo is None:
+        raise SaisieRefusee("la date de réception doit préciser son fuseau horaire")
+    with factory() as session:
+        appel, cfg = load_appel(session, annee)
+    contents = []
+    for f in files:
+        try:
+            contents.append((f.name, f.name, f.read_bytes()))
+        except OSError as exc:
+            raise SaisieRefusee(f"fichier illisible : {f} ({exc.strerror})") from exc
+    analyse = analyse_files(storage, contents, cfg.pieces)
+    cle = f"courrier:{siret}:{recu_le.isoformat()}:{analyse.empreinte or 'vide'}"
+
+    def record() -> tuple[Depot, str]:
+        with transaction(factory) as session:
+            appel_row = session.get(Appel, appel.id)
+            existing = session.scalar(select(Depot).where(Depot.appel_id == appel.id, Depot.cle == cle))
+            if existing is not None:
+                return existing, "doublon"
+            find_or_create_by_siret(session, siret, nom)
+            depot = _new_depot(
+                session, appel_row, cfg, analyse, canal=Canal.COURRIER, cle=cle, recu_le=recu_le,
+                recu_source="saisie", expediteur=None, maintenant=maintenant, motifs=[], siret=siret,
+                empreinte=False,
+            )
+            return depot, _outcome(depot)
+
+    return retry_on_conflict(record)
+
+
+def _outcome(depot: Depot) -> str:
+    if depot.statut is DepotStatut.NON_IDENTIFIE:
+        return "non_identifie"
+    return "hors_delai" if depot.hors_delai else "depot"
+
+
+def _find_duplicate(session: Session, appel_id: int, cle: str, empreinte: str | None) -> Depot | None:
+    conditions = [Depot.cle == cle]
+    if empreinte:
+        conditions.append(Depot.empreinte_pieces == empreinte)
+    return session.scalar(select(Depot).where(Depot.appel_id == appel_id, or_(*conditions)).limit(1))
+
+
+def _new_depot(
+    session: Session,
+    appel: Appel,
+    cfg: AppelConfig,
+    analyse: DepotAnalyse,
+    *,
+    canal: Canal,
+    cle: str,
+    recu_le: datetime,
+    recu_source: str,
+    expediteur: str | None,
+    maintenant: datetime,
+    motifs: list[str],
+    message_id: str | None = None,
+    expediteur_nom: str | None = None,
+    sujet: str | None = None,
+    siret: str | None = None,
+    empreinte: bool = True,
+) -> Depot:
+    form = analyse.formulaire
+    motifs = list(motifs)
+    if form is not None:
+        motifs.extend(form.anomalies)
+        if not siret and (motif := siret_motif(form.porteur_siret)) is not None and form.porteur_siret:
+            motifs.append(motif)
+    porteur = identify_porteur(session, form, expediteur, siret)
+    depot = Depot(
+        appel_id=appel.id, cle=cle, empreinte_pieces=analyse.empreinte if empreinte else None, canal=canal,
+        recu_le=recu_le, recu_source=recu_source, hors_delai=is_late(recu_le, appel.date_limite),
+        message_id=message_id, expediteur=expediteur, expediteur_nom=(expediteur_nom or "")[:200] or None,
+        sujet=sujet, siret_lu=(form.porteur_siret[:40] if form else siret),
+        formulaire=formulaire_as_json(form) if form else None, enregistre_le=maintenant,
+        statut=DepotStatut.ENREGISTRE if porteur else DepotStatut.NON_IDENTIFIE,
+        motifs=motifs if porteur else [*motifs, NON_IDENTIFIE],
+    )
+    session.add(depot)
+    session.flush()
+    for p in analyse.pieces:
+        depot.pieces.append(Piece(
+            nom=p.nom, nom_origine=p.nom_origine, nature=p.nature, sha256=p.sha256, taille=p.taille,
+            chemin=p.chemin, acceptee=p.motif is None, motif=p.motif,
+        ))
+    if porteur is None:
+        session.flush()
+        return depot
+    dossier, nouveau = get_or_create_dossier(session, appel, porteur, recu_le)
+    depot.dossier = dossier
+    depot.rang = len([d for d in dossier.depots if d.id != depot.id]) + 1
+    remember_addresses(session, porteur, [expediteur, form.contact_email if form else None])
+    refresh_dossier(session, dossier, cfg, maintenant, nouveau=nouveau)
+    allocate_attestation(session, appel, depot, dossier, maintenant)
+    return depot

@@ -1,0 +1,132 @@
+"""Keeping a dossier's state in step with its dépôts, and allocating attestation numbers."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from config.appel_config import AppelConfig
+from models.appel import Appel, attestation_numero, dossier_numero
+from models.dossier import (
+    Attestation,
+    Depot,
+    Dossier,
+    DossierStatut,
+    NaturePiece,
+    PieceVue,
+    advance,
+    assess_completeness,
+)
+from models.porteur import Porteur
+from templates.formats import format_datetime_paris
+
+
+def get_or_create_dossier(session: Session, appel: Appel, porteur: Porteur, recu_le: datetime) -> tuple[Dossier, bool]:
+    """The porteur's dossier for this call, and whether it was just created."""
+    dossier = session.scalar(select(Dossier).where(Dossier.appel_id == appel.id, Dossier.porteur_id == porteur.id))
+    if dossier is not None:
+        return dossier, False
+    seq = (session.scalar(select(func.max(Dossier.seq)).where(Dossier.appel_id == appel.id)) or 0) + 1
+    dossier = Dossier(
+        appel_id=appel.id, porteur_id=porteur.id, seq=seq, numero=dossier_numero(appel.annee, seq),
+        statut=DossierStatut.INCOMPLET, canaux=[], pieces_manquantes=[], motifs=[],
+        recu_le=recu_le, mis_a_jour_le=recu_le,
+    )
+    session.add(dossier)
+    session.flush()
+    return dossier, True
+
+
+def refresh_dossier(
+    session: Session, dossier: Dossier, cfg: AppelConfig, maintenant: datetime, *, nouveau: bool = False
+) -> None:
+    """Recompute channels, completeness and reasons from every dépôt of the dossier.
+
+    A new dossier takes its first state as it is; later changes follow the state machine."""
+    session.flush()
+    depots = list(session.scalars(select(Depot).where(Depot.dossier_id == dossier.id).order_by(Depot.recu_le, Depot.id)))
+    in_time = [d for d in depots if not d.hors_delai]
+    formulaire = next((d.formulaire for d in reversed(in_time) if d.formulaire), None)
+    referents = [
+        (f"{r['prenom']} {r['nom']}".strip() or "référent sans nom", r["cv_fichier"])
+        for r in (formulaire or {}).get("referents", [])
+    ]
+    pieces = [p for d in in_time for p in d.pieces]
+    _mark_cvs(pieces, referents)
+    result = assess_completeness(
+        any_in_time=bool(in_time),
+        canaux_recus=[d.canal.value for d in in_time],
+        canaux_requis=cfg.commande.canaux_requis,
+        formulaire_valide=formulaire is not None,
+        formulaire_manquants=(formulaire or {}).get("champs_manquants", []),
+        referents=referents,
+        pieces=[PieceVue(p.nom, p.nature, p.acceptee, p.motif, p.referent) for p in pieces],
+    )
+    motifs: list[str] = []
+    for d in depots:
+        quand = format_datetime_paris(d.recu_le)
+        if d.hors_delai:
+            motifs.append(f"{d.canal.value} du {quand} reçu hors délai : conservé, non instruit")
+        motifs.extend(f"{d.canal.value} du {quand} : {m}" for m in d.motifs)
+        motifs.extend(f"pièce « {p.nom} » refusée : {p.motif}" for p in d.pieces if not p.acceptee)
+    dossier.statut = result.statut if nouveau else advance(dossier.statut, result.statut)
+    dossier.canaux = result.canaux
+    dossier.pieces_manquantes = result.manquants
+    dossier.motifs = list(dict.fromkeys(motifs))
+    dossier.recu_le = (in_time or depots)[0].recu_le
+    dossier.mis_a_jour_le = maintenant
+
+
+def _mark_cvs(pieces: list[Any], referents: list[tuple[str, str]]) -> None:
+    wanted = {(cv or "").strip().lower(): nom for nom, cv in referents if cv}
+    for p in pieces:
+        if p.nature is NaturePiece.FORMULAIRE:
+            continue
+        nom = wanted.get(p.nom.lower())
+        p.nature = NaturePiece.CV if nom else NaturePiece.AUTRE
+        p.referent = nom
+
+
+def allocate_attestation(session: Session, appel: Appel, depot: Depot, dossier: Dossier, maintenant: datetime) -> Attestation:
+    """Number the dépôt's attestation (gapless per call) and freeze what it states."""
+    seq = (session.scalar(select(func.max(Attestation.seq)).where(Attestation.appel_id == appel.id)) or 0) + 1
+    requis = appel.config["commande"]["canaux_requis"]
+    attestation = Attestation(
+        appel_id=appel.id, depot_id=depot.id, seq=seq, numero=attestation_numero(appel.annee, seq),
+        emise_le=maintenant, contenu=attestation_snapshot(depot, dossier, requis),
+    )
+    session.add(attestation)
+    session.flush()
+    return attestation
+
+
+def attestation_snapshot(depot: Depot, dossier: Dossier, canaux_requis: list[str]) -> dict[str, Any]:
+    porteur = dossier.porteur
+    return {
+        "dossier": dossier.numero,
+        "porteur_nom": porteur.nom,
+        "porteur_siret": porteur.siret,
+        "porteur_adresse": porteur.adresse,
+        "canal": depot.canal.value,
+        "recu_le": depot.recu_le.isoformat(),
+        "hors_delai": depot.hors_delai,
+        "canaux_recus": list(dossier.canaux),
+        "canaux_attendus": [c for c in canaux_requis if c not in dossier.canaux],
+        "pieces": [
+            {"nom": p.nom, "taille": p.taille, "sha256": p.sha256, "acceptee": p.acceptee, "motif": p.motif}
+            for p in depot.pieces
+        ],
+        "manquants": list(dossier.pieces_manquantes),
+        "rang": depot.rang or 1,
+        "destinataires": contact_addresses(depot, dossier),
+    }
+
+
+def contact_addresses(depot: Depot, dossier: Dossier) -> list[str]:
+    """Where the porteur's mail goes: the form's contact, else the sender, else the porteur's contact."""
+    for candidate in ((depot.formulaire or {}).get("contact_email"), dossier.porteur.contact_email, depot.expediteur):
+        if candidate and "@" in candidate and "\n" not in candidate:
+            return [candidate.strip().lower()]
+    return []

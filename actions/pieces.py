@@ -1,0 +1,86 @@
+"""Checking the files of a dépôt before anything is written to the database."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from adapters.pdf import inspect_pdf
+from adapters.storage import Storage
+from config.appel_config import PiecesRegles
+from forms.dossier_reponse import FormulaireReponse, read_dossier_reponse
+from forms.xlsx_safety import FormulaireIllisible
+from models.dossier import NaturePiece, piece_motif
+
+SPREADSHEET_EXTENSIONS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
+
+
+@dataclass(frozen=True)
+class PieceAnalysee:
+    nom: str
+    nom_origine: str | None
+    nature: NaturePiece
+    sha256: str
+    taille: int
+    chemin: str
+    motif: str | None
+
+
+@dataclass(frozen=True)
+class DepotAnalyse:
+    pieces: tuple[PieceAnalysee, ...]
+    formulaire: FormulaireReponse | None
+
+    @property
+    def empreinte(self) -> str | None:
+        """Same files (whatever the message) → same fingerprint; None without files."""
+        if not self.pieces:
+            return None
+        return hashlib.sha256("\n".join(sorted(p.sha256 for p in self.pieces)).encode()).hexdigest()
+
+
+def analyse_files(storage: Storage, files: list[tuple[str, str | None, bytes]], regles: PiecesRegles) -> DepotAnalyse:
+    """Store each file under a generated name and say what it is and whether it is accepted.
+
+    ``files`` are (safe display name, name as sent, bytes). The first readable dossier de
+    réponse is the form; every other file is a pièce to be matched later (CVs by name).
+    """
+    extensions = {*regles.extensions_formulaire, *regles.extensions_cv, *regles.extensions_autres}
+    pieces: list[PieceAnalysee] = []
+    formulaire: FormulaireReponse | None = None
+    for nom, nom_origine, data in files:
+        extension = nom.rsplit(".", 1)[-1].lower() if "." in nom else ""
+        stored = storage.put_blob("pieces", data, f".{extension}" if extension else "")
+        nature = NaturePiece.AUTRE
+        motif = None
+        if extension in SPREADSHEET_EXTENSIONS:
+            try:
+                lu = read_dossier_reponse(data, filename=nom)
+            except FormulaireIllisible as exc:
+                motif = exc.motif
+            else:
+                if formulaire is None:
+                    formulaire, nature = lu, NaturePiece.FORMULAIRE
+        motif = motif or piece_motif(nom, len(data), extensions=extensions, taille_max=regles.taille_max_octets)
+        if motif is None and extension == "pdf":
+            motif = inspect_pdf(data)
+        if motif is not None and nature is NaturePiece.FORMULAIRE:
+            formulaire, nature = None, NaturePiece.AUTRE
+        pieces.append(PieceAnalysee(nom, nom_origine, nature, stored.sha256, stored.taille, stored.chemin, motif))
+    return DepotAnalyse(tuple(pieces), formulaire)
+
+
+def formulaire_as_json(f: FormulaireReponse) -> dict[str, Any]:
+    """The form as JSON-safe data (Decimals as strings), stored with the dépôt."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(asdict(f))

@@ -1,0 +1,100 @@
+"""Publishing a call: its row, its dossier de réponse, its announcement to known porteurs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.outbox import enqueue
+from actions.porteurs import find_or_create_by_siret, remember_addresses
+from adapters.database import retry_on_conflict, transaction
+from adapters.storage import Storage
+from config.appel_config import AppelConfig
+from forms.dossier_reponse import write_dossier_reponse
+from models.appel import Appel
+from models.dossier import Dossier
+from models.porteur import Porteur
+from templates.formats import format_datetime_paris
+from templates.mails import annonce_context, render_mail
+
+
+@dataclass
+class PublicationReport:
+    appel_id: int
+    cree: bool
+    formulaire: Path
+    annonces: int
+
+
+def formulaire_relpath(annee: int) -> str:
+    return f"appels/{annee}/dossier_reponse_{annee}.xlsx"
+
+
+def publish_appel(
+    factory: sessionmaker[Session], storage: Storage, cfg: AppelConfig, *, maintenant: datetime
+) -> PublicationReport:
+    """Idempotent: a second run finds the call, the form and the queued announcements in place."""
+    relpath = formulaire_relpath(cfg.annee)
+    formulaire = storage.path(relpath)
+    if not formulaire.exists():
+        storage.ensure_dir(str(Path(relpath).parent))
+        tmp = formulaire.with_name(f".{formulaire.name}.tmp")
+        write_dossier_reponse(
+            tmp, annee=cfg.annee, titre=cfg.appel.titre,
+            date_limite=format_datetime_paris(cfg.date_limite_utc()),
+            plafond_etp=cfg.commande.plafond_salaire_charge_etp,
+        )
+        tmp.chmod(0o600)
+        tmp.replace(formulaire)
+
+    def record() -> PublicationReport:
+        with transaction(factory) as session:
+            appel = session.scalar(select(Appel).where(Appel.annee == cfg.annee))
+            cree = appel is None
+            if cree:
+                appel = Appel(
+                    annee=cfg.annee, titre=cfg.appel.titre, date_limite=cfg.date_limite_utc(),
+                    publie_le=cfg.publication_utc(), config=cfg.model_dump(mode="json"), formulaire_chemin=relpath,
+                )
+                session.add(appel)
+                session.flush()
+            annonces = _announce(session, appel, cfg, formulaire.name, maintenant)
+            return PublicationReport(appel.id, cree, formulaire, annonces)
+
+    return retry_on_conflict(record)
+
+
+def _announce(session: Session, appel: Appel, cfg: AppelConfig, formulaire_nom: str, maintenant: datetime) -> int:
+    subject, body = render_mail("annonce_appel", annonce_context(
+        appel_titre=cfg.appel.titre, appel_annee=cfg.annee, date_limite=cfg.date_limite_utc(),
+        formulaire_nom=formulaire_nom, comite_le=cfg.calendrier.comite,
+    ))
+    count = 0
+    answered = select(Dossier.porteur_id).where(Dossier.appel_id == appel.id)
+    known = select(Porteur).where(Porteur.contact_email.is_not(None), Porteur.id.not_in(answered)).order_by(Porteur.id)
+    for porteur in session.scalars(known):
+        queued = enqueue(
+            session, cle=f"annonce:{cfg.annee}:{porteur.id}", destinataires=[porteur.contact_email],
+            sujet=subject, corps=body, pieces_jointes=[appel.formulaire_chemin], maintenant=maintenant,
+            appel_id=appel.id,
+        )
+        count += queued is not None
+    return count
+
+
+def register_known_porteur(
+    factory: sessionmaker[Session], *, siret: str, nom: str, email: str, adresse: str | None = None
+) -> int:
+    """A structure already known to the PLIE (earlier calls), to be told of the next call."""
+    def record() -> int:
+        with transaction(factory) as session:
+            porteur = find_or_create_by_siret(session, siret, nom)
+            porteur.nom, porteur.contact_email = nom, email.lower()
+            porteur.adresse = adresse or porteur.adresse
+            remember_addresses(session, porteur, [email])
+            return porteur.id
+
+    return retry_on_conflict(record)

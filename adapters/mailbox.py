@@ -1,0 +1,438 @@
+"""Read received e-mails (a Maildir or a folder of .eml files) as hostile input.
+
+``parse_message`` turns one file into an ``IncomingMessage``: reception time
+from the topmost ``Received:`` hop (never the sender's ``Date:``), sender,
+subject and attachments with safe display names. Bad content never raises; it
+becomes a French reason in ``problems``. Only I/O errors propagate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+from typing import Iterator
+
+RECEIVED = "received"
+FICHIER = "fichier"
+
+PROBLEME_VIDE = "message vide"
+PROBLEME_RECEIVED = "en-tête Received absent ou illisible : heure de dépôt du fichier utilisée"
+PROBLEME_SANS_PIECE = "aucune pièce jointe"
+PROBLEME_EXPEDITEUR = "expéditeur absent ou illisible (en-tête From)"
+PROBLEME_SANS_EN_TETE = "message illisible : aucun en-tête reconnu"
+PROBLEME_STRUCTURE = "structure MIME défectueuse : des pièces jointes peuvent manquer"
+
+RFC822_FILENAME = "message-joint.eml"
+MAX_FILENAME = 150
+_MAX_ORIGINAL_FILENAME = 1000
+_MAX_SUBJECT = 998
+_MAX_SENDER_NAME = 200
+
+_PARSER = BytesParser(policy=policy.default)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_HEADER_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+_MAILDIR_NAME = re.compile(r"(\d{9,11})\.[^.]+\.[^.]")
+_MESSAGE_ID = re.compile(r"<[^<>]+>")
+_PATH_SEPARATORS = re.compile(r"[/\\\u2215\u2044\uff0f\uff3c]")
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+_BREAKING = frozenset({"Cc", "Zl", "Zp"})
+_STRUCTURE_DEFECTS = frozenset(
+    {
+        "NoBoundaryInMultipartDefect",
+        "StartBoundaryNotFoundDefect",
+        "CloseBoundaryNotFoundDefect",
+        "MultipartInvariantViolationDefect",
+    }
+)
+_DECODING_DEFECTS = frozenset(
+    {
+        "InvalidBase64CharactersDefect",
+        "InvalidBase64PaddingDefect",
+        "InvalidBase64LengthDefect",
+    }
+)
+
+
+@dataclass(frozen=True)
+class IncomingAttachment:
+    """One received file: a safe display name, the name as sent, the bytes."""
+
+    filename: str
+    original_filename: str | None
+    content: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One received e-mail, read defensively; ``problems`` says what went wrong."""
+
+    source: Path
+    raw_sha256: str
+    size: int
+    message_id: str | None
+    sender_address: str | None
+    sender_name: str
+    subject: str
+    received_at: datetime
+    received_from: str
+    date_header: datetime | None
+    attachments: tuple[IncomingAttachment, ...]
+    problems: tuple[str, ...]
+
+
+class BoiteIntrouvable(FileNotFoundError):
+    """The mailbox path does not exist or is not a folder."""
+
+
+def iter_mailbox(path: Path) -> list[Path]:
+    """List the messages of a Maildir (new/ and cur/, not tmp/) or of a folder of *.eml.
+
+    Hidden files and symbolic links are skipped; the order is by file name
+    (a Maildir name starts with its delivery time), then by full path.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise BoiteIntrouvable(f"Boîte aux lettres introuvable : {path}")
+    if not path.is_dir():
+        raise BoiteIntrouvable(f"La boîte aux lettres n'est pas un dossier : {path}")
+    maildir_parts = [path / "new", path / "cur"]
+    if any(part.is_dir() for part in maildir_parts):
+        candidates = [f for part in maildir_parts if part.is_dir() for f in part.iterdir()]
+    else:
+        candidates = [f for f in path.iterdir() if f.suffix.lower() == ".eml"]
+    found = [
+        f for f in candidates if not f.name.startswith(".") and not f.is_symlink() and f.is_file()
+    ]
+    return sorted(found, key=lambda f: (f.name, str(f)))
+
+
+def delivery_time(path: Path) -> datetime:
+    """When the file was delivered: the Maildir name's leading Unix time, else its mtime (UTC)."""
+    path = Path(path)
+    match = _MAILDIR_NAME.match(path.name)
+    if match:
+        try:
+            return datetime.fromtimestamp(int(match.group(1)), tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            pass
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+
+
+def parse_message(path: Path) -> IncomingMessage:
+    """Read one message file; never raises for bad content, only for I/O errors."""
+    path = Path(path)
+    raw = path.read_bytes()
+    problems: list[str] = []
+    fields = _Fields()
+    attachments: tuple[IncomingAttachment, ...] = ()
+    if not raw or raw.isspace():
+        problems.append(PROBLEME_VIDE)
+    else:
+        try:
+            message = _PARSER.parsebytes(_repair_header_block(raw))
+            fields = _read_headers(message, problems)
+            attachments = _read_attachments(message, problems)
+        except Exception as error:  # noqa: BLE001 - hostile input, any failure is a reason
+            problems.append(f"message illisible : {_describe(error)}")
+        if not attachments:
+            problems.append(PROBLEME_SANS_PIECE)
+    received_at = _parse_date(fields.received.rpartition(";")[2]) if fields.received else None
+    received_from = RECEIVED
+    if received_at is None:
+        received_at = delivery_time(path)
+        received_from = FICHIER
+        problems.append(PROBLEME_RECEIVED)
+    return IncomingMessage(
+        source=path,
+        raw_sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+        message_id=fields.message_id,
+        sender_address=fields.sender_address,
+        sender_name=fields.sender_name,
+        subject=fields.subject,
+        received_at=received_at,
+        received_from=received_from,
+        date_header=fields.date_header,
+        attachments=attachments,
+        problems=tuple(problems),
+    )
+
+
+@dataclass
+class _Fields:
+    received: str | None = None
+    message_id: str | None = None
+    sender_address: str | None = None
+    sender_name: str = ""
+    subject: str = ""
+    date_header: datetime | None = None
+
+
+def _repair_header_block(raw: bytes) -> bytes:
+    """Fold header lines broken by a bare newline (``From: "Jean<LF>Dupont" <…>``).
+
+    Without this, the parser would end the headers at the broken line and
+    read the rest (Subject, MIME structure) as body text.
+    """
+    end = _HEADER_END.search(raw)
+    head = raw[: end.start()] if end else raw
+    lines = head.splitlines(keepends=True)
+    fields = [i for i, line in enumerate(lines) if _HEADER_FIELD.match(line)]
+    if not fields:
+        return raw
+    # Without a blank line ending the headers, only mend lines between two fields.
+    last = len(lines) if end else fields[-1]
+    broken = [
+        i
+        for i in range(fields[0] + 1, last)
+        if lines[i][:1] not in (b" ", b"\t") and not _HEADER_FIELD.match(lines[i])
+    ]
+    if not broken:
+        return raw
+    for i in broken:
+        lines[i] = b" " + lines[i]
+    return b"".join(lines) + (raw[end.start() :] if end else raw[len(head) :])
+
+
+def _read_headers(message: Message, problems: list[str]) -> _Fields:
+    first: dict[str, str] = {}
+    for name, value in message.raw_items():
+        key = name.strip().lower()
+        if key not in first:
+            first[key] = value
+    if not first:
+        problems.append(PROBLEME_SANS_EN_TETE)
+    fields = _Fields(
+        received=first.get("received"),
+        message_id=_normalise_message_id(first.get("message-id")),
+        date_header=_parse_date(first["date"]) if "date" in first else None,
+        subject=_single_line(_header_text(message, "subject", first), _MAX_SUBJECT),
+    )
+    fields.sender_address, fields.sender_name = _read_sender(message, first.get("from"))
+    if fields.sender_address is None:
+        problems.append(PROBLEME_EXPEDITEUR)
+    return fields
+
+
+def _read_sender(message: Message, raw_from: str | None) -> tuple[str | None, str]:
+    if raw_from is None:
+        return None, ""
+    try:
+        addresses = message["From"].addresses
+        if addresses:
+            address = addresses[0]
+            return _valid_address(address.addr_spec), _single_line(
+                address.display_name, _MAX_SENDER_NAME
+            )
+    except Exception:  # noqa: BLE001 - e.g. an encoded display name hiding a newline
+        pass
+    unfolded = _single_line(raw_from, 10 * _MAX_SENDER_NAME)
+    pairs = getaddresses([unfolded])
+    name, addr = pairs[0] if pairs else ("", "")
+    return _valid_address(addr), _single_line(_decode_words(name), _MAX_SENDER_NAME)
+
+
+def _valid_address(addr: str | None) -> str | None:
+    if not addr:
+        return None
+    addr = addr.strip().lower()
+    local, at, domain = addr.rpartition("@")
+    if not at or not local or "." not in domain or len(addr) > 254:
+        return None
+    if any(c.isspace() or unicodedata.category(c) in _INVISIBLE for c in addr):
+        return None
+    return addr
+
+
+def _header_text(message: Message, name: str, first: dict[str, str]) -> str:
+    if name not in first:
+        return ""
+    try:
+        return str(message[name])
+    except Exception:  # noqa: BLE001
+        return _decode_words(first[name])
+
+
+def _decode_words(text: str) -> str:
+    """Decode RFC 2047 encoded words leniently; return the text as is on failure."""
+    if "=?" not in text:
+        return text
+    try:
+        return str(make_header(decode_header(text)))
+    except Exception:  # noqa: BLE001
+        return text
+
+
+def _parse_date(text: str | None) -> datetime | None:
+    if not text or not text.strip():
+        return None
+    try:
+        moment = parsedate_to_datetime(" ".join(text.split()))
+    except Exception:  # noqa: BLE001 - ValueError, TypeError, OverflowError…
+        return None
+    if moment.tzinfo is None:  # "-0000": UTC, origin unknown
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _normalise_message_id(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    compact = "".join(c for c in raw if not c.isspace() and unicodedata.category(c) not in _INVISIBLE)
+    if not compact:
+        return None
+    match = _MESSAGE_ID.search(compact)
+    if match:
+        return match.group(0)[:998]
+    inner = compact.strip("<>")
+    return f"<{inner}>"[:998] if inner else None
+
+
+def _read_attachments(message: Message, problems: list[str]) -> tuple[IncomingAttachment, ...]:
+    found: list[IncomingAttachment] = []
+    structure_broken = False
+    for part, is_container in _iter_parts(message):
+        structure_broken = structure_broken or any(
+            type(d).__name__ in _STRUCTURE_DEFECTS for d in part.defects
+        )
+        if is_container:
+            continue
+        try:
+            attachment = _read_attachment(part, len(found) + 1, problems)
+        except Exception as error:  # noqa: BLE001 - one bad part must not stop the others
+            problems.append(f"pièce jointe n° {len(found) + 1} illisible : {_describe(error)}")
+            continue
+        if attachment is not None:
+            found.append(attachment)
+    if structure_broken:
+        problems.append(PROBLEME_STRUCTURE)
+    return tuple(found)
+
+
+def _iter_parts(message: Message) -> Iterator[tuple[Message, bool]]:
+    """Every part in order with whether it is a container; an attached e-mail is a leaf."""
+    stack: list[Message] = [message]
+    while stack:
+        part = stack.pop()
+        is_rfc822 = part is not message and part.get_content_type() == "message/rfc822"
+        payload = part.get_payload()
+        if isinstance(payload, list) and not is_rfc822:
+            yield part, True
+            stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
+        else:
+            yield part, False
+
+
+def _read_attachment(part: Message, number: int, problems: list[str]) -> IncomingAttachment | None:
+    content_type = part.get_content_type()
+    is_rfc822 = content_type == "message/rfc822"
+    try:
+        sent_name: str | None = part.get_filename()
+    except Exception:  # noqa: BLE001
+        sent_name = None
+    if sent_name is None and not is_rfc822 and part.get_content_disposition() != "attachment":
+        return None
+    if sent_name is not None:
+        sent_name = _decode_words(sent_name)
+    filename = safe_filename(sent_name, number, default=RFC822_FILENAME if is_rfc822 else None)
+    if is_rfc822:
+        content = _rfc822_bytes(part, filename, problems)
+    else:
+        decoded = part.get_payload(decode=True)
+        content = decoded if isinstance(decoded, bytes) else b""
+        if any(type(d).__name__ in _DECODING_DEFECTS for d in part.defects):
+            problems.append(f"pièce jointe « {filename} » : encodage défectueux, contenu peut-être incomplet")
+    if not content:
+        problems.append(f"pièce jointe « {filename} » vide")
+    return IncomingAttachment(
+        filename=filename,
+        original_filename=_record_filename(sent_name),
+        content=content,
+        content_type=_clean_content_type(content_type),
+    )
+
+
+def _rfc822_bytes(part: Message, filename: str, problems: list[str]) -> bytes:
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else None
+    if not isinstance(inner, Message):
+        problems.append(f"pièce jointe « {filename} » : message joint illisible")
+        return b""
+    try:
+        return inner.as_bytes(policy=inner.policy.clone(refold_source="none"))
+    except Exception as error:  # noqa: BLE001
+        problems.append(f"pièce jointe « {filename} » : message joint illisible ({_describe(error)})")
+        return b""
+
+
+def safe_filename(name: str | None, number: int, *, default: str | None = None) -> str:
+    """A display name: basename only, one line, NFC, at most 150 characters, never empty."""
+    fallback = default or f"piece-jointe-{number}"
+    if not name:
+        return fallback
+    text = _single_line(unicodedata.normalize("NFC", name), None)
+    components = [c.strip() for c in _PATH_SEPARATORS.split(text)]
+    base = next((c for c in reversed(components) if c.strip(".")), "")
+    if not base:
+        return fallback
+    if len(base) > MAX_FILENAME:
+        stem, dot, ext = base.rpartition(".")
+        if dot and stem and 0 < len(ext) <= 16:
+            base = stem[: MAX_FILENAME - len(ext) - 1].rstrip() + "." + ext
+        else:
+            base = base[:MAX_FILENAME].rstrip()
+    return base
+
+
+def _record_filename(name: str | None) -> str | None:
+    if name is None:
+        return None
+    return "".join("?" if unicodedata.category(c) in _INVISIBLE else c for c in name)[
+        :_MAX_ORIGINAL_FILENAME
+    ]
+
+
+def _single_line(text: str, limit: int | None) -> str:
+    """Newlines and control characters become spaces, invisible ones go; spaces collapse."""
+    kept: list[str] = []
+    for c in text:
+        category = unicodedata.category(c)
+        if category not in _INVISIBLE:
+            kept.append(c)
+        elif category in _BREAKING:
+            kept.append(" ")
+    flat = " ".join("".join(kept).split())
+    return flat if limit is None else flat[:limit]
+
+
+def _clean_content_type(value: str) -> str:
+    cleaned = "".join(c for c in value if c.isascii() and c.isprintable() and not c.isspace())
+    return cleaned[:100] or "application/octet-stream"
+
+
+def _describe(error: BaseException) -> str:
+    detail = _single_line(str(error), 200)
+    return f"{type(error).__name__} : {detail}" if detail else type(error).__name__
+
+
+__all__ = [
+    "FICHIER",
+    "RECEIVED",
+    "BoiteIntrouvable",
+    "IncomingAttachment",
+    "IncomingMessage",
+    "delivery_time",
+    "iter_mailbox",
+    "parse_message",
+    "safe_filename",
+]

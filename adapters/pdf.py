@@ -1,0 +1,176 @@
+"""PDF at the edges: LibreOffice batch conversion, pypdf inspection and merge.
+
+- ``convert_to_pdf``: one ``soffice --headless --convert-to pdf`` process per
+  batch (chunks of ``CHUNK_SIZE`` files), each with its own throw-away
+  ``-env:UserInstallation`` profile (two conversions sharing a profile fail
+  silently). Success is judged by the PDFs present afterwards, never by the
+  exit code, which is 0 even when a file failed.
+- ``inspect_pdf``: never raises on hostile bytes; returns a French reason.
+- ``merge_pdfs``: one outline item (bookmark) per part.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PyPdfError
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 200
+FILE_MODE = 0o600
+
+RAISON_ILLISIBLE = "PDF illisible ou tronqué"
+RAISON_CHIFFRE = "PDF protégé par un mot de passe : impossible de le lire"
+RAISON_SANS_PAGE = "PDF sans aucune page"
+
+
+class LibreOfficeAbsent(RuntimeError):
+    """LibreOffice is not installed: no document can be converted to PDF."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "LibreOffice (soffice) introuvable : installez LibreOffice Writer "
+            "(paquet libreoffice-writer) pour produire les PDF."
+        )
+
+
+def soffice_path() -> str | None:
+    """Path of the LibreOffice executable, or None when it is not installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def convert_to_pdf(docx_paths: list[Path], outdir: Path, *, timeout: float = 600) -> dict[Path, Path]:
+    """Converts documents to ``outdir/<stem>.pdf``, one soffice call per chunk.
+
+    Returns ``{input: pdf}`` for the PDFs that exist afterwards; an input missing
+    from the result failed. ``timeout`` (seconds) applies to each soffice call;
+    on expiry its whole process group is killed and the next chunk still runs.
+    Raises ``LibreOfficeAbsent`` when soffice is not installed, ``ValueError``
+    when two inputs share a file stem (their PDFs would overwrite each other).
+    """
+    if not docx_paths:
+        return {}
+    soffice = soffice_path()
+    if soffice is None:
+        raise LibreOfficeAbsent()
+    inputs = [Path(p).resolve() for p in docx_paths]
+    _refuse_duplicate_stems(inputs)
+    outdir = Path(outdir).resolve()
+    outdir.mkdir(parents=True, exist_ok=True)
+    targets = {src: outdir / f"{src.stem}.pdf" for src in inputs}
+    for target in targets.values():
+        target.unlink(missing_ok=True)  # a stale PDF must not pass for a fresh one
+    for start in range(0, len(inputs), CHUNK_SIZE):
+        _run_soffice(soffice, inputs[start:start + CHUNK_SIZE], outdir, timeout)
+    done: dict[Path, Path] = {}
+    for src, target in targets.items():
+        if target.is_file() and target.stat().st_size > 0:
+            os.chmod(target, FILE_MODE)
+            done[src] = target
+        else:
+            log.warning("conversion en PDF échouée : %s", src)
+    return done
+
+
+def _refuse_duplicate_stems(inputs: list[Path]) -> None:
+    seen: dict[str, Path] = {}
+    for src in inputs:
+        if src.stem in seen and seen[src.stem] != src:
+            raise ValueError(f"deux documents donneraient le même PDF : {seen[src.stem]} et {src}")
+        seen[src.stem] = src
+
+
+def _run_soffice(soffice: str, chunk: list[Path], outdir: Path, timeout: float) -> None:
+    profile = Path(tempfile.mkdtemp(prefix="aap-soffice-"))
+    try:
+        argv = [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless", "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+            "--convert-to", "pdf", "--outdir", str(outdir),
+            *(str(p) for p in chunk),
+        ]
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            log.error("soffice interrompu après %s s (%d documents)", timeout, len(chunk))
+            return
+        if proc.returncode != 0:
+            log.error("soffice a échoué (code %s) : %s", proc.returncode, stderr.decode(errors="replace")[-2000:])
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kills the soffice process group this module started (soffice forks soffice.bin)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
+
+
+def inspect_pdf(data: bytes) -> str | None:
+    """None when ``data`` is a readable PDF with pages, else the French reason why not."""
+    if b"%PDF-" not in data[:1024]:  # the header may follow a little junk
+        return RAISON_ILLISIBLE
+    if b"%%EOF" not in data.rstrip(b"\x00\r\n\t \x0c")[-1024:]:
+        return RAISON_ILLISIBLE
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not _unlock(reader):
+            return RAISON_CHIFFRE
+        if len(reader.pages) == 0:
+            return RAISON_SANS_PAGE
+        first = reader.pages[0]
+        _ = first.mediabox
+        first.get_contents()
+    except (PyPdfError, Exception):  # pypdf raises many kinds on hostile input
+        return RAISON_ILLISIBLE
+    return None
+
+
+def _unlock(reader: PdfReader) -> bool:
+    """Opens a PDF protected by an owner password only (empty user password)."""
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:
+        return False
+
+
+def merge_pdfs(parts: list[tuple[str, Path]], out: Path) -> Path:
+    """Concatenates ``parts`` into ``out`` (mode 0600), one bookmark per part titled by its str."""
+    if not parts:
+        raise ValueError("aucun PDF à assembler")
+    writer = PdfWriter()
+    for titre, path in parts:
+        reader = PdfReader(str(path), strict=False)
+        if reader.is_encrypted and not _unlock(reader):
+            raise ValueError(f"{path.name} : {RAISON_CHIFFRE}")
+        writer.append(reader, outline_item=titre, import_outline=False)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as stream:
+            writer.write(stream)
+        os.replace(tmp_name, out)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return out

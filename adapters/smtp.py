@@ -1,0 +1,256 @@
+"""Sending a batch of e-mails through fastapi-mail over one SMTP connection.
+
+fastapi-mail builds each message (``FastMail.get_message``, the same pipeline
+as ``send_message``) and its ``Connection`` opens the session; we send on that
+one session and report each message's outcome through ``on_result``. Every
+failure becomes French text for the outbox; nothing here raises for an SMTP
+problem.
+
+Behaviour of fastapi-mail 1.6 this module works around (checked by
+tests/integration/test_smtp.py):
+
+- ``ConnectionConfig`` is a pydantic-settings class: any field left out is
+  read from the environment (``SUPPRESS_SEND=1`` there silently drops every
+  mail), so every field is passed explicitly;
+- a ``message-id`` given in ``headers`` ends up twice in the message, so our
+  Message-ID replaces the generated one after building;
+- recipients get a display name made from their local part
+  (``a <a@example.org>``), so ``To`` is rewritten from our addresses;
+- the multipart root carries ``Content-Transfer-Encoding: base64`` and a
+  charset, which is invalid on a multipart (RFC 2045), so both are removed;
+- attachment names are written ``filename*=UTF8''…`` (not a registered
+  charset name) and ``.docx`` falls back to ``application/octet-stream``, so
+  each attachment gets an explicit type and ``Content-Disposition``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import mimetypes
+from collections.abc import Callable, Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from email.message import Message
+from email.utils import encode_rfc2231, formataddr, getaddresses, parseaddr, quote
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosmtplib
+from fastapi_mail import ConnectionConfig, FastMail, MessageSchema, MessageType
+from fastapi_mail.connection import Connection
+from fastapi_mail.errors import ConnectionErrors
+
+ResultCallback = Callable[["OutgoingMail", "str | None"], None]
+T = TypeVar("T")
+
+_OFFICE_TYPES = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".pdf": "application/pdf",
+}
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Where and as whom to send; ``sender`` may be ``Nom <adresse>``."""
+
+    host: str
+    port: int
+    sender: str
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    ssl_tls: bool = False
+    timeout: int = 30
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """One message of the outbox; ``key`` is its idempotency key."""
+
+    key: str
+    to: tuple[str, ...]
+    subject: str
+    body: str
+    message_id: str
+    attachments: tuple[Path, ...] = ()
+
+
+def make_message_id(key: str, domain: str = "example.org") -> str:
+    """Deterministic Message-ID: the same key always gives the same id."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@aap.{domain}>"
+
+
+def send_batch(
+    settings: MailSettings,
+    mails: Iterable[OutgoingMail],
+    on_result: ResultCallback,
+) -> None:
+    """Send ``mails`` over one connection, calling ``on_result`` for each.
+
+    ``on_result(mail, None)`` on success, ``on_result(mail, "raison")`` on
+    failure. Callable from sync code, including worker threads; if the calling
+    thread already runs an event loop, the batch runs on a private thread.
+    """
+    _run_sync(_send_all(settings, list(mails), on_result))
+
+
+def _run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="aap-smtp") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _send_all(
+    settings: MailSettings, mails: list[OutgoingMail], on_result: ResultCallback
+) -> None:
+    if not mails:
+        return
+    try:
+        config = _connection_config(settings)
+        connection = Connection(config)
+        await connection.__aenter__()
+    except ConnectionErrors as error:
+        _report_all(mails, on_result, _connection_error_text(error))
+        session = getattr(connection, "session", None)
+        if session is not None and session.is_connected:  # e.g. login refused
+            session.close()
+        return
+    except Exception as error:  # invalid settings (e.g. sender address)
+        _report_all(mails, on_result, f"configuration SMTP invalide : {error}")
+        return
+    builder = FastMail(config)
+    sender_address = parseaddr(settings.sender)[1]
+    try:
+        for index, mail in enumerate(mails):
+            if not connection.session.is_connected:
+                _report_all(mails[index:], on_result, "connexion SMTP perdue avant l'envoi")
+                return
+            on_result(mail, await _send_one(connection, builder, sender_address, mail))
+    finally:
+        await _close_quietly(connection)
+
+
+async def _send_one(
+    connection: Connection, builder: FastMail, sender_address: str, mail: OutgoingMail
+) -> str | None:
+    try:
+        message = await _build_message(builder, mail)
+    except Exception as error:
+        return f"message impossible à construire : {error}"
+    recipients = [address for _, address in getaddresses(list(mail.to))]
+    try:
+        refused, _ = await connection.session.send_message(
+            message, sender=sender_address, recipients=recipients
+        )
+    except aiosmtplib.SMTPRecipientsRefused as error:
+        return "destinataire refusé : " + "; ".join(
+            f"{e.recipient} ({e.code} {e.message})" for e in error.recipients
+        )
+    except aiosmtplib.SMTPResponseException as error:
+        return f"refusé par le serveur SMTP : {error.code} {error.message}"
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+        return f"connexion SMTP perdue : {error}"
+    if refused:
+        return "remis en partie ; destinataire refusé : " + "; ".join(
+            f"{address} ({reply.code} {reply.message})" for address, reply in refused.items()
+        )
+    return None
+
+
+async def _build_message(builder: FastMail, mail: OutgoingMail) -> Message:
+    schema = MessageSchema(
+        recipients=[address for _, address in getaddresses(list(mail.to))],
+        subject=mail.subject,
+        body=mail.body,
+        subtype=MessageType.plain,
+        attachments=[_attachment(path) for path in mail.attachments],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message = await builder.get_message(schema)
+    assert isinstance(message, Message)
+    message.replace_header("Message-ID", mail.message_id)
+    message.replace_header("To", ", ".join(_format_address(a) for a in mail.to))
+    del message["Content-Transfer-Encoding"]
+    message.del_param("charset")
+    return message
+
+
+def _attachment(path: Path) -> dict[str, Any]:
+    """fastapi-mail attachment spec with an explicit type and file name."""
+    mime = _OFFICE_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    maintype, subtype = (mime or "application/octet-stream").split("/", 1)
+    if path.name.isascii():
+        disposition = f'attachment; filename="{quote(path.name)}"'
+    else:
+        disposition = f"attachment; filename*={encode_rfc2231(path.name, 'utf-8')}"
+    return {
+        "file": str(path),
+        "mime_type": maintype,
+        "mime_subtype": subtype,
+        "headers": {"Content-Disposition": disposition},
+    }
+
+
+def _format_address(text: str) -> str:
+    name, address = parseaddr(text)
+    return formataddr((name, address), charset="utf-8") if name else address
+
+
+def _connection_config(settings: MailSettings) -> ConnectionConfig:
+    """Every field explicit: ConnectionConfig reads missing ones from the env."""
+    sender_name, sender_address = parseaddr(settings.sender)
+    return ConnectionConfig(
+        MAIL_USERNAME=settings.username or "",
+        MAIL_PASSWORD=settings.password or "",
+        MAIL_PORT=settings.port,
+        MAIL_SERVER=settings.host,
+        MAIL_STARTTLS=settings.starttls,
+        MAIL_SSL_TLS=settings.ssl_tls,
+        MAIL_DEBUG=0,
+        MAIL_FROM=sender_address,
+        MAIL_FROM_NAME=sender_name or None,
+        TEMPLATE_FOLDER=None,
+        SUPPRESS_SEND=0,
+        USE_CREDENTIALS=bool(settings.username),
+        VALIDATE_CERTS=not _is_loopback(settings.host),
+        TIMEOUT=settings.timeout,
+        LOCAL_HOSTNAME=None,
+        CERT_BUNDLE=None,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _connection_error_text(error: ConnectionErrors) -> str:
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, aiosmtplib.SMTPAuthenticationError):
+        return f"authentification SMTP refusée : {cause.code} {cause.message}"
+    return f"serveur SMTP injoignable : {cause or error.expression}"
+
+
+def _report_all(mails: list[OutgoingMail], on_result: ResultCallback, reason: str) -> None:
+    for mail in mails:
+        on_result(mail, reason)
+
+
+async def _close_quietly(connection: Connection) -> None:
+    try:
+        await connection.__aexit__(None, None, None)
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        pass

@@ -1,0 +1,54 @@
+"""Files received and produced, stored under names we generate, readable by their owner only."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+@dataclass(frozen=True)
+class Stored:
+    chemin: str  # relative to the storage root
+    sha256: str
+    taille: int
+
+
+class Storage:
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def ensure_dir(self, relative: str) -> Path:
+        current = self.root
+        current.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        for part in Path(relative).parts:
+            current = current / part
+            current.mkdir(mode=DIR_MODE, exist_ok=True)
+        return current
+
+    def put_blob(self, kind: str, data: bytes, suffix: str = "") -> Stored:
+        """Content-addressed: the same bytes always land at the same generated name (re-runs overwrite)."""
+        digest = hashlib.sha256(data).hexdigest()
+        safe_suffix = suffix.lower() if suffix[1:].isalnum() and len(suffix) <= 6 else ""
+        relative = f"{kind}/{digest[:2]}/{digest}{safe_suffix}"
+        target = self.root / relative
+        if not target.exists() or target.stat().st_size != len(data):
+            self.ensure_dir(f"{kind}/{digest[:2]}")
+            write_private(target, data)
+        return Stored(relative, digest, len(data))
+
+
+def write_private(target: Path, data: bytes) -> None:
+    """Atomic write with owner-only permissions."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, FILE_MODE)
+    os.replace(tmp, target)

@@ -1,0 +1,89 @@
+"""The yearly call's configuration, loaded from ``config/appels/<annee>.toml``."""
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+CONFIG_DIR = Path(__file__).resolve().parent / "appels"
+
+
+class AppelSection(BaseModel):
+    annee: int
+    titre: str
+    organisme: str
+    adresse_postale: str
+    adresses_depot: list[str]
+    fuseau: str = "Europe/Paris"
+
+
+class Calendrier(BaseModel):
+    publication: date
+    date_limite: datetime  # naive, in the call's time zone
+    comite: date
+    debut_convention: date
+    duree_convention_mois: int = 12
+
+
+class Commande(BaseModel):
+    referents_voulus: int
+    plafond_salaire_charge_etp: Decimal
+    frais_deplacement_requis: bool = True
+    canaux_requis: list[str] = Field(default_factory=lambda: ["courriel", "courrier"])
+
+
+class Objectifs(BaseModel):
+    entrees: int
+    file_active: int
+    taux_sorties_positives: Decimal
+    partenariats_par_binome: int
+
+
+class ConventionRegles(BaseModel):
+    renouvellements_max: int = 2
+
+
+class PiecesRegles(BaseModel):
+    extensions_formulaire: list[str]
+    extensions_cv: list[str]
+    extensions_autres: list[str]
+    taille_max_octets: int
+
+
+class AppelConfig(BaseModel):
+    appel: AppelSection
+    calendrier: Calendrier
+    commande: Commande
+    objectifs: Objectifs
+    convention: ConventionRegles
+    pieces: PiecesRegles
+
+    @property
+    def annee(self) -> int:
+        return self.appel.annee
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.appel.fuseau)
+
+    def date_limite_utc(self) -> datetime:
+        """The deadline, read in the call's time zone, as an aware UTC datetime."""
+        local = self.calendrier.date_limite.replace(tzinfo=self.tz)
+        return local.astimezone(timezone.utc)
+
+    def publication_utc(self) -> datetime:
+        start = datetime.combine(self.calendrier.publication, datetime.min.time(), self.tz)
+        return start.astimezone(timezone.utc)
+
+
+def load_appel_config(source: Path | str | int) -> AppelConfig:
+    """Load a call from a TOML path, or from its year (``2018`` → ``config/appels/2018.toml``)."""
+    path = CONFIG_DIR / f"{source}.toml" if isinstance(source, int) or str(source).isdigit() else Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"configuration de l'appel introuvable : {path}")
+    with path.open("rb") as fh:
+        return AppelConfig.model_validate(tomllib.load(fh))

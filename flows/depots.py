@@ -1,0 +1,58 @@
+"""Intake: register dépôts (mailbox or post), render their attestations, send them."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from prefect import flow, task
+
+from actions.attestations import render_pending
+from actions.depots import register_mailbox, register_postal
+from adapters.mailbox import iter_mailbox
+from flows.mail import send_outbox
+from flows.runtime import parse_moment, runtime
+
+
+@task(name="enregistrer-depots")
+def register_depots(maildir: str, annee: int, maintenant: str | None) -> dict:
+    rt = runtime()
+    report = register_mailbox(rt.factory, rt.storage, annee, iter_mailbox(Path(maildir)), maintenant=parse_moment(maintenant))
+    return asdict(report)
+
+
+@task(name="enregistrer-depot-postal")
+def register_postal_task(annee: int, siret: str, recu_le: str, files: list[str], nom: str | None, maintenant: str | None) -> dict:
+    rt = runtime()
+    depot, outcome = register_postal(
+        rt.factory, rt.storage, annee, siret=siret, recu_le=parse_moment(recu_le), files=[Path(f) for f in files],
+        nom=nom, maintenant=parse_moment(maintenant),
+    )
+    return {"depot": depot.id, "resultat": outcome}
+
+
+@task(name="rendre-attestations")
+def render_attestations(annee: int) -> dict:
+    rt = runtime()
+    report = render_pending(rt.factory, rt.storage, annee, pdf=rt.settings.pdf == "auto", workers=rt.settings.workers)
+    return asdict(report)
+
+
+@flow(name="releve-depots")
+def releve_depots(maildir: str, annee: int, maintenant: str | None = None) -> dict:
+    """Relève la boîte de dépôt : enregistre, atteste et envoie les attestations."""
+    return {
+        "depots": register_depots(maildir, annee, maintenant),
+        "attestations": render_attestations(annee),
+        "courriels": send_outbox(),
+    }
+
+
+@flow(name="depot-postal")
+def depot_postal(annee: int, siret: str, recu_le: str, files: list[str], nom: str | None = None,
+                 maintenant: str | None = None) -> dict:
+    """Enregistre un dépôt reçu par courrier et envoie son attestation."""
+    return {
+        "depot": register_postal_task(annee, siret, recu_le, files, nom, maintenant),
+        "attestations": render_attestations(annee),
+        "courriels": send_outbox(),
+    }

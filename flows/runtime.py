@@ -1,0 +1,63 @@
+"""What every flow and command shares: Prefect's defaults, settings, database, storage, the clock."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.database import session_factory
+from adapters.storage import Storage
+from config.settings import Settings, get_settings
+
+PARIS = ZoneInfo("Europe/Paris")
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+}
+
+
+def set_prefect_defaults() -> None:
+    """Before Prefect is imported: no analytics, a patient ephemeral server, quiet logs (unless the user said)."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    factory: sessionmaker[Session]
+    storage: Storage
+
+
+_current: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    global _current
+    if _current is None:
+        configure(get_settings())
+    assert _current is not None
+    return _current
+
+
+def configure(settings: Settings) -> Runtime:
+    """Use these settings from now on in this process (the demo and the tests point elsewhere)."""
+    global _current
+    _current = Runtime(settings, session_factory(settings.database_url), Storage(settings.storage_dir))
+    return _current
+
+
+def parse_moment(text: str | None) -> datetime:
+    """An ISO date-time from the command line; naive means Paris time. None means now (the edge's clock)."""
+    if not text:
+        return datetime.now(timezone.utc)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=PARIS)
+    return moment.astimezone(timezone.utc)

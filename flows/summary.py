@@ -1,0 +1,38 @@
+"""French tables printed for the SA (plain text, fits a terminal)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from templates.formats import format_datetime_paris
+
+
+def dossiers_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "Aucun dossier pour cet appel."
+    header = ("N°", "Structure", "SIRET", "Statut", "Canaux", "Reçu le", "Att.", "À compléter / motifs")
+    lines = []
+    for r in rows:
+        notes = [*r["pieces_manquantes"], *r["motifs"]]
+        lines.append((
+            r["numero"] or f"dépôt {r['depot']}",
+            _cut(r["porteur"] or "?", 34),
+            r["siret"] or "—",
+            r["statut"] + (" (hors délai)" if r["hors_delai"] and r["statut"] != "hors délai" else ""),
+            " + ".join(r["canaux"]) or "—",
+            format_datetime_paris(datetime.fromisoformat(r["recu_le"])),
+            str(len(r["attestations"])),
+            _cut("; ".join(notes), 90) if notes else "—",
+        ))
+    widths = [max(len(str(x[i])) for x in [header, *lines]) for i in range(len(header))]
+    out = [" | ".join(str(c).ljust(w) for c, w in zip(header, widths)), "-+-".join("-" * w for w in widths)]
+    out += [" | ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines]
+    complets = sum(r["statut"] == "complet" for r in rows)
+    attente = sum(r["numero"] is None for r in rows)
+    out.append(f"\n{len(rows) - attente} dossier(s), dont {complets} complet(s) ; {attente} dépôt(s) non identifié(s) en attente.")
+    return "\n".join(out)
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

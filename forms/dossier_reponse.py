@@ -1,0 +1,621 @@
+"""The Excel *dossier de réponse*: write the blank form, fill samples, read answers.
+
+Every input cell carries a workbook-scoped defined name (``SCALAR_NAMES`` and
+``referents``), so reading never depends on where the cells sit on the sheet.
+Reading treats the file as hostile: container checks first
+(``forms.xlsx_safety``), then openpyxl in read-only mode, one pass per sheet.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from babel.numbers import format_currency
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter, quote_sheetname, range_boundaries
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from forms.xlsx_safety import FormulaireIllisible, check_xlsx_container
+
+__all__ = [
+    "MONEY_NAMES",
+    "REFERENT_COLUMNS",
+    "SCALAR_NAMES",
+    "FormulaireIllisible",
+    "FormulaireReponse",
+    "Referent",
+    "fill_dossier_reponse",
+    "parse_decimal_fr",
+    "read_dossier_reponse",
+    "write_dossier_reponse",
+]
+
+REFERENT_COLUMNS = ("nom", "prenom", "etp", "salaire_charge_annuel", "cv_fichier")
+SCALAR_NAMES = (
+    "porteur_nom", "porteur_siret", "porteur_adresse",
+    "contact_nom", "contact_email", "contact_telephone",
+    "budget_salaires", "budget_deplacements", "budget_autres",
+    "ressources_fse", "ressources_plie", "ressources_autres",
+)  # fmt: skip
+MONEY_NAMES = tuple(n for n in SCALAR_NAMES if n.startswith(("budget_", "ressources_")))
+OPTIONAL_NAMES = ("budget_autres", "ressources_autres")
+REFERENTS_NAME = "referents"
+SHEET_TITLE = "Formulaire"
+
+LIBELLES = {
+    "porteur_nom": "Nom de la structure",
+    "porteur_siret": "SIRET de la structure",
+    "porteur_adresse": "Adresse postale de la structure",
+    "contact_nom": "Nom et prénom de la personne à contacter",
+    "contact_email": "Courriel de la personne à contacter",
+    "contact_telephone": "Téléphone de la personne à contacter",
+    "budget_salaires": "Salaires chargés des référents",
+    "budget_deplacements": "Frais de déplacement",
+    "budget_autres": "Autres dépenses",
+    "ressources_fse": "Cofinancement FSE sollicité",
+    "ressources_plie": "Financement PLIE sollicité",
+    "ressources_autres": "Autres ressources",
+}
+LIBELLES_REFERENT = {
+    "nom": "nom",
+    "prenom": "prénom",
+    "etp": "ETP",
+    "salaire_charge_annuel": "salaire chargé annuel",
+    "cv_fichier": "fichier du CV",
+}
+MANQUE_REFERENT = "au moins un référent (tableau referents)"
+
+LIGNE_MAX = 10_000
+"""Defined names pointing below this row are refused (bounds the read)."""
+COLONNE_MAX = 100
+REFERENTS_LIGNES_MAX = 200
+"""Rows of the référents table read at most (a porteur may insert rows in it)."""
+MONTANT_MAX = Decimal(10) ** 12
+CENTIME = Decimal("0.01")
+FORMAT_EURO = '#,##0.00 "€"'
+
+
+@dataclass(frozen=True)
+class Referent:
+    """One salarié proposed as référent de parcours."""
+
+    nom: str
+    prenom: str
+    etp: Decimal | None
+    salaire_charge_annuel: Decimal | None
+    cv_fichier: str
+
+
+@dataclass(frozen=True)
+class FormulaireReponse:
+    """What a porteur's form says, plus what is missing or unreadable in it."""
+
+    porteur_nom: str
+    porteur_siret: str
+    porteur_adresse: str
+    contact_nom: str
+    contact_email: str
+    contact_telephone: str
+    budget_salaires: Decimal | None
+    budget_deplacements: Decimal | None
+    budget_autres: Decimal | None
+    ressources_fse: Decimal | None
+    ressources_plie: Decimal | None
+    ressources_autres: Decimal | None
+    referents: tuple[Referent, ...]
+    champs_manquants: tuple[str, ...]
+    anomalies: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- writing
+
+_GRAS = Font(bold=True)
+_TITRE = Font(bold=True, size=16, color="1F3864")
+_SECTION = Font(bold=True, size=12, color="FFFFFF")
+_FOND_SECTION = PatternFill("solid", fgColor="2F5496")
+_FOND_SAISIE = PatternFill("solid", fgColor="FFF2CC")
+_FOND_TOTAL = PatternFill("solid", fgColor="E7E6E6")
+_TECHNIQUE = Font(italic=True, size=8, color="808080")
+_FIN = Side(style="thin", color="A6A6A6")
+_CADRE = Border(left=_FIN, right=_FIN, top=_FIN, bottom=_FIN)
+_RETOUR = Alignment(wrap_text=True, vertical="top")
+_LARGEURS = {"A": 6, "B": 36, "C": 22, "D": 14, "E": 24, "F": 34}
+
+_RUBRIQUES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("1. La structure porteuse", (
+        ("porteur_nom", "Nom de la structure"),
+        ("porteur_siret", "SIRET (14 chiffres)"),
+        ("porteur_adresse", "Adresse postale"),
+    )),
+    ("2. La personne à contacter", (
+        ("contact_nom", "Nom et prénom"),
+        ("contact_email", "Courriel"),
+        ("contact_telephone", "Téléphone"),
+    )),
+)  # fmt: skip
+_DEPENSES = (
+    ("budget_salaires", "Salaires chargés des référents"),
+    ("budget_deplacements", "Frais de déplacement (rencontres avec les entreprises)"),
+    ("budget_autres", "Autres dépenses (facultatif)"),
+)
+_RESSOURCES = (
+    ("ressources_fse", "Cofinancement FSE sollicité"),
+    ("ressources_plie", "Financement PLIE sollicité"),
+    ("ressources_autres", "Autres ressources (facultatif)"),
+)
+
+
+def write_dossier_reponse(
+    path: Path,
+    *,
+    annee: int,
+    titre: str,
+    date_limite: str,
+    plafond_etp: Decimal,
+    lignes_referents: int = 20,
+) -> Path:
+    """Write the blank form for one call to ``path`` and return it."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET_TITLE
+    ws.sheet_view.showGridLines = False
+    for lettre, largeur in _LARGEURS.items():
+        ws.column_dimensions[lettre].width = largeur
+    entete = f"Appel à projets PLIE {annee} — Dossier de réponse"
+    wb.properties.title = entete
+    wb.properties.creator = "PLIE — appel à projets"
+
+    _texte(ws, 1, entete, font=_TITRE, hauteur=24)
+    _texte(ws, 2, titre, font=Font(bold=True, size=12))
+    _texte(ws, 3, f"Date limite de réponse : {date_limite}, par courriel et par voie postale.",
+           font=Font(bold=True, color="C00000"))
+    _texte(ws, 5, "Mode d'emploi", font=_GRAS)
+    consignes = (
+        "Complétez les cellules sur fond jaune. Ne renommez pas la feuille et ne déplacez "
+        "pas les cellules : le formulaire est lu automatiquement.",
+        "Enregistrez le fichier au format Excel .xlsx (sans macros, sans mot de passe) et "
+        "joignez-le à votre réponse, avec le CV de chaque référent proposé.",
+        "Les montants sont en euros. Les ETP s'écrivent en nombre décimal : 1 pour un temps "
+        "plein, 0,5 pour un mi-temps.",
+    )
+    for i, consigne in enumerate(consignes):
+        _texte(ws, 6 + i, f"• {consigne}", hauteur=30)
+
+    row = 10
+    for intitule, champs in _RUBRIQUES:
+        row = _section(ws, row, intitule)
+        for name, libelle in champs:
+            _saisie(wb, ws, row, name, libelle, number_format="@")
+            row += 1
+        row += 1
+
+    row = _section(ws, row, f"3. Budget prévisionnel de l'action {annee} (en euros)")
+    for bloc, total in ((_DEPENSES, "Total des dépenses"), (_RESSOURCES, "Total des ressources")):
+        debut = row
+        for name, libelle in bloc:
+            _saisie(wb, ws, row, name, libelle, number_format=FORMAT_EURO)
+            row += 1
+        _total(ws, row, total, f"=SUM(C{debut}:C{row - 1})")
+        row += 1
+    plafond = format_currency(plafond_etp, "EUR", locale="fr_FR")
+    demi = format_currency(plafond_etp / 2, "EUR", locale="fr_FR")
+    _texte(ws, row, (
+        f"Plafond : le coût salarial chargé d'un référent ne doit pas dépasser {plafond} "
+        f"par ETP (au prorata pour un temps partiel : 0,5 ETP → {demi}). Le budget doit "
+        "inclure des frais de déplacement pour les rencontres avec les entreprises."
+    ), hauteur=45, font=Font(italic=True))
+    row += 2
+
+    row = _section(ws, row, "4. Les référents de parcours proposés")
+    _texte(ws, row, (
+        "Une ligne par salarié proposé. Joignez son CV à votre réponse et indiquez dans la "
+        "dernière colonne le nom du fichier joint (par exemple cv_dupont.pdf). "
+        "Besoin de plus de lignes ? Insérez-les à l'intérieur du tableau."
+    ), hauteur=30)
+    row += 1
+    _tableau_referents(wb, ws, row, lignes_referents)
+    ws.page_setup.orientation = "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.sheet_view.selection[0].activeCell = ws.sheet_view.selection[0].sqref = "C11"
+
+    path = Path(path)
+    wb.save(path)
+    return path
+
+
+def _texte(ws, row: int, valeur: str, *, font: Font | None = None, hauteur: float | None = None) -> None:
+    """One line of text across the form's width."""
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=6)
+    cell = ws.cell(row=row, column=1, value=valeur)
+    cell.data_type = "s"
+    cell.alignment = _RETOUR
+    if font is not None:
+        cell.font = font
+    if hauteur is not None:
+        ws.row_dimensions[row].height = hauteur
+
+
+def _section(ws, row: int, intitule: str) -> int:
+    _texte(ws, row, intitule, font=_SECTION, hauteur=20)
+    ws.cell(row=row, column=1).fill = _FOND_SECTION
+    return row + 1
+
+
+def _saisie(wb: Workbook, ws, row: int, name: str, libelle: str, *, number_format: str) -> None:
+    """A label in A:B and a named input cell in C (merged over C:F)."""
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
+    ws.cell(row=row, column=1, value=libelle).alignment = Alignment(vertical="center", wrap_text=True)
+    ws.merge_cells(start_row=row, start_column=3, end_row=row, end_column=6)
+    for col in range(3, 7):
+        ws.cell(row=row, column=col).border = _CADRE
+    cell = ws.cell(row=row, column=3)
+    cell.fill = _FOND_SAISIE
+    cell.number_format = number_format
+    cell.alignment = Alignment(horizontal="left", vertical="center")
+    ws.row_dimensions[row].height = 18
+    _nommer(wb, name, f"$C${row}")
+
+
+def _total(ws, row: int, libelle: str, formule: str) -> None:
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
+    ws.cell(row=row, column=1, value=libelle).font = _GRAS
+    ws.merge_cells(start_row=row, start_column=3, end_row=row, end_column=6)
+    cell = ws.cell(row=row, column=3, value=formule)
+    cell.font = _GRAS
+    cell.fill = _FOND_TOTAL
+    cell.number_format = FORMAT_EURO
+    cell.alignment = Alignment(horizontal="left")
+
+
+def _tableau_referents(wb: Workbook, ws, row: int, lignes: int) -> None:
+    """French headings, then the named range: technical header + empty rows."""
+    intitules = ("N°", "Nom", "Prénom", "ETP (ex. 0,5)", "Salaire chargé annuel", "Fichier du CV")
+    for col, intitule in enumerate(intitules, start=1):
+        cell = ws.cell(row=row, column=col, value=intitule)
+        cell.font, cell.fill, cell.border = _GRAS, _FOND_TOTAL, _CADRE
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    entete = row + 1
+    for col, name in enumerate(REFERENT_COLUMNS, start=2):
+        cell = ws.cell(row=entete, column=col, value=name)
+        cell.font, cell.alignment = _TECHNIQUE, Alignment(horizontal="center")
+    formats = ("@", "@", "0.00", FORMAT_EURO, "@")
+    premiere, derniere = entete + 1, entete + lignes
+    for r in range(premiere, derniere + 1):
+        numero = ws.cell(row=r, column=1, value=r - entete)
+        numero.alignment, numero.border = Alignment(horizontal="center"), _CADRE
+        for col, fmt in enumerate(formats, start=2):
+            cell = ws.cell(row=r, column=col)
+            cell.number_format, cell.fill, cell.border = fmt, _FOND_SAISIE, _CADRE
+    _nommer(wb, REFERENTS_NAME, f"$B${entete}:$F${derniere}")
+    etp = DataValidation(
+        type="decimal", operator="between", formula1="0.01", formula2="1", allow_blank=True,
+        showErrorMessage=True, errorTitle="ETP",
+        error="L'ETP est un nombre décimal supérieur à 0 et au plus égal à 1 (par exemple 0,5).",
+    )  # fmt: skip
+    etp.add(f"D{premiere}:D{derniere}")
+    salaire = DataValidation(
+        type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+        showErrorMessage=True, errorTitle="Salaire", error="Le salaire est un montant positif, en euros.",
+    )  # fmt: skip
+    salaire.add(f"E{premiere}:E{derniere}")
+    ws.add_data_validation(etp)
+    ws.add_data_validation(salaire)
+
+
+def _nommer(wb: Workbook, name: str, reference: str) -> None:
+    wb.defined_names[name] = DefinedName(name, attr_text=f"{quote_sheetname(SHEET_TITLE)}!{reference}")
+
+
+# --------------------------------------------------------------------------- filling
+
+
+def fill_dossier_reponse(blank: Path, out: Path, data: FormulaireReponse) -> Path:
+    """Write ``data`` into a copy of the blank form (samples for demo, tests, bench)."""
+    wb = load_workbook(blank)
+    zones = {name: _zone(wb, name) for name in (*SCALAR_NAMES, REFERENTS_NAME)}
+    for name in SCALAR_NAMES:
+        feuille, (col, row, _, _) = zones[name]
+        _ecrire(wb[feuille].cell(row=row, column=col), getattr(data, name))
+    feuille, (col, row, _, derniere) = zones[REFERENTS_NAME]
+    if len(data.referents) > derniere - row:
+        raise ValueError(f"{len(data.referents)} référents pour {derniere - row} lignes de tableau")
+    ws = wb[feuille]
+    for i, referent in enumerate(data.referents, start=1):
+        for j, champ in enumerate(REFERENT_COLUMNS):
+            _ecrire(ws.cell(row=row + i, column=col + j), getattr(referent, champ))
+    out = Path(out)
+    wb.save(out)
+    return out
+
+
+def _ecrire(cell, valeur: object) -> None:
+    """Text stays text (never a formula); money and ETP stay exact numbers."""
+    if isinstance(valeur, str):
+        cell.value = valeur
+        cell.data_type = "s"
+    else:
+        cell.value = valeur
+
+
+def _zone(wb, name: str) -> tuple[str, tuple[int, int, int, int]]:
+    """(sheet title, (min_col, min_row, max_col, max_row)) of a defined name."""
+    defn = wb.defined_names.get(name)
+    if defn is None:
+        for ws in wb.worksheets:
+            defn = getattr(ws, "defined_names", {}).get(name)
+            if defn is not None:
+                break
+    if defn is None:
+        raise KeyError(name)
+    for feuille, reference in defn.destinations:
+        bornes = range_boundaries(reference.replace("$", ""))
+        if feuille in wb.sheetnames and None not in bornes:
+            return feuille, bornes  # type: ignore[return-value]
+    raise ValueError(name)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_dossier_reponse(source: Path | bytes, *, filename: str | None = None) -> FormulaireReponse:
+    """Read a porteur's form; raise ``FormulaireIllisible`` when it cannot be read at all.
+
+    ``filename`` is the name the porteur gave the file (defaults to the path's name).
+    """
+    if isinstance(source, (bytes, bytearray)):
+        data, nom = bytes(source), filename or "formulaire.xlsx"
+    else:
+        data, nom = Path(source).read_bytes(), filename or Path(source).name
+    check_xlsx_container(data, nom)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises anything on a hostile file
+        raise FormulaireIllisible(_illisible(exc)) from None
+    try:
+        zones = _zones_lues(wb)
+        valeurs = _valeurs(wb, zones)
+    except FormulaireIllisible:
+        raise
+    except Exception as exc:
+        raise FormulaireIllisible(_illisible(exc)) from None
+    finally:
+        wb.close()
+    return _formulaire(zones, valeurs)
+
+
+def _illisible(exc: Exception) -> str:
+    detail = str(exc).strip() or "contenu interne invalide"
+    return f"le classeur Excel est illisible : {detail[:200]} ({type(exc).__name__})"
+
+
+_Zone = tuple[str, tuple[int, int, int, int]]
+_Valeurs = dict[tuple[str, int, int], Any]
+
+
+def _zones_lues(wb) -> dict[str, _Zone]:
+    """Every defined name the reader needs, checked and bounded."""
+    zones: dict[str, _Zone] = {}
+    absentes, invalides = [], []
+    for name in (*SCALAR_NAMES, REFERENTS_NAME):
+        try:
+            zones[name] = _zone(wb, name)
+        except KeyError:
+            absentes.append(name)
+        except Exception:
+            invalides.append(name)
+    if absentes:
+        raise FormulaireIllisible(
+            "ce fichier n'est pas le dossier de réponse de l'appel : zones nommées absentes : "
+            + ", ".join(absentes)
+        )
+    for name, (_, (min_col, min_row, max_col, max_row)) in zones.items():
+        largeur = len(REFERENT_COLUMNS) if name == REFERENTS_NAME else 1
+        if max_col - min_col + 1 < largeur or min_row > LIGNE_MAX or max_col > COLONNE_MAX:
+            invalides.append(name)
+    if invalides:
+        raise FormulaireIllisible(
+            "le dossier de réponse a été modifié : zones nommées invalides : " + ", ".join(invalides)
+        )
+    return zones
+
+
+def _valeurs(wb, zones: dict[str, _Zone]) -> _Valeurs:
+    """Values of every needed cell, reading each sheet once within a bounding box."""
+    voulues: dict[str, set[tuple[int, int]]] = {}
+    for name, (feuille, (min_col, min_row, _, _)) in zones.items():
+        if name == REFERENTS_NAME:
+            _, cols, rows = _bornes_referents(zones[name])
+            cellules = {(r, c) for r in rows for c in cols}
+        else:
+            cellules = {(min_row, min_col)}
+        voulues.setdefault(feuille, set()).update(cellules)
+    valeurs: _Valeurs = {}
+    for feuille, cellules in voulues.items():
+        rows = [r for r, _ in cellules]
+        cols = [c for _, c in cellules]
+        r0, c0 = min(rows), min(cols)
+        lignes = wb[feuille].iter_rows(
+            min_row=r0, max_row=max(rows), min_col=c0, max_col=max(cols), values_only=True
+        )
+        for r, ligne in enumerate(lignes, start=r0):
+            for c, valeur in enumerate(ligne, start=c0):
+                if valeur is not None and (r, c) in cellules:
+                    valeurs[(feuille, r, c)] = valeur
+    return valeurs
+
+
+def _formulaire(zones: dict[str, _Zone], valeurs: _Valeurs) -> FormulaireReponse:
+    manquants: list[str] = []
+    anomalies: list[str] = []
+    champs: dict[str, Any] = {}
+    for name in SCALAR_NAMES:
+        feuille, (col, row, _, _) = zones[name]
+        brut = valeurs.get((feuille, row, col))
+        libelle = f"{LIBELLES[name]} ({name})"
+        if _vide(brut):
+            champs[name] = None if name in MONEY_NAMES else ""
+            if name not in OPTIONAL_NAMES:
+                manquants.append(libelle)
+        elif name in MONEY_NAMES:
+            champs[name] = _nombre_ou_anomalie(brut, f"Montant illisible pour {libelle}", anomalies)
+        elif name == "porteur_siret":
+            champs[name] = _siret(brut, libelle, anomalies)
+        elif name == "contact_telephone":
+            champs[name] = _telephone(brut)
+        else:
+            champs[name] = _texte_de(brut)
+    referents = _referents(zones[REFERENTS_NAME], valeurs, anomalies)
+    if not referents:
+        manquants.append(MANQUE_REFERENT)
+    return FormulaireReponse(
+        **champs, referents=referents, champs_manquants=tuple(manquants), anomalies=tuple(anomalies)
+    )
+
+
+def _bornes_referents(zone: _Zone) -> tuple[str, range, range]:
+    """Sheet, columns and rows (header first) of the référents table, bounded."""
+    feuille, (min_col, entete, max_col, max_row) = zone
+    derniere = min(max_row, entete + REFERENTS_LIGNES_MAX)
+    return feuille, range(min_col, max_col + 1), range(entete, derniere + 1)
+
+
+def _referents(zone: _Zone, valeurs: _Valeurs, anomalies: list[str]) -> tuple[Referent, ...]:
+    """One Referent per non-empty row; columns found by their header, else by order."""
+    feuille, cols, rows = _bornes_referents(zone)
+    titres = [_texte_de(valeurs.get((feuille, rows[0], c))).lower() for c in cols]
+    if set(REFERENT_COLUMNS) <= set(titres):
+        colonnes = {champ: cols[titres.index(champ)] for champ in REFERENT_COLUMNS}
+    else:  # header retyped by the porteur: trust the columns' order
+        colonnes = {champ: cols[j] for j, champ in enumerate(REFERENT_COLUMNS)}
+    referents = []
+    for numero, row in enumerate(rows[1:], start=1):
+        brut = {champ: valeurs.get((feuille, row, col)) for champ, col in colonnes.items()}
+        if all(_vide(v) for v in brut.values()):
+            continue
+        a_completer = [LIBELLES_REFERENT[c] for c, v in brut.items() if _vide(v)]
+        if a_completer:
+            manque = ", ".join(a_completer)
+            anomalies.append(f"Référent de la ligne {numero} incomplet, à compléter : {manque}")
+        etp = salaire = None
+        if not _vide(brut["etp"]):
+            etp = _nombre_ou_anomalie(brut["etp"], f"ETP de la ligne {numero} illisible", anomalies, etp=True)
+        if not _vide(salaire_brut := brut["salaire_charge_annuel"]):
+            motif = f"Salaire chargé annuel de la ligne {numero} illisible"
+            salaire = _nombre_ou_anomalie(salaire_brut, motif, anomalies)
+        referents.append(Referent(
+            nom=_texte_de(brut["nom"]), prenom=_texte_de(brut["prenom"]), etp=etp,
+            salaire_charge_annuel=salaire, cv_fichier=_texte_de(brut["cv_fichier"]),
+        ))  # fmt: skip
+    return tuple(referents)
+
+
+# --------------------------------------------------------------------------- cell values
+
+
+def _vide(valeur: Any) -> bool:
+    return valeur is None or (isinstance(valeur, str) and not valeur.strip())
+
+
+def _texte_de(valeur: Any) -> str:
+    """A cell's value as stripped text (numbers without a spurious ``.0``)."""
+    if valeur is None:
+        return ""
+    if isinstance(valeur, float) and valeur.is_integer():
+        return str(int(valeur))
+    if isinstance(valeur, datetime) and valeur.time() == time(0):
+        return valeur.date().strftime("%d/%m/%Y")
+    if isinstance(valeur, date):
+        return valeur.strftime("%d/%m/%Y")
+    return str(valeur).strip()
+
+
+def _apercu(valeur: Any) -> str:
+    texte = _texte_de(valeur)
+    return texte if len(texte) <= 60 else texte[:59] + "…"
+
+
+def _siret(valeur: Any, libelle: str, anomalies: list[str]) -> str:
+    """Digits as text; a number keeps its leading zeros back (14 digits)."""
+    if isinstance(valeur, (int, float)) and not isinstance(valeur, bool) and float(valeur).is_integer():
+        siret = str(int(valeur)).zfill(14)
+    else:
+        siret = re.sub(r"\s", "", _texte_de(valeur))
+    if not re.fullmatch(r"\d{14}", siret):
+        anomalies.append(f"{libelle} illisible : « {_apercu(valeur)} » (14 chiffres attendus)")
+    return siret
+
+
+def _telephone(valeur: Any) -> str:
+    """A number typed in a numeric cell lost its leading 0: give it back."""
+    if isinstance(valeur, (int, float)) and not isinstance(valeur, bool) and float(valeur).is_integer():
+        chiffres = str(int(valeur))
+        return "0" + chiffres if len(chiffres) == 9 else chiffres
+    return _texte_de(valeur)
+
+
+def _nombre_ou_anomalie(
+    valeur: Any, motif: str, anomalies: list[str], *, etp: bool = False
+) -> Decimal | None:
+    """The number, or None with ``motif`` and the value shown recorded as an anomaly."""
+    try:
+        return parse_decimal_fr(valeur, etp=etp)
+    except ValueError:
+        anomalies.append(f"{motif} : « {_apercu(valeur)} »")
+        return None
+
+
+_UNITES = re.compile(r"(€|\beuros?\b|\beur\b|\betp\b)", re.IGNORECASE)
+
+
+def parse_decimal_fr(valeur: Any, quantum: Decimal = CENTIME, *, etp: bool = False) -> Decimal:
+    """A cell's number or French text (``44 500,00 €``, ``44500,5``, ``0,5``) as a Decimal.
+
+    For money, a single dot followed by three digits is a thousands separator
+    (``44.500`` is 44 500 €); for an ETP, ``50 %`` means 0.5. Raise ``ValueError``.
+    """
+    if isinstance(valeur, bool):
+        raise ValueError(valeur)
+    if isinstance(valeur, (int, float)):
+        nombre = Decimal(str(valeur))
+    elif isinstance(valeur, str):
+        nombre = _decimal_du_texte(valeur, etp=etp)
+    else:
+        raise ValueError(valeur)
+    if not nombre.is_finite() or abs(nombre) >= MONTANT_MAX:
+        raise ValueError(valeur)
+    try:
+        return nombre.quantize(quantum, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise ValueError(valeur) from None
+
+
+def _decimal_du_texte(texte: str, *, etp: bool) -> Decimal:
+    t = re.sub(r"\s", "", _UNITES.sub("", texte))
+    pourcent = etp and t.endswith("%")
+    t = t.removesuffix("%") if pourcent else t
+    if "," in t and "." in t:
+        milliers = "." if t.rfind(",") > t.rfind(".") else ","
+        t = t.replace(milliers, "").replace(",", ".")
+    elif "," in t:
+        if t.count(",") > 1:
+            raise ValueError(texte)
+        t = t.replace(",", ".")
+    elif not etp and re.fullmatch(r"-?\d{1,3}(\.\d{3})+", t):
+        t = t.replace(".", "")
+    if not re.fullmatch(r"-?\d+(\.\d+)?", t):
+        raise ValueError(texte)
+    nombre = Decimal(t)
+    return nombre / 100 if pourcent else nombre

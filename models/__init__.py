@@ -1,0 +1,11 @@
+"""The tables, one module per lifecycle noun. Importing this package registers them all."""
+from models.appel import Appel
+from models.base import Base
+from models.courriel import Courriel, CourrielStatut
+from models.dossier import Attestation, Depot, Dossier, Piece, Reception
+from models.porteur import Porteur, PorteurAdresse
+
+__all__ = [
+    "Appel", "Attestation", "Base", "Courriel", "CourrielStatut", "Depot", "Dossier",
+    "Piece", "Porteur", "PorteurAdresse", "Reception",
+]

@@ -1,0 +1,236 @@
+"""Dossiers, the dépôts that feed them, their pièces and attestations, and the rules about them."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, Sha256, Texte
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+
+
+class DossierStatut(enum.Enum):
+    INCOMPLET = "incomplet"
+    COMPLET = "complet"
+    HORS_DELAI = "hors délai"
+
+
+class Canal(enum.Enum):
+    COURRIEL = "courriel"
+    COURRIER = "courrier"
+
+
+class DepotStatut(enum.Enum):
+    ENREGISTRE = "enregistré"
+    NON_IDENTIFIE = "non identifié"
+
+
+class NaturePiece(enum.Enum):
+    FORMULAIRE = "formulaire"
+    CV = "cv"
+    AUTRE = "autre"
+    MESSAGE = "message"
+
+
+TRANSITIONS: dict[DossierStatut, set[DossierStatut]] = {
+    DossierStatut.INCOMPLET: {DossierStatut.COMPLET, DossierStatut.INCOMPLET},
+    DossierStatut.COMPLET: {DossierStatut.COMPLET, DossierStatut.INCOMPLET},
+    DossierStatut.HORS_DELAI: {DossierStatut.HORS_DELAI, DossierStatut.INCOMPLET, DossierStatut.COMPLET},
+}
+
+
+class TransitionInterdite(Exception):
+    pass
+
+
+def advance(current: DossierStatut, target: DossierStatut) -> DossierStatut:
+    if target not in TRANSITIONS[current]:
+        raise TransitionInterdite(f"passage de « {current.value} » à « {target.value} » interdit")
+    return target
+
+
+class Dossier(Base):
+    __tablename__ = "dossier"
+    __table_args__ = (UniqueConstraint("appel_id", "porteur_id"), UniqueConstraint("appel_id", "seq"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appel_id: Mapped[int] = mapped_column(ForeignKey("appel.id"))
+    porteur_id: Mapped[int] = mapped_column(ForeignKey("porteur.id"))
+    seq: Mapped[int]
+    numero: Mapped[str] = mapped_column(String(20), unique=True)
+    statut: Mapped[DossierStatut] = mapped_column(_enum(DossierStatut))
+    canaux: Mapped[list[str]]
+    pieces_manquantes: Mapped[list[str]]
+    motifs: Mapped[list[str]]
+    recu_le: Mapped[datetime]
+    mis_a_jour_le: Mapped[datetime]
+
+    porteur = relationship("Porteur")
+    depots: Mapped[list["Depot"]] = relationship(back_populates="dossier", order_by="Depot.recu_le")
+
+
+class Depot(Base):
+    """One reception of (part of) a dossier, by e-mail or by post."""
+
+    __tablename__ = "depot"
+    __table_args__ = (UniqueConstraint("appel_id", "cle"), UniqueConstraint("appel_id", "empreinte_pieces"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appel_id: Mapped[int] = mapped_column(ForeignKey("appel.id"))
+    dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
+    cle: Mapped[str] = mapped_column(String(300))
+    empreinte_pieces: Mapped[str | None] = mapped_column(String(64))
+    canal: Mapped[Canal] = mapped_column(_enum(Canal))
+    statut: Mapped[DepotStatut] = mapped_column(_enum(DepotStatut))
+    recu_le: Mapped[datetime]
+    recu_source: Mapped[str] = mapped_column(String(20))
+    hors_delai: Mapped[bool]
+    rang: Mapped[int | None]
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    expediteur: Mapped[str | None] = mapped_column(String(254))
+    expediteur_nom: Mapped[str | None] = mapped_column(String(200))
+    sujet: Mapped[str | None] = mapped_column(String(300))
+    siret_lu: Mapped[str | None] = mapped_column(String(40))
+    formulaire: Mapped[dict[str, Any] | None]
+    motifs: Mapped[list[str]]
+    enregistre_le: Mapped[datetime]
+
+    dossier: Mapped[Dossier | None] = relationship(back_populates="depots")
+    pieces: Mapped[list["Piece"]] = relationship(back_populates="depot", order_by="Piece.id")
+    attestation: Mapped["Attestation | None"] = relationship(back_populates="depot")
+
+
+class Reception(Base):
+    """One received file (a message in the mailbox), whatever became of it: nothing is dropped."""
+
+    __tablename__ = "reception"
+    __table_args__ = (UniqueConstraint("appel_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appel_id: Mapped[int] = mapped_column(ForeignKey("appel.id"))
+    sha256: Mapped[Sha256]
+    source: Mapped[Texte]
+    taille: Mapped[int]
+    chemin: Mapped[Texte]
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"))
+    doublon: Mapped[bool]
+    recu_le: Mapped[datetime]
+
+
+class Piece(Base):
+    __tablename__ = "piece"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"))
+    nom: Mapped[Texte]
+    nom_origine: Mapped[str | None] = mapped_column(String(500))
+    nature: Mapped[NaturePiece] = mapped_column(_enum(NaturePiece))
+    referent: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[Sha256]
+    taille: Mapped[int]
+    chemin: Mapped[Texte]
+    acceptee: Mapped[bool]
+    motif: Mapped[str | None] = mapped_column(String(500))
+
+    depot: Mapped[Depot] = relationship(back_populates="pieces")
+
+
+class Attestation(Base):
+    __tablename__ = "attestation"
+    __table_args__ = (UniqueConstraint("appel_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appel_id: Mapped[int] = mapped_column(ForeignKey("appel.id"))
+    depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"), unique=True)
+    seq: Mapped[int]
+    numero: Mapped[str] = mapped_column(String(20), unique=True)
+    contenu: Mapped[dict[str, Any]]
+    emise_le: Mapped[datetime]
+    chemin: Mapped[str | None] = mapped_column(String(500))
+
+    depot: Mapped[Depot] = relationship(back_populates="attestation")
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PieceVue:
+    """What the completeness rule needs to know of a pièce."""
+
+    nom: str
+    nature: NaturePiece
+    acceptee: bool
+    motif: str | None
+    referent: str | None = None
+
+
+@dataclass(frozen=True)
+class Completude:
+    statut: DossierStatut
+    canaux: list[str]
+    manquants: list[str]
+
+
+def assess_completeness(
+    *,
+    any_in_time: bool,
+    canaux_recus: Iterable[str],
+    canaux_requis: Iterable[str],
+    formulaire_valide: bool,
+    formulaire_manquants: Iterable[str],
+    referents: Iterable[tuple[str, str]],
+    pieces: Iterable[PieceVue],
+) -> Completude:
+    """Is the dossier complete? ``referents`` are (display name, expected CV file name) pairs."""
+    canaux = sorted(set(canaux_recus))
+    if not any_in_time:
+        return Completude(DossierStatut.HORS_DELAI, canaux, ["aucun dépôt reçu dans les délais"])
+    manquants: list[str] = []
+    for canal in canaux_requis:
+        if canal not in canaux:
+            manquants.append(_canal_manquant(canal))
+    if not formulaire_valide:
+        manquants.append("dossier de réponse (formulaire Excel) absent ou illisible")
+    else:
+        manquants.extend(f"formulaire incomplet : {champ}" for champ in formulaire_manquants)
+    pieces = list(pieces)
+    for nom_referent, cv_fichier in referents:
+        wanted = (cv_fichier or "").strip().lower()
+        matches = [p for p in pieces if wanted and p.nom.lower() == wanted]
+        if not wanted:
+            manquants.append(f"CV de {nom_referent} : nom du fichier non indiqué dans le formulaire")
+        elif not matches:
+            manquants.append(f"CV de {nom_referent} manquant (fichier attendu : {cv_fichier})")
+        elif not any(p.acceptee for p in matches):
+            manquants.append(f"CV de {nom_referent} refusé : {matches[-1].motif}")
+    statut = DossierStatut.COMPLET if not manquants else DossierStatut.INCOMPLET
+    return Completude(statut, canaux, manquants)
+
+
+def _canal_manquant(canal: str) -> str:
+    return {
+        "courriel": "envoi par courriel non reçu",
+        "courrier": "envoi postal (courrier) non reçu",
+    }.get(canal, f"envoi par {canal} non reçu")
+
+
+def piece_motif(nom: str, taille: int, *, extensions: Iterable[str], taille_max: int) -> str | None:
+    """None when a pièce's name and size are acceptable, else the French reason."""
+    if taille == 0:
+        return "fichier vide"
+    if taille > taille_max:
+        return f"fichier trop volumineux ({taille / 1_048_576:.1f} Mo ; maximum {taille_max / 1_048_576:.0f} Mo)".replace(".", ",")
+    extension = nom.rsplit(".", 1)[-1].lower() if "." in nom else ""
+    allowed = sorted({e.lower() for e in extensions})
+    if extension not in allowed:
+        shown = f"« .{extension} »" if extension else "sans extension"
+        return f"type de fichier non accepté ({shown}) ; formats acceptés : {', '.join(allowed)}"
+    return None

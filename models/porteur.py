@@ -1,0 +1,65 @@
+"""Porteurs de projet (applicant structures), identified by SIRET or by a known address."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, Texte
+
+LA_POSTE_SIREN = "356000000"
+
+
+class Porteur(Base):
+    __tablename__ = "porteur"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    siret: Mapped[str | None] = mapped_column(String(14), unique=True)
+    nom: Mapped[Texte]
+    adresse: Mapped[str | None] = mapped_column(String(500))
+    contact_nom: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_telephone: Mapped[str | None] = mapped_column(String(50))
+
+    adresses: Mapped[list["PorteurAdresse"]] = relationship(back_populates="porteur")
+
+
+class PorteurAdresse(Base):
+    """An e-mail address known to belong to a porteur (sender of an earlier dépôt, form contact)."""
+
+    __tablename__ = "porteur_adresse"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    porteur_id: Mapped[int] = mapped_column(ForeignKey("porteur.id"))
+    porteur: Mapped[Porteur] = relationship(back_populates="adresses")
+
+
+def normalize_siret(raw: str | None) -> str:
+    return re.sub(r"[\s.\-]", "", raw or "")
+
+
+def is_valid_siret(siret: str) -> bool:
+    """14 digits passing the Luhn check (La Poste's establishments use a digit-sum rule)."""
+    if not re.fullmatch(r"\d{14}", siret):
+        return False
+    if siret.startswith(LA_POSTE_SIREN) and siret != LA_POSTE_SIREN + "00001":
+        return sum(int(c) for c in siret) % 5 == 0
+    total = 0
+    for i, c in enumerate(reversed(siret)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def siret_motif(raw: str | None) -> str | None:
+    """None when the SIRET is valid, else the French reason."""
+    siret = normalize_siret(raw)
+    if not siret:
+        return "SIRET absent du formulaire"
+    if not re.fullmatch(r"\d{14}", siret):
+        return f"SIRET invalide : « {raw} » (14 chiffres attendus)"
+    if not is_valid_siret(siret):
+        return f"SIRET invalide : « {raw} » (clé de contrôle incorrecte)"
+    return None
