@@ -213,7 +213,7 @@ def test_announcement_mail_gives_deadline_both_channels_form_and_cv():
         formulaire_nom="dossier_reponse_AAP_2018.xlsx", comite_le=date(2017, 12, 11),
     )
     subject, body = render_mail("annonce_appel", context)
-    assert subject == "Appel à projets 2018 — Référents de parcours PLIE"
+    assert subject == "Référents de parcours PLIE : dossier de réponse à retourner avant le 7 décembre 2017 à 17 h 00"
     assert "au plus tard le 7 décembre 2017 à 17 h 00" in body
     assert "dossier_reponse_AAP_2018.xlsx" in body
     assert "par courriel" in body and "par courrier postal" in body

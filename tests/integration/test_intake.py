@@ -1,0 +1,176 @@
+"""The intake end to end on a real database, real files and a real SMTP server."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from actions.listing import list_dossiers
+from actions.outbox import send_pending
+from models import Attestation, Courriel, CourrielStatut, Depot, Dossier, Reception
+from templates.render import read_docx_text
+from tests.conftest import run_intake
+from tests.samples import cvs, deliver, deliver_complete, form_bytes, paris, porteur
+
+
+def _rows(factory, storage):
+    with factory() as s:
+        return {r["porteur"]: r for r in list_dossiers(s, 2018, str(storage.root))}
+
+
+def test_complete_dossier_gets_numbered_attestation_by_mail(factory, storage, appel, sink, mail, maildir, tmp_path):
+    p = porteur(1, referents=2)
+    deliver_complete(maildir, tmp_path / "f", p, paris(6, 10))
+
+    report, sent = run_intake(factory, storage, maildir, mail)
+
+    assert (report.depots, sent.envoyes) == (1, 1)
+    row = _rows(factory, storage)[p.nom]
+    assert row["statut"] == "incomplet"  # the postal copy is still expected
+    assert row["canaux"] == ["courriel"]
+    assert row["pieces_manquantes"] == ["envoi postal (courrier) non reçu"]
+    assert row["recu_le"] == "2017-12-06T09:00:00+00:00"
+    [message] = sink.messages()
+    assert message["To"].addresses[0].addr_spec == p.email
+    assert "AAP-2018-0001" in message["Subject"]
+    [attached] = [part for part in message.iter_attachments()]
+    assert attached.get_filename() == "AAP-2018-0001.docx"
+    text = read_docx_text(storage.root / "attestations/2018/AAP-2018-0001.docx")
+    assert "6 décembre 2017 à 10 h 00" in text
+    for name, data in cvs(p):
+        assert name in text
+
+
+def test_missing_cv_is_listed_on_the_dossier_and_the_attestation(factory, storage, appel, mail, maildir, tmp_path):
+    p = porteur(2, referents=2)
+    deliver(maildir, sender=p.email, when=paris(6, 11), message_id="<a@example.org>",
+            attachments=[("dossier.xlsx", form_bytes(tmp_path / "f", p)), *cvs(p, skip={1})])
+
+    run_intake(factory, storage, maildir, mail)
+
+    row = _rows(factory, storage)[p.nom]
+    assert "CV de Prénom2 Nom2 manquant (fichier attendu : CV_Prénom2_Nom2.pdf)" in row["pieces_manquantes"]
+    assert "CV de Prénom2 Nom2 manquant" in read_docx_text(storage.root / "attestations/2018/AAP-2018-0001.docx")
+
+
+def test_dossier_one_minute_late_is_kept_and_attested_hors_delai(factory, storage, appel, sink, mail, maildir, tmp_path):
+    on_time, late = porteur(3), porteur(4)
+    deliver_complete(maildir, tmp_path / "f", on_time, paris(7, 17, 0, 0))
+    deliver_complete(maildir, tmp_path / "f", late, paris(7, 17, 1, 0))
+
+    report, _ = run_intake(factory, storage, maildir, mail)
+
+    rows = _rows(factory, storage)
+    assert (rows[on_time.nom]["hors_delai"], rows[late.nom]["hors_delai"]) == (False, True)
+    assert rows[late.nom]["statut"] == "hors délai"
+    assert report.hors_delai == 1
+    late_mail = next(m for m in sink.messages() if m["To"].addresses[0].addr_spec == late.email)
+    assert "après la date limite" in late_mail.get_body(("plain",)).get_content()
+
+
+def test_same_mail_to_three_addresses_is_one_depot(factory, storage, appel, sink, mail, maildir, tmp_path):
+    p = porteur(5)
+    for i, to in enumerate(appel.appel.adresses_depot):
+        deliver_complete(maildir, tmp_path / "f", p, paris(5, 9, 0, i), to=to)
+
+    report, _ = run_intake(factory, storage, maildir, mail)
+
+    assert (report.lus, report.depots, report.doublons) == (3, 1, 2)
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Depot)) == 1
+        assert s.scalar(select(func.count()).select_from(Reception)) == 3  # every file accounted for
+    assert len(sink.messages()) == 1
+
+
+def test_complement_before_deadline_is_a_new_version_with_its_own_attestation(factory, storage, appel, sink, mail, maildir, tmp_path):
+    p = porteur(6, referents=2)
+    deliver(maildir, sender=p.email, when=paris(4, 9), message_id="<v1@example.org>",
+            attachments=[("dossier.xlsx", form_bytes(tmp_path / "f", p)), *cvs(p, skip={1})])
+    deliver(maildir, sender=p.email, when=paris(6, 9), message_id="<v2@example.org>", attachments=cvs(p, skip={0}))
+
+    run_intake(factory, storage, maildir, mail)
+
+    row = _rows(factory, storage)[p.nom]
+    assert [d["version"] for d in row["depots"]] == [1, 2]
+    assert len(row["attestations"]) == 2
+    assert not any("CV" in m for m in row["pieces_manquantes"])
+    text = read_docx_text(storage.root / "attestations/2018/AAP-2018-0002.docx")
+    assert "version 2" in text
+    assert len(sink.messages()) == 2
+
+
+def test_unknown_sender_without_form_waits_for_the_sa_and_gets_no_attestation(factory, storage, appel, sink, mail, maildir):
+    deliver(maildir, sender="qui@example.org", when=paris(6, 9), message_id="<x@example.org>",
+            attachments=[("presentation.pdf", b"%PDF-1.4 not really\n%%EOF")])
+
+    report, _ = run_intake(factory, storage, maildir, mail)
+
+    assert report.non_identifies == 1
+    with factory() as s:
+        rows = list_dossiers(s, 2018, str(storage.root))
+        assert s.scalar(select(func.count()).select_from(Attestation)) == 0
+    [row] = rows
+    assert row["numero"] is None and row["statut"] == "non identifié"
+    assert any("expéditeur inconnu" in m for m in row["motifs"])
+    assert sink.messages() == []
+
+
+def test_porteur_name_with_ampersand_and_brackets_survives_documents_and_mail(factory, storage, appel, sink, mail, maildir, tmp_path):
+    p = porteur(7, nom="Emploi & Insertion <Côte-d'Or>")
+    deliver_complete(maildir, tmp_path / "f", p, paris(6, 10))
+
+    run_intake(factory, storage, maildir, mail)
+
+    assert "Emploi & Insertion <Côte-d'Or>" in read_docx_text(storage.root / "attestations/2018/AAP-2018-0001.docx")
+    assert "Emploi & Insertion <Côte-d'Or>" in sink.messages()[0]["Subject"]
+
+
+def test_attestation_numbers_are_gapless_and_rerun_sends_nothing_twice(factory, storage, appel, sink, mail, maildir, tmp_path):
+    for n in range(10, 15):
+        deliver_complete(maildir, tmp_path / "f", porteur(n), paris(5, 8, n))
+    run_intake(factory, storage, maildir, mail)
+
+    report, sent = run_intake(factory, storage, maildir, mail)
+
+    assert (report.deja_vus, report.depots, sent.envoyes) == (5, 0, 0)
+    with factory() as s:
+        numeros = list(s.scalars(select(Attestation.numero).order_by(Attestation.seq)))
+    assert numeros == [f"AAP-2018-{i:04d}" for i in range(1, 6)]
+    assert len(sink.messages()) == 5
+
+
+def test_smtp_outage_leaves_mail_pending_with_the_error_then_next_run_sends(factory, storage, appel, sink, mail, maildir, tmp_path):
+    deliver_complete(maildir, tmp_path / "f", porteur(20), paris(5, 8))
+    sink.refuse = True
+    run_intake(factory, storage, maildir, mail)
+    with factory() as s:
+        courriel = s.scalar(select(Courriel).where(Courriel.cle.like("attestation:%")))
+        assert courriel.statut is CourrielStatut.PENDING
+        assert "451" in courriel.erreur
+
+    sink.refuse = False
+    sent = send_pending(factory, mail, storage.root)
+
+    assert sent.envoyes == 1
+    assert len(sink.messages()) == 1
+    with factory() as s:
+        assert s.scalar(select(Courriel.statut).where(Courriel.cle.like("attestation:%"))) is CourrielStatut.SENT
+
+
+def test_postal_depot_completes_the_channels(factory, storage, appel, mail, maildir, tmp_path):
+    from actions.depots import register_postal
+
+    p = porteur(8)
+    deliver_complete(maildir, tmp_path / "f", p, paris(5, 8))
+    run_intake(factory, storage, maildir, mail)
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(cvs(p)[0][1])
+
+    register_postal(factory, storage, 2018, siret=p.siret, recu_le=paris(6, 9), files=[scan], nom=None, maintenant=paris(6, 10))
+    again, outcome = register_postal(factory, storage, 2018, siret=p.siret, recu_le=paris(6, 9), files=[scan], nom=None,
+                                     maintenant=paris(6, 11))
+
+    assert outcome == "doublon"
+    row = _rows(factory, storage)[p.nom]
+    assert row["canaux"] == ["courriel", "courrier"]
+    assert row["statut"] == "complet"
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Dossier)) == 1
