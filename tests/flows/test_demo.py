@@ -1,0 +1,54 @@
+"""``aap demo`` as the README runs it: twice, the second run changing nothing."""
+from __future__ import annotations
+
+import json
+import email
+import mailbox
+from email import policy
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _maildir(path: Path) -> list[email.message.EmailMessage]:
+    box = mailbox.Maildir(path, factory=lambda f: email.message_from_binary_file(f, policy=policy.default), create=False)
+    return list(box)
+
+
+def _aap(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AAP_")}
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, env={**env, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_demo_covers_the_cases_and_a_second_run_duplicates_nothing(tmp_path):
+    first = _aap(tmp_path, "demo")
+    assert first.returncode == 0, first.stderr[-3000:]
+    after_first = Counter(m["Message-ID"] for m in _maildir(tmp_path / "var/demo/courriels-envoyes"))
+
+    second = _aap(tmp_path, "demo")
+
+    assert second.returncode == 0, second.stderr[-3000:]
+    sent = _maildir(tmp_path / "var/demo/courriels-envoyes")
+    after_second = Counter(m["Message-ID"] for m in sent)
+    assert after_second == after_first and max(after_second.values()) == 1
+    table = lambda out: out[out.index("N° "):out.index("Attestations :")]  # noqa: E731
+    assert table(first.stdout) == table(second.stdout)
+
+    rows = json.loads(_aap(tmp_path, "dossiers", "--appel", "2018", "--json").stdout)
+    by_name = {r["porteur"]: r for r in rows}
+    assert by_name["Emploi & Insertion <Côte-d'Or>"]["statut"] == "complet"
+    assert by_name["ACODEGE Insertion"]["hors_delai"] is True
+    assert any("CV de Yann Moreau manquant" in m for m in by_name["Régie de quartier Fontaine d'Ouche"]["pieces_manquantes"])
+    assert len(by_name["IDEES 21"]["attestations"]) == 2  # the complément has its own
+    assert sum(r["statut"] == "non identifié" for r in rows) == 2
+    assert sum(r["numero"] is not None for r in rows) >= 8
+    depots = sum(len(r.get("depots", [])) for r in rows) + sum(r["numero"] is None for r in rows)
+    assert depots >= 12
+    attestation_mails = [m for m in sent if "Attestation de dépôt" in str(m["Subject"])]
+    sent_rows = [c for r in rows for c in r.get("courriels", []) if c["statut"] == "sent"]
+    assert len(attestation_mails) == len(sent_rows) > 0
