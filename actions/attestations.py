@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.outbox import enqueue
@@ -79,10 +79,13 @@ def render_pending(
                 report.pdf += 1
     with transaction(factory) as session:
         for aid, (data, _) in jobs.items():
-            attestation = session.get(Attestation, aid)
-            if attestation.chemin is not None:  # another run got there first
+            chemin = str(documents[aid].relative_to(storage.root))
+            won = session.execute(
+                update(Attestation).where(Attestation.id == aid, Attestation.chemin.is_(None)).values(chemin=chemin)
+            ).rowcount
+            if not won:  # another run recorded it (and queued its mail) first
                 continue
-            attestation.chemin = str(documents[aid].relative_to(storage.root))
+            attestation = session.get(Attestation, aid)
             report.rendues += 1
             destinataires = attestation.contenu["destinataires"]
             if not destinataires:

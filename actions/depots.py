@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.dossiers import allocate_attestation, get_or_create_dossier, refresh_dossier
+from actions.dossiers import allocate_attestation, deadline_for, get_or_create_dossier, refresh_dossier
 from actions.pieces import DepotAnalyse, analyse_files, formulaire_as_json
 from adapters.database import retry_on_conflict, transaction
 from adapters.mailbox import IncomingMessage, parse_message
@@ -207,14 +207,15 @@ def _new_depot(
         if not siret and (motif := siret_motif(form.porteur_siret)) is not None and form.porteur_siret:
             motifs.append(motif)
     porteur = identify_porteur(session, form, expediteur, siret)
+    dossier, nouveau = get_or_create_dossier(session, appel, porteur, recu_le) if porteur else (None, False)
     depot = Depot(
         appel_id=appel.id, cle=cle, empreinte_pieces=analyse.empreinte if empreinte else None, canal=canal,
-        recu_le=recu_le, recu_source=recu_source, hors_delai=is_late(recu_le, appel.date_limite),
+        recu_le=recu_le, recu_source=recu_source, hors_delai=is_late(recu_le, deadline_for(appel, dossier)),
         message_id=message_id, expediteur=expediteur, expediteur_nom=(expediteur_nom or "")[:200] or None,
         sujet=sujet, siret_lu=(form.porteur_siret[:40] if form else siret),
         formulaire=formulaire_as_json(form) if form else None, enregistre_le=maintenant,
         statut=DepotStatut.ENREGISTRE if porteur else DepotStatut.NON_IDENTIFIE,
-        motifs=motifs if porteur else [*motifs, NON_IDENTIFIE],
+        motifs=motifs if porteur else [*motifs, NON_IDENTIFIE], dossier=dossier,
     )
     session.add(depot)
     session.flush()
@@ -223,13 +224,11 @@ def _new_depot(
             nom=p.nom, nom_origine=p.nom_origine, nature=p.nature, sha256=p.sha256, taille=p.taille,
             chemin=p.chemin, acceptee=p.motif is None, motif=p.motif,
         ))
-    if porteur is None:
+    if porteur is None or dossier is None:
         session.flush()
         return depot
-    dossier, nouveau = get_or_create_dossier(session, appel, porteur, recu_le)
-    depot.dossier = dossier
     depot.rang = len([d for d in dossier.depots if d.id != depot.id]) + 1
     remember_addresses(session, porteur, [expediteur, form.contact_email if form else None])
-    refresh_dossier(session, dossier, cfg, maintenant, nouveau=nouveau)
+    refresh_dossier(session, dossier, cfg, maintenant, nouveau=nouveau, declencheur=depot)
     allocate_attestation(session, appel, depot, dossier, maintenant)
     return depot

@@ -1,8 +1,9 @@
 """Keeping a dossier's state in step with its dépôts, and allocating attestation numbers."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,16 +17,24 @@ from models.dossier import (
     DossierStatut,
     NaturePiece,
     PieceVue,
+    RECEPTION,
     advance,
     assess_completeness,
 )
+
+DECIDED = {DossierStatut.RETENU, DossierStatut.NON_RETENU}
 from models.porteur import Porteur
 from templates.formats import format_datetime_paris
 
 
 def get_or_create_dossier(session: Session, appel: Appel, porteur: Porteur, recu_le: datetime) -> tuple[Dossier, bool]:
-    """The porteur's dossier for this call, and whether it was just created."""
-    dossier = session.scalar(select(Dossier).where(Dossier.appel_id == appel.id, Dossier.porteur_id == porteur.id))
+    """The porteur's dossier for this call, and whether it was just created.
+
+    The row is locked until the caller commits: two dépôts of one porteur registered at once
+    (PostgreSQL) then update the dossier one after the other, each seeing the other's dépôt."""
+    dossier = session.scalar(
+        select(Dossier).where(Dossier.appel_id == appel.id, Dossier.porteur_id == porteur.id)
+    )
     if dossier is not None:
         return dossier, False
     seq = (session.scalar(select(func.max(Dossier.seq)).where(Dossier.appel_id == appel.id)) or 0) + 1
@@ -39,15 +48,29 @@ def get_or_create_dossier(session: Session, appel: Appel, porteur: Porteur, recu
     return dossier, True
 
 
+def deadline_for(appel: Appel, dossier: Dossier | None) -> datetime:
+    """The call's deadline, or for an ajourné dossier the end of the day its answer is due (Paris)."""
+    if dossier is not None and dossier.statut is DossierStatut.AJOURNE and dossier.reponse_avant is not None:
+        end = datetime.combine(dossier.reponse_avant, time(23, 59, 59), ZoneInfo(appel.config["appel"]["fuseau"]))
+        return max(end.astimezone(timezone.utc), appel.date_limite)
+    return appel.date_limite
+
+
 def refresh_dossier(
-    session: Session, dossier: Dossier, cfg: AppelConfig, maintenant: datetime, *, nouveau: bool = False
+    session: Session,
+    dossier: Dossier,
+    cfg: AppelConfig,
+    maintenant: datetime,
+    *,
+    nouveau: bool = False,
+    declencheur: Depot | None = None,
 ) -> None:
     """Recompute channels, completeness and reasons from every dépôt of the dossier.
 
     A new dossier takes its first state as it is; later changes follow the state machine."""
     session.flush()
     depots = list(session.scalars(select(Depot).where(Depot.dossier_id == dossier.id).order_by(Depot.recu_le, Depot.id)))
-    in_time = [d for d in depots if not d.hors_delai]
+    in_time = [d for d in depots if not d.hors_delai or dossier.admis]
     formulaire = next((d.formulaire for d in reversed(in_time) if d.formulaire), None)
     referents = [
         (f"{r['prenom']} {r['nom']}".strip() or "référent sans nom", r["cv_fichier"])
@@ -71,7 +94,12 @@ def refresh_dossier(
             motifs.append(f"{d.canal.value} du {quand} reçu hors délai : conservé, non instruit")
         motifs.extend(f"{d.canal.value} du {quand} : {m}" for m in d.motifs)
         motifs.extend(f"pièce « {p.nom} » refusée : {p.motif}" for p in d.pieces if not p.acceptee)
-    dossier.statut = result.statut if nouveau else advance(dossier.statut, result.statut)
+    counts = declencheur is None or not declencheur.hors_delai or dossier.admis
+    if nouveau:
+        dossier.statut = result.statut
+    elif dossier.statut in RECEPTION | {DossierStatut.HORS_DELAI} or (counts and dossier.statut not in DECIDED):
+        # a dépôt that counts sends an instructed or ajourné dossier back to instruction
+        dossier.statut = advance(dossier.statut, result.statut)
     dossier.canaux = result.canaux
     dossier.pieces_manquantes = result.manquants
     dossier.motifs = list(dict.fromkeys(motifs))

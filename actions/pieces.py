@@ -14,6 +14,7 @@ from forms.xlsx_safety import FormulaireIllisible
 from models.dossier import NaturePiece, piece_motif
 
 SPREADSHEET_EXTENSIONS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
+NOM_ORIGINE_MAX = 500  # Piece.nom_origine's width: a longer name sent must not block the dépôt
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def analyse_files(storage: Storage, files: list[tuple[str, str | None, bytes]], 
             motif = inspect_pdf(data)
         if motif is not None and nature is NaturePiece.FORMULAIRE:
             formulaire, nature = None, NaturePiece.AUTRE
+        nom_origine = nom_origine[:NOM_ORIGINE_MAX] if nom_origine is not None else None
         pieces.append(PieceAnalysee(nom, nom_origine, nature, stored.sha256, stored.taille, stored.chemin, motif))
     return DepotAnalyse(tuple(pieces), formulaire)
 

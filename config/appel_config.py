@@ -47,6 +47,10 @@ class ConventionRegles(BaseModel):
     renouvellements_max: int = 2
 
 
+class ComiteRegles(BaseModel):
+    delai_reponse_jours: int = 15  # an ajourné porteur's time to answer the questions
+
+
 class PiecesRegles(BaseModel):
     extensions_formulaire: list[str]
     extensions_cv: list[str]
@@ -61,6 +65,7 @@ class AppelConfig(BaseModel):
     objectifs: Objectifs
     convention: ConventionRegles
     pieces: PiecesRegles
+    comite: ComiteRegles = Field(default_factory=ComiteRegles)
 
     @property
     def annee(self) -> int:

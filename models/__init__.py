@@ -3,9 +3,11 @@ from models.appel import Appel
 from models.base import Base
 from models.courriel import Courriel, CourrielStatut
 from models.dossier import Attestation, Depot, Dossier, Piece, Reception
+from models.instruction import DecisionComite, Instruction
+from models.comite import Comite
 from models.porteur import Porteur, PorteurAdresse
 
 __all__ = [
-    "Appel", "Attestation", "Base", "Courriel", "CourrielStatut", "Depot", "Dossier",
+    "Appel", "Attestation", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Depot", "Dossier",
     "Piece", "Porteur", "PorteurAdresse", "Reception",
 ]

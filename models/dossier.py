@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Sha256, Texte
@@ -20,6 +20,10 @@ class DossierStatut(enum.Enum):
     INCOMPLET = "incomplet"
     COMPLET = "complet"
     HORS_DELAI = "hors délai"
+    INSTRUIT = "instruit"
+    RETENU = "retenu"
+    NON_RETENU = "non retenu"
+    AJOURNE = "ajourné"
 
 
 class Canal(enum.Enum):
@@ -39,11 +43,19 @@ class NaturePiece(enum.Enum):
     MESSAGE = "message"
 
 
+_S = DossierStatut
+RECEPTION = {_S.INCOMPLET, _S.COMPLET}
+DECISIONS = {_S.RETENU, _S.NON_RETENU, _S.AJOURNE}
 TRANSITIONS: dict[DossierStatut, set[DossierStatut]] = {
-    DossierStatut.INCOMPLET: {DossierStatut.COMPLET, DossierStatut.INCOMPLET},
-    DossierStatut.COMPLET: {DossierStatut.COMPLET, DossierStatut.INCOMPLET},
-    DossierStatut.HORS_DELAI: {DossierStatut.HORS_DELAI, DossierStatut.INCOMPLET, DossierStatut.COMPLET},
+    _S.INCOMPLET: RECEPTION | {_S.INSTRUIT},
+    _S.COMPLET: RECEPTION | {_S.INSTRUIT},
+    _S.HORS_DELAI: RECEPTION | {_S.HORS_DELAI, _S.INSTRUIT},  # instructed only once the SA admitted it
+    _S.INSTRUIT: RECEPTION | {_S.INSTRUIT} | DECISIONS,  # a complément sends it back to instruction
+    _S.AJOURNE: RECEPTION | {_S.AJOURNE} | DECISIONS,  # the answer to the questions comes as a complément
+    _S.RETENU: {_S.RETENU},
+    _S.NON_RETENU: {_S.NON_RETENU},
 }
+UNDECIDED = {s for s in DossierStatut if s not in {_S.RETENU, _S.NON_RETENU}}
 
 
 class TransitionInterdite(Exception):
@@ -71,6 +83,11 @@ class Dossier(Base):
     motifs: Mapped[list[str]]
     recu_le: Mapped[datetime]
     mis_a_jour_le: Mapped[datetime]
+    admis: Mapped[bool] = mapped_column(default=False, server_default=false())
+    admission_motif: Mapped[str | None] = mapped_column(String(1000))
+    avis: Mapped[str | None] = mapped_column(String(20))
+    constats: Mapped[list[dict[str, Any]] | None]
+    reponse_avant: Mapped[date | None] = mapped_column(Date)
 
     porteur = relationship("Porteur")
     depots: Mapped[list["Depot"]] = relationship(back_populates="dossier", order_by="Depot.recu_le")
@@ -227,10 +244,18 @@ def piece_motif(nom: str, taille: int, *, extensions: Iterable[str], taille_max:
     if taille == 0:
         return "fichier vide"
     if taille > taille_max:
-        return f"fichier trop volumineux ({taille / 1_048_576:.1f} Mo ; maximum {taille_max / 1_048_576:.0f} Mo)".replace(".", ",")
+        return f"fichier trop volumineux ({_mo(taille, vers_le_haut=True)} Mo ; maximum {_mo(taille_max)} Mo)"
     extension = nom.rsplit(".", 1)[-1].lower() if "." in nom else ""
     allowed = sorted({e.lower() for e in extensions})
     if extension not in allowed:
         shown = f"« .{extension} »" if extension else "sans extension"
         return f"type de fichier non accepté ({shown}) ; formats acceptés : {', '.join(allowed)}"
     return None
+
+
+def _mo(octets: int, *, vers_le_haut: bool = False) -> str:
+    """Mebibytes to one decimal, French comma, ``,0`` dropped; a refused size rounds up and the
+    maximum down, so that a file one byte too big never reads « 10,0 Mo ; maximum 10 Mo »."""
+    dixiemes = -(-octets * 10 // 1_048_576) if vers_le_haut else octets * 10 // 1_048_576
+    entiers, reste = divmod(dixiemes, 10)
+    return f"{entiers},{reste}" if reste else str(entiers)

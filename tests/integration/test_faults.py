@@ -9,23 +9,30 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from actions.depots import register_mailbox, register_postal
+from adapters.mailbox import iter_mailbox
 from adapters.smtp_sink import SmtpSink
 from models import Attestation, Courriel, CourrielStatut, Depot, Dossier, Reception
 from models.dossier import DepotStatut
-from tests.samples import cv_pdf, cvs, deliver, deliver_complete, paris, porteur
+from flows.demo_data import SamplePorteur, cv_name
+from tests.conftest import RELEVE
+from tests.samples import cv_pdf, cvs, deliver, deliver_complete, form_bytes, paris, porteur
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = REPO / "tests" / "intake_worker.py"
 ADRESSES = ("plie-aap@example.org", "coordination.plie@example.org", "assistante.plie@example.org")
-PORTEURS = 48  # big enough that a kill after a few registrations lands mid-batch
+PORTEURS = 30  # big enough that a kill after a few registrations lands mid-batch
 NUMERO = re.compile(r"AAP-2018-\d{4}")
 
 
@@ -48,18 +55,17 @@ def boite(tmp_path_factory: pytest.TempPathFactory) -> Boite:
     depots = 0
     for n in range(1, PORTEURS + 1):
         p = porteur(100 + n, referents=2)
+        pieces = [("dossier.xlsx", form_bytes(forms, p)), *cvs(p)]
         first = paris(4 + n % 3, 8, n)
-        targets = ADRESSES if n % 5 == 0 else ADRESSES[:1]
-        for second, to in enumerate(targets):
-            deliver_complete(maildir, forms, p, first.replace(second=second), to=to)
+        for second, to in enumerate(ADRESSES if n % 5 == 0 else ADRESSES[:1]):
+            deliver(maildir, sender=p.email, sender_name=p.nom, when=first.replace(second=second), to=to,
+                    attachments=pieces, message_id=f"<depot-{n}@example.org>")
         depots += 1
         if n % 4 == 0:  # a complément: one CV sent again, revised
-            nom, prenom = p.referents[1][:2]
             deliver(maildir, sender=p.email, when=paris(7, 9, n), message_id=f"<complement-{n}@example.org>",
-                    attachments=[(f"CV_{prenom}_{nom}.pdf", cv_pdf(f"CV révisé {prenom} {nom} {p.siret}"))])
+                    attachments=[revised_cv(p)])
             depots += 1
-    late = porteur(100 + PORTEURS + 1)
-    deliver_complete(maildir, forms, late, paris(7, 17, 5))
+    deliver_complete(maildir, forms, porteur(100 + PORTEURS + 1), paris(7, 17, 5))  # late: kept, attested
     depots += 1
     for n in (1, 2):  # unknown senders, no form: kept, no attestation
         deliver(maildir, sender=f"inconnu{n}@example.org", when=paris(6, 12, n), message_id=f"<inconnu-{n}@example.org>",
@@ -67,6 +73,12 @@ def boite(tmp_path_factory: pytest.TempPathFactory) -> Boite:
         depots += 1
     fichiers = len(list((maildir / "new").iterdir()))
     return Boite(maildir, fichiers, depots, depots - 2, PORTEURS + 1)
+
+
+def revised_cv(p: SamplePorteur) -> tuple[str, bytes]:
+    """The second referent's CV again, with content of its own (its fingerprint is the porteur's alone)."""
+    nom, prenom = p.referents[1][:2]
+    return cv_name(prenom, nom), cv_pdf(f"CV révisé {prenom} {nom} {p.siret}")
 
 
 @pytest.fixture
@@ -161,3 +173,69 @@ def test_two_intakes_at_the_same_moment_on_the_same_mailbox_lose_and_double_noth
     assert a_start < b_end and b_start < a_end, "les deux relèves ne se sont pas chevauchées"
     assert_nothing_lost_nothing_doubled(factory, sink, boite)
     assert first["courriels"]["envoyes"] + second["courriels"]["envoyes"] == boite.identifies
+    assert first["attestations"]["rendues"] + second["attestations"]["rendues"] == boite.identifies
+
+
+@contextmanager
+def dossiers_held(db_url: str, factory) -> Iterator[None]:
+    """Hold the dossiers (PostgreSQL: their rows; SQLite: the write lock) until both registrations wait."""
+    if db_url.startswith("sqlite"):
+        with factory() as s, s.begin():
+            s.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the database's write lock is ours
+            yield
+            time.sleep(0.5)  # SQLite cannot show who waits; both have long reached their transaction
+        return
+    engine = reader(db_url)
+    try:
+        with engine.connect() as holder, engine.connect() as watcher:
+            holder.execute(text("SELECT id FROM dossier FOR UPDATE"))
+            yield
+            waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            deadline = time.monotonic() + 30
+            while watcher.execute(text(waiting)).scalar_one() < 2:
+                watcher.rollback()  # pg_stat_activity is read once per transaction
+                assert time.monotonic() < deadline, "les deux enregistrements n'attendent pas le dossier"
+                time.sleep(0.02)
+            holder.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_two_depots_of_one_porteur_registered_at_once_both_count_on_its_dossier(
+    db_url, factory, storage, appel, tmp_path
+):
+    p = porteur(90, referents=2)
+    deliver_complete(tmp_path / "avant", tmp_path / "f", p, paris(5, 8))
+    register_mailbox(factory, storage, 2018, iter_mailbox(tmp_path / "avant"), maintenant=RELEVE)
+    deliver(tmp_path / "apres", sender=p.email, when=paris(6, 9), message_id="<complement@example.org>",
+            attachments=[revised_cv(p)])
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(cv_pdf(f"Courrier {p.siret}"))
+    outcomes: list[object] = []
+
+    def run(work) -> None:
+        try:
+            outcomes.append(work())
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcomes.append(exc)
+
+    works = [
+        lambda: register_mailbox(factory, storage, 2018, iter_mailbox(tmp_path / "apres"), maintenant=RELEVE).depots,
+        lambda: register_postal(factory, storage, 2018, siret=p.siret, recu_le=paris(6, 10), files=[scan], nom=None,
+                                maintenant=RELEVE)[1],
+    ]
+    threads = [threading.Thread(target=run, args=(w,)) for w in works]
+    with dossiers_held(db_url, factory):
+        for t in threads:
+            t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert sorted(map(str, outcomes)) == ["1", "depot"]
+    with factory() as s:
+        dossier = s.scalar(select(Dossier))
+        rangs = sorted(s.scalars(select(Depot.rang).where(Depot.dossier_id == dossier.id)))
+        seqs = sorted(s.scalars(select(Attestation.seq)))
+    assert rangs == [1, 2, 3]
+    assert seqs == [1, 2, 3]
+    assert (dossier.canaux, dossier.statut.value) == (["courriel", "courrier"], "complet")
