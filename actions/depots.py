@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.dossiers import allocate_attestation, deadline_for, get_or_create_dossier, refresh_dossier
 from actions.pieces import DepotAnalyse, analyse_files, formulaire_as_json
 from adapters.database import retry_on_conflict, transaction
-from adapters.mailbox import IncomingMessage, parse_message
+from adapters.mailbox import IncomingMessage, delivery_time, parse_message
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from models.appel import Appel, is_late
@@ -69,14 +69,53 @@ def register_mailbox(
             continue
         try:
             outcome = register_message(factory, storage, appel.id, cfg, parse_message(path), raw, maintenant=maintenant)
-        except Exception as exc:  # isolate the item, record it, go on
-            report.erreurs.append(f"{path.name} : erreur inattendue, message conservé pour une nouvelle tentative ({type(exc).__name__} : {exc})")
-            continue
+        except Exception as exc:  # isolate the item, keep it in the SA's queue, go on
+            reason = f"enregistrement impossible ({short_error(exc)})"
+            report.erreurs.append(f"{path.name} : {reason}")
+            outcome = keep_unregistered(factory, storage, appel.id, path, raw, reason, maintenant=maintenant)
         _count(report, outcome)
     return report
 
 
+def short_error(exc: Exception) -> str:
+    """One line, no SQL nor its parameters (they may hold a porteur's personal data)."""
+    first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__} : {first[0][:200] if first else ''}"
+
+
+def keep_unregistered(
+    factory: sessionmaker[Session], storage: Storage, appel_id: int, path: Path, raw: bytes, reason: str, *,
+    maintenant: datetime,
+) -> str:
+    """A message that cannot be registered still gets its row, its stored bytes and its reason for the SA."""
+    stored = storage.put_blob("messages", raw, ".eml")
+
+    def record() -> str:
+        with transaction(factory) as session:
+            if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == stored.sha256)):
+                return "deja_vu"
+            recu_le = delivery_time(path)
+            depot = Depot(
+                appel_id=appel_id, cle=f"raw:{stored.sha256}", canal=Canal.COURRIEL, statut=DepotStatut.NON_IDENTIFIE,
+                recu_le=recu_le, recu_source="fichier", hors_delai=is_late(recu_le, session.get(Appel, appel_id).date_limite),
+                motifs=[reason, NON_IDENTIFIE],
+                enregistre_le=maintenant,
+            )
+            session.add(depot)
+            session.flush()
+            session.add(Reception(appel_id=appel_id, sha256=stored.sha256, source=path.name[:500], taille=stored.taille,
+                                  chemin=stored.chemin, depot_id=depot.id, doublon=False, recu_le=depot.recu_le))
+            return "non_identifie"
+
+    try:
+        return retry_on_conflict(record)
+    except Exception:  # the database itself refuses: the file stays in the mailbox for the next run
+        return "erreur"
+
+
 def _count(report: IntakeReport, outcome: str) -> None:
+    if outcome == "erreur":
+        return
     attribute = {"doublon": "doublons", "deja_vu": "deja_vus", "non_identifie": "non_identifies"}.get(outcome, "depots")
     setattr(report, attribute, getattr(report, attribute) + 1)
     if outcome == "hors_delai":
@@ -96,7 +135,7 @@ def register_message(
     """Store the message and its files, then record it in one transaction (retried on a race)."""
     raw_stored = storage.put_blob("messages", raw, ".eml")
     analyse = analyse_files(storage, [(a.filename, a.original_filename, a.content) for a in msg.attachments], cfg.pieces)
-    cle = f"mid:{msg.message_id}" if msg.message_id else f"raw:{raw_stored.sha256}"
+    cle = f"mid:{hashlib.sha256(msg.message_id.encode()).hexdigest()}" if msg.message_id else f"raw:{raw_stored.sha256}"
 
     def record() -> str:
         with transaction(factory) as session:
@@ -211,7 +250,7 @@ def _new_depot(
     depot = Depot(
         appel_id=appel.id, cle=cle, empreinte_pieces=analyse.empreinte if empreinte else None, canal=canal,
         recu_le=recu_le, recu_source=recu_source, hors_delai=is_late(recu_le, deadline_for(appel, dossier)),
-        message_id=message_id, expediteur=expediteur, expediteur_nom=(expediteur_nom or "")[:200] or None,
+        message_id=(message_id or "")[:300] or None, expediteur=(expediteur or "")[:254] or None, expediteur_nom=(expediteur_nom or "")[:200] or None,
         sujet=sujet, siret_lu=(form.porteur_siret[:40] if form else siret),
         formulaire=formulaire_as_json(form) if form else None, enregistre_le=maintenant,
         statut=DepotStatut.ENREGISTRE if porteur else DepotStatut.NON_IDENTIFIE,

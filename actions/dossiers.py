@@ -21,10 +21,10 @@ from models.dossier import (
     advance,
     assess_completeness,
 )
-
-DECIDED = {DossierStatut.RETENU, DossierStatut.NON_RETENU}
 from models.porteur import Porteur
 from templates.formats import format_datetime_paris
+
+DECIDED = {DossierStatut.RETENU, DossierStatut.NON_RETENU}
 
 
 def get_or_create_dossier(session: Session, appel: Appel, porteur: Porteur, recu_le: datetime) -> tuple[Dossier, bool]:
@@ -34,6 +34,7 @@ def get_or_create_dossier(session: Session, appel: Appel, porteur: Porteur, recu
     (PostgreSQL) then update the dossier one after the other, each seeing the other's dépôt."""
     dossier = session.scalar(
         select(Dossier).where(Dossier.appel_id == appel.id, Dossier.porteur_id == porteur.id)
+        .with_for_update().execution_options(populate_existing=True)
     )
     if dossier is not None:
         return dossier, False
@@ -50,7 +51,7 @@ def get_or_create_dossier(session: Session, appel: Appel, porteur: Porteur, recu
 
 def deadline_for(appel: Appel, dossier: Dossier | None) -> datetime:
     """The call's deadline, or for an ajourné dossier the end of the day its answer is due (Paris)."""
-    if dossier is not None and dossier.statut is DossierStatut.AJOURNE and dossier.reponse_avant is not None:
+    if dossier is not None and dossier.reponse_avant is not None:  # set by an ajournement, cleared by a decision
         end = datetime.combine(dossier.reponse_avant, time(23, 59, 59), ZoneInfo(appel.config["appel"]["fuseau"]))
         return max(end.astimezone(timezone.utc), appel.date_limite)
     return appel.date_limite
@@ -70,8 +71,8 @@ def refresh_dossier(
     A new dossier takes its first state as it is; later changes follow the state machine."""
     session.flush()
     depots = list(session.scalars(select(Depot).where(Depot.dossier_id == dossier.id).order_by(Depot.recu_le, Depot.id)))
-    in_time = [d for d in depots if not d.hors_delai or dossier.admis]
-    formulaire = next((d.formulaire for d in reversed(in_time) if d.formulaire), None)
+    in_time = counted_depots(dossier, depots)
+    formulaire = latest_form(in_time)
     referents = [
         (f"{r['prenom']} {r['nom']}".strip() or "référent sans nom", r["cv_fichier"])
         for r in (formulaire or {}).get("referents", [])
@@ -107,6 +108,16 @@ def refresh_dossier(
     dossier.mis_a_jour_le = maintenant
 
 
+def counted_depots(dossier: Dossier, depots: list[Depot]) -> list[Depot]:
+    """The dépôts that count: those in time, or all of them once the SA admitted a late dossier."""
+    return [d for d in depots if not d.hors_delai or dossier.admis]
+
+
+def latest_form(depots: list[Depot]) -> dict[str, Any] | None:
+    """The most recent readable dossier de réponse among these dépôts (a complément may replace it)."""
+    return next((d.formulaire for d in reversed(depots) if d.formulaire), None)
+
+
 def _mark_cvs(pieces: list[Any], referents: list[tuple[str, str]]) -> None:
     wanted = {(cv or "").strip().lower(): nom for nom, cv in referents if cv}
     for p in pieces:
@@ -114,7 +125,7 @@ def _mark_cvs(pieces: list[Any], referents: list[tuple[str, str]]) -> None:
             continue
         nom = wanted.get(p.nom.lower())
         p.nature = NaturePiece.CV if nom else NaturePiece.AUTRE
-        p.referent = nom
+        p.referent = nom[:200] if nom else None
 
 
 def allocate_attestation(session: Session, appel: Appel, depot: Depot, dossier: Dossier, maintenant: datetime) -> Attestation:

@@ -34,6 +34,11 @@ def list_dossiers(session: Session, annee: int, storage_root: str) -> list[dict[
             "hors_delai": all(dep.hors_delai for dep in d.depots),
             "pieces_manquantes": list(d.pieces_manquantes),
             "motifs": list(d.motifs),
+            "admis": d.admis,
+            "avis": d.avis,
+            "constats": [c["texte"] for c in d.constats or []],
+            "decision": d.statut.value if d.statut.value in {"retenu", "non retenu", "ajourné"} else None,
+            "reponse_avant": d.reponse_avant.isoformat() if d.reponse_avant else None,
             "depots": [
                 {
                     "canal": dep.canal.value, "recu_le": dep.recu_le.isoformat(), "hors_delai": dep.hors_delai,
@@ -69,6 +74,11 @@ def list_dossiers(session: Session, annee: int, storage_root: str) -> list[dict[
             "hors_delai": dep.hors_delai,
             "pieces_manquantes": [],
             "motifs": list(dep.motifs) + [f"pièce « {p.nom} » refusée : {p.motif}" for p in dep.pieces if not p.acceptee],
+            "admis": False,
+            "avis": None,
+            "constats": [],
+            "decision": None,
+            "reponse_avant": None,
             "attestations": [],
         })
     return rows

@@ -35,10 +35,11 @@ def find_or_create_by_siret(session: Session, siret: str, nom: str | None) -> Po
 
 def update_from_form(porteur: Porteur, form: FormulaireReponse) -> None:
     porteur.nom = (form.porteur_nom or porteur.nom)[:500]
-    porteur.adresse = form.porteur_adresse or porteur.adresse
-    porteur.contact_nom = form.contact_nom or porteur.contact_nom
-    porteur.contact_email = form.contact_email.strip().lower() if "@" in form.contact_email else porteur.contact_email
-    porteur.contact_telephone = form.contact_telephone or porteur.contact_telephone
+    porteur.adresse = form.porteur_adresse[:500] or porteur.adresse
+    porteur.contact_nom = form.contact_nom[:200] or porteur.contact_nom
+    email = form.contact_email.strip().lower()
+    porteur.contact_email = email if "@" in email and len(email) <= 254 else porteur.contact_email
+    porteur.contact_telephone = form.contact_telephone[:50] or porteur.contact_telephone
 
 
 def remember_addresses(session: Session, porteur: Porteur, addresses: list[str | None]) -> None:

@@ -18,6 +18,10 @@ appel_app = typer.Typer(help="L'appel à projets de l'année.", no_args_is_help=
 depots_app = typer.Typer(help="Les dépôts reçus par courriel.", no_args_is_help=True)
 depot_app = typer.Typer(help="Un dépôt saisi à la main (courrier).", no_args_is_help=True)
 courriels_app = typer.Typer(help="La boîte d'envoi.", no_args_is_help=True)
+comite_app = typer.Typer(help="Le comité de pilotage : dossier de séance et décisions.", no_args_is_help=True)
+dossier_app = typer.Typer(help="Un dossier.", no_args_is_help=True)
+app.add_typer(comite_app, name="comite")
+app.add_typer(dossier_app, name="dossier")
 app.add_typer(appel_app, name="appel")
 app.add_typer(depots_app, name="depots")
 app.add_typer(depot_app, name="depot")
@@ -114,6 +118,109 @@ def dossiers(
     from flows.summary import dossiers_table
 
     typer.echo(dossiers_table(rows))
+
+
+@app.command("instruire")
+def instruire(annee: AnneeAppel, maintenant: Maintenant = None) -> None:
+    """Instruit les dossiers reçus dans les délais (ou admis) : constats, avis, note d'instruction."""
+    from flows.instruction import instruction
+
+    result = instruction(annee, maintenant)
+    typer.echo(f"Dossiers instruits : {len(result['instruits'])} ({', '.join(result['instruits']) or '—'}) ; "
+               f"inchangés depuis la dernière instruction : {len(result['inchanges'])}.")
+    if result["hors_delai_non_admis"]:
+        typer.echo("Hors délai, non instruits (« aap dossier admettre » pour les admettre) : "
+                   + ", ".join(result["hors_delai_non_admis"]))
+    typer.echo(f"Notes d'instruction rédigées : {result['notes']}.")
+
+
+@dossier_app.command("admettre")
+def dossier_admettre(
+    numero: Annotated[str, typer.Argument(help="Numéro du dossier, par exemple 2018-008.")],
+    annee: AnneeAppel,
+    motif: Annotated[str, typer.Option("--motif", help="Pourquoi ce dossier hors délai est instruit malgré tout.")],
+    maintenant: Maintenant = None,
+) -> None:
+    """Admet à l'instruction un dossier reçu hors délai."""
+    from actions.depots import SaisieRefusee
+    from actions.instruction import admit_late_dossier
+    from flows.runtime import parse_moment, runtime
+
+    try:
+        dossier = admit_late_dossier(runtime().factory, annee, numero, motif, maintenant=parse_moment(maintenant))
+    except SaisieRefusee as exc:
+        _fail(str(exc))
+    typer.echo(f"Dossier {dossier.numero} admis à l'instruction (statut : {dossier.statut.value}).")
+
+
+@comite_app.command("preparer")
+def comite_preparer(
+    annee: AnneeAppel,
+    sortie: Annotated[Optional[Path], typer.Option("--sortie", help="Dossier où écrire la synthèse et le recueil des notes.")] = None,
+    date_comite: Annotated[Optional[str], typer.Option("--date-comite", help="Date du comité (AAAA-MM-JJ) ; par défaut celle de l'appel.")] = None,
+    maintenant: Maintenant = None,
+) -> None:
+    """Écrit la synthèse (.xlsx) à remplir en séance et le recueil PDF des notes d'instruction."""
+    from actions.depots import SaisieRefusee
+    from flows.comite import preparation_comite
+
+    try:
+        result = preparation_comite(annee, date_comite, str(sortie) if sortie else None, maintenant)
+    except SaisieRefusee as exc:
+        _fail(str(exc))
+    typer.echo(f"Comité du {result['comite_le']} : {len(result['dossiers'])} dossier(s) à décider.")
+    typer.echo(f"Synthèse : {result['synthese']}")
+    typer.echo(f"Notes d'instruction : {result['notes'] or 'pas de recueil PDF (LibreOffice absent)'}")
+    if result["non_instruits"]:
+        typer.echo("Non instruits, absents de la synthèse : " + ", ".join(result["non_instruits"]))
+
+
+@comite_app.command("decisions")
+def comite_decisions(
+    fichier: Annotated[Path, typer.Argument(help="La synthèse remplie en séance (.xlsx).")],
+    annee: AnneeAppel,
+    date_comite: Annotated[Optional[str], typer.Option("--date-comite", help="Date du comité (AAAA-MM-JJ) ; par défaut celle de la synthèse.")] = None,
+    maintenant: Maintenant = None,
+) -> None:
+    """Enregistre les décisions du comité (tout le fichier ou rien) et notifie chaque porteur."""
+    from actions.comite import DecisionsRefusees
+    from actions.depots import SaisieRefusee
+    from flows.comite import decisions_comite
+
+    try:
+        result = decisions_comite(annee, str(fichier), date_comite, maintenant)
+    except DecisionsRefusees as exc:
+        typer.echo("Fichier refusé, aucune décision enregistrée, aucun courriel envoyé :", err=True)
+        for probleme in exc.problemes:
+            typer.echo(f"  - {probleme}", err=True)
+        raise typer.Exit(1)
+    except SaisieRefusee as exc:
+        _fail(str(exc))
+    for avertissement in result["avertissements"]:
+        typer.echo(f"Avertissement : {avertissement}")
+    typer.echo(f"Décisions enregistrées : {len(result['enregistrees'])} ; déjà enregistrées : {len(result['inchangees'])} ; "
+               f"lettres rédigées : {result['lettres']}.")
+    _echo_mail(result["courriels"])
+
+
+@app.command("export")
+def export(
+    fichier: Annotated[Path, typer.Argument(help="Le classeur .xlsx à écrire.")],
+    annee: AnneeAppel,
+) -> None:
+    """Exporte chaque dossier : état, dates, canaux, pièces, constats, décision, courriels (sans lancer Prefect)."""
+    from datetime import datetime, timezone
+
+    from actions.depots import SaisieRefusee
+    from actions.export import export_appel
+    from flows.runtime import runtime
+
+    try:
+        with runtime().factory() as session:
+            path = export_appel(session, annee, fichier, maintenant=datetime.now(timezone.utc))
+    except SaisieRefusee as exc:
+        _fail(str(exc))
+    typer.echo(f"Export écrit : {path}")
 
 
 @courriels_app.command("envoyer")

@@ -1,7 +1,8 @@
 """``aap demo``: the 2018 call replayed on the embedded defaults, mail caught by a local SMTP sink."""
 from __future__ import annotations
 
-from datetime import datetime
+from collections import Counter
+from datetime import date, datetime
 from pathlib import Path
 
 import typer
@@ -10,13 +11,24 @@ from actions.listing import list_dossiers
 from actions.publication import register_known_porteur
 from adapters.smtp_sink import SmtpSink
 from config.appel_config import CONFIG_DIR
-from flows.demo_data import KNOWN, build_sample
+from flows.demo_data import KNOWN, build_answers, build_sample
 from flows.depots import depot_postal, releve_depots
 from flows.publication import publication
 from flows.runtime import PARIS, configure, runtime
-from flows.summary import dossiers_table
+from flows.summary import decisions_table, dossiers_table
+from flows.instruction import instruction
+from flows.comite import decisions_comite, preparation_comite
+from forms.synthese import fill_decisions
+from models.instruction import DecisionComite
+from sqlalchemy import func, select
+from templates.formats import format_date
 
 ANNEE = 2018
+INSTRUCTION = datetime(2017, 12, 8, 14, 0, tzinfo=PARIS).isoformat()
+COMITE = datetime(2017, 12, 11, 18, 0, tzinfo=PARIS).isoformat()
+REPONSES = datetime(2017, 12, 15, 9, 0, tzinfo=PARIS).isoformat()
+REINSTRUCTION = datetime(2017, 12, 18, 10, 0, tzinfo=PARIS).isoformat()
+COMITE_2 = datetime(2017, 12, 20, 18, 0, tzinfo=PARIS).isoformat()
 RELEVE = datetime(2017, 12, 8, 8, 30, tzinfo=PARIS).isoformat()  # the morning after the deadline
 
 
@@ -44,7 +56,72 @@ def run_demo(sortie: Path) -> None:
             rows = list_dossiers(session, ANNEE, str(rt.storage.root))
         typer.echo("")
         typer.echo(dossiers_table(rows))
+        run_comite(rt, sortie)
         typer.echo("")
         typer.echo(f"Attestations : {rt.storage.root / 'attestations' / str(ANNEE)}")
         typer.echo(f"Courriels reçus par le serveur SMTP local (Maildir) : {sink_dir} ({len(sink.messages())} messages)")
         typer.echo(f"Liste détaillée : aap dossiers --appel {ANNEE} --json")
+
+
+def run_comite(rt, sortie: Path) -> None:
+    """Instruction, the comité's pack, decisions typed in the workbook by the demo, notifications;
+    then the ajourné porteurs' answers, their re-instruction and a second comité."""
+    instruite = instruction(ANNEE, INSTRUCTION)
+    typer.echo(f"\nInstruction : {len(instruite['instruits'])} dossier(s) instruit(s), "
+               f"{len(instruite['inchanges'])} inchangé(s) ; notes rédigées : {instruite['notes']}.")
+    hold_comite(rt, sortie, date(2017, 12, 11), COMITE, INSTRUCTION)
+    answers = build_answers(sortie)
+    result = releve_depots(str(answers.maildir), ANNEE, REPONSES)
+    typer.echo(f"\nRéponses aux questions du comité : {result['depots']['depots']} nouveau(x) dépôt(s).")
+    for siret, recu_le, scans in answers.postal:
+        depot_postal(ANNEE, siret, recu_le, [str(s) for s in scans], None, REPONSES)
+    instruite = instruction(ANNEE, REINSTRUCTION)
+    typer.echo(f"Nouvelle instruction : {', '.join(instruite['instruits']) or 'aucun dossier'} "
+               f"(inchangés : {len(instruite['inchanges'])}).")
+    hold_comite(rt, sortie, date(2017, 12, 20), COMITE_2, REINSTRUCTION)
+    with rt.factory() as session:
+        rows = list_dossiers(session, ANNEE, str(rt.storage.root))
+    typer.echo("")
+    typer.echo(decisions_table(rows))
+
+
+def hold_comite(rt, sortie: Path, comite_le: date, apres: str, avant: str) -> None:
+    with rt.factory() as session:
+        decided = session.scalar(select(func.count()).select_from(DecisionComite).where(DecisionComite.comite_le == comite_le))
+        rows = list_dossiers(session, ANNEE, str(rt.storage.root))
+    if decided:
+        typer.echo(f"Comité du {format_date(comite_le)} : décisions déjà enregistrées, rien à refaire.")
+        return
+    pack = preparation_comite(ANNEE, comite_le.isoformat(), None, avant)
+    typer.echo(f"Comité du {format_date(comite_le)} : {len(pack['dossiers'])} dossier(s) ; synthèse {pack['synthese']}")
+    typer.echo(f"Recueil des notes : {pack['notes'] or 'pas de PDF (LibreOffice absent)'}")
+    listed = [r for r in rows if r["numero"] in pack["dossiers"]]
+    choix = demo_decisions(listed)
+    filled = fill_decisions(Path(pack["synthese"]), choix, sortie / f"synthese_remplie_{comite_le.isoformat()}.xlsx")
+    typer.echo(f"Synthèse remplie en séance : {filled}")
+    result = decisions_comite(ANNEE, str(filled), None, apres)
+    counts = Counter(decision.lower() for decision, _ in choix.values())
+    typer.echo(f"Décisions enregistrées : {len(result['enregistrees'])} ("
+               + ", ".join(f"{k} : {v}" for k, v in sorted(counts.items())) + f") ; lettres : {result['lettres']} ; "
+               f"courriels envoyés : {result['courriels']['envoyes']}.")
+    for avertissement in result["avertissements"]:
+        typer.echo(f"Avertissement : {avertissement}")
+
+
+def demo_decisions(rows: list[dict]) -> dict[str, tuple[str, str]]:
+    """What the comité decides in the demo: favorable → retenu, réservé → ajourné, défavorable → non retenu."""
+    choix = {}
+    for r in rows:
+        if r["numero"] is None or r["avis"] is None:
+            continue
+        if r["decision"] == "ajourné":  # no answer came: the second comité closes it
+            choix[r["numero"]] = ("Non retenu", "Pas de réponse aux questions complémentaires dans le délai.")
+        elif r["avis"] == "favorable":
+            choix[r["numero"]] = ("Retenu", "")
+        elif r["avis"] == "réservé":
+            choix[r["numero"]] = ("Ajourné", "Merci de transmettre l'original signé par voie postale "
+                                            "et de préciser le planning de recrutement des référents.")
+        else:
+            choix[r["numero"]] = ("Non retenu", "Le dossier ne respecte pas le cahier des charges : "
+                                                + "; ".join(r["constats"][:2]))
+    return choix

@@ -108,7 +108,7 @@ PORTEURS = (
     SamplePorteur("IDEES 21", luhn_siret("3678901230005"), "idees21@idees.example.org",
                   (("Blanc", "Nora", "1", "40000.00"), ("Chevalier", "Marc", "0.8", "35600.00"))),
     SamplePorteur("Coopérative Alpha Services", luhn_siret("8789012340006"), "alpha@coop-alpha.example.org",
-                  (("Girard", "Inès", "1", "43000.00"),)),
+                  (("Girard", "Inès", "1", "45200.00"),)),  # over the 44 500 € ceiling
     SamplePorteur("Entreprise d'insertion Le Pont", luhn_siret("4890123450007"), "lepont@ei-lepont.example.org",
                   (("Lambert", "Théo", "0.5", "22000.00"),)),
     SamplePorteur("Chantier École Bourgogne", luhn_siret("5901234560008"), "ce@chantier-ecole.example.org",
@@ -193,3 +193,26 @@ def _postal(out: Path) -> list[tuple[str, str, list[Path]]]:
             scan.write_bytes(cv_pdf(f"Courrier de {p.nom} recu le {when:%d/%m/%Y}"))
         entries.append((p.siret, when.isoformat(), [scan]))
     return entries
+
+
+def build_answers(out: Path) -> Sample:
+    """After the first comité: the Mission Locale answers the questions by e-mail and posts its paper copy."""
+    sample = Sample(maildir=out / "boite-reponses")
+    mission = PORTEURS[3]
+    scans = out / "courrier"
+    scans.mkdir(parents=True, exist_ok=True)
+    scan = scans / f"scan-reponse-{mission.siret}.pdf"
+    if not scan.exists():
+        scan.write_bytes(cv_pdf(f"Courrier de {mission.nom} recu le 14/12/2017"))
+    sample.postal = [(mission.siret, paris(14, 9, 0).isoformat(), [scan])]
+    if (sample.maildir / "new").is_dir() and any((sample.maildir / "new").iterdir()):
+        return sample
+    raw = build_depot_email(
+        sender=mission.email, sender_name=mission.nom, to=ADRESSES[0],
+        subject="Réponse aux questions du comité de pilotage — Mission Locale", received_at=paris(14, 11, 30),
+        message_id="<reponse-1@missionlocale.example.org>",
+        attachments=[("reponse_questions_comite.pdf", cv_pdf("Reponse aux questions complementaires du comite"))],
+    )
+    write_maildir_message(sample.maildir, raw, delivered_at=paris(14, 11, 30))
+    sample.messages += 1
+    return sample

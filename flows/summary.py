@@ -1,10 +1,10 @@
 """French tables printed for the SA (plain text, fits a terminal)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from templates.formats import format_datetime_paris
+from templates.formats import format_date, format_datetime_paris
 
 
 def dossiers_table(rows: list[dict[str, Any]]) -> str:
@@ -24,9 +24,7 @@ def dossiers_table(rows: list[dict[str, Any]]) -> str:
             str(len(r["attestations"])),
             _cut("; ".join(notes), 90) if notes else "—",
         ))
-    widths = [max(len(str(x[i])) for x in [header, *lines]) for i in range(len(header))]
-    out = [" | ".join(str(c).ljust(w) for c, w in zip(header, widths)), "-+-".join("-" * w for w in widths)]
-    out += [" | ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines]
+    out = _table(header, lines).split("\n")
     complets = sum(r["statut"] == "complet" for r in rows)
     attente = sum(r["numero"] is None for r in rows)
     out.append(f"\n{len(rows) - attente} dossier(s), dont {complets} complet(s) ; {attente} dépôt(s) non identifié(s) en attente.")
@@ -36,3 +34,24 @@ def dossiers_table(rows: list[dict[str, Any]]) -> str:
 def _cut(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def decisions_table(rows: list[dict[str, Any]]) -> str:
+    """After the comité: each instructed dossier, its avis and the decision."""
+    header = ("N°", "Structure", "Avis", "Décision", "Réponse avant", "Constats")
+    lines = [
+        (r["numero"], _cut(r["porteur"], 34), r["avis"], r["decision"] or "en attente",
+         format_date(date.fromisoformat(r["reponse_avant"])) if r["reponse_avant"] else "—",
+         _cut("; ".join(r["constats"]), 80) or "—")
+        for r in rows if r["numero"] and r["avis"]
+    ]
+    if not lines:
+        return "Aucun dossier instruit."
+    return _table(header, lines)
+
+
+def _table(header: tuple[str, ...], lines: list[tuple]) -> str:
+    widths = [max(len(str(x[i])) for x in [header, *lines]) for i in range(len(header))]
+    out = [" | ".join(str(c).ljust(w) for c, w in zip(header, widths)), "-+-".join("-" * w for w in widths)]
+    out += [" | ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines]
+    return "\n".join(out)

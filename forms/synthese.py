@@ -413,3 +413,22 @@ def _texte_de(valeur: Any) -> str:
     if isinstance(valeur, date):
         return valeur.strftime("%d/%m/%Y")
     return str(valeur).strip()
+
+
+# --------------------------------------------------------------------------- filling (demo, tests)
+
+
+def fill_decisions(path: Path, choix: dict[str, tuple[str, str]], out: Path | None = None) -> Path:
+    """Type decisions into a synthesis as the SA does in the meeting: ``{numero: (décision, motif)}``."""
+    wb = load_workbook(path)
+    feuille, (min_col, entete, _, max_row) = _zones(wb)[NOM_DECISIONS]
+    ws = wb[feuille]
+    titres = tuple(c.value for c in ws[entete][min_col - 1:])
+    i_numero, i_decision, i_motif = _colonnes(titres)
+    for row in range(entete + 1, max_row + 1):
+        numero = _texte_de(ws.cell(row, min_col + i_numero).value)
+        if numero in choix:
+            decision, motif = choix[numero]
+            set_valeur(ws.cell(row, min_col + i_decision), decision)
+            set_valeur(ws.cell(row, min_col + i_motif), motif)
+    return save_classeur(wb, out or path)

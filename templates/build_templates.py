@@ -301,25 +301,32 @@ def build_note_instruction(out: Path) -> Path:
     _tag(doc, "{%p endif %}")
 
     _titre_section(doc, "Avis")
-    _para(doc, "Avis {{ avis }}", bold=True, size=12, after=4)
+    _avec_suivant(_para(doc, "Avis {{ avis }}", bold=True, size=12, after=4))
     _tag(doc, "{%p for m in avis_motifs %}")
-    _para(doc, "{{ m }}", style="List Bullet", after=0)
+    _avec_suivant(_para(doc, "{{ m }}", style="List Bullet", after=0))
     _tag(doc, "{%p endfor %}")
 
     _tag(doc, "{%p if version_anterieure %}")
     _titre_section(doc, "Historique")
     _tag(doc, "{%p for h in historique %}")
-    _para(doc, "{{ h }}", after=0)
+    _avec_suivant(_para(doc, "{{ h }}", after=0))
     _tag(doc, "{%p endfor %}")
     _tag(doc, "{%p endif %}")
 
-    _para(doc, "Instruit à Dijon, le {{ instruit_le }}", align=WD_ALIGN_PARAGRAPH.RIGHT, before=18, after=2)
+    _avec_suivant(_para(doc, "Instruit à Dijon, le {{ instruit_le }}", align=WD_ALIGN_PARAGRAPH.RIGHT,
+                        before=18, after=2))
     _para(doc, "La structure d'animation du PLIE du bassin dijonnais", align=WD_ALIGN_PARAGRAPH.RIGHT,
           italic=True)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     doc.save(str(out))
     return out
+
+
+def _avec_suivant(p: Paragraph) -> Paragraph:
+    """Keeps ``p`` on the page of the next paragraph (the signature never stands alone)."""
+    p.paragraph_format.keep_with_next = True
+    return p
 
 
 def _table_referents(doc: DocumentType) -> None:

@@ -36,17 +36,22 @@ def test_demo_covers_the_cases_and_a_second_run_duplicates_nothing(tmp_path):
     sent = _maildir(tmp_path / "var/demo/courriels-envoyes")
     after_second = Counter(m["Message-ID"] for m in sent)
     assert after_second == after_first and max(after_second.values()) == 1
-    table = lambda out: out[out.index("N° "):out.index("Attestations :")]  # noqa: E731
-    assert table(first.stdout) == table(second.stdout)
+    final_table = lambda out: out[out.rindex("N° "):out.index("Attestations :")]  # noqa: E731
+    assert final_table(first.stdout) == final_table(second.stdout)
+    assert "décisions déjà enregistrées, rien à refaire" in second.stdout
 
     rows = json.loads(_aap(tmp_path, "dossiers", "--appel", "2018", "--json").stdout)
     by_name = {r["porteur"]: r for r in rows}
-    assert by_name["Emploi & Insertion <Côte-d'Or>"]["statut"] == "complet"
+    assert by_name["Emploi & Insertion <Côte-d'Or>"]["statut"] == "retenu"
     assert by_name["ACODEGE Insertion"]["hors_delai"] is True
     assert any("CV de Yann Moreau manquant" in m for m in by_name["Régie de quartier Fontaine d'Ouche"]["pieces_manquantes"])
     assert len(by_name["IDEES 21"]["attestations"]) == 2  # the complément has its own
     assert sum(r["statut"] == "non identifié" for r in rows) == 2
     assert sum(r["numero"] is not None for r in rows) >= 8
+    decisions = {r["decision"] for r in rows if r["numero"]}
+    assert {"retenu", "non retenu"} <= decisions
+    assert by_name["Mission Locale du bassin dijonnais"]["decision"] == "retenu"  # ajourné, answered, retained
+    assert "ajourné : 3" in first.stdout and "retenu : 3" in first.stdout
     depots = sum(len(r.get("depots", [])) for r in rows) + sum(r["numero"] is None for r in rows)
     assert depots >= 12
     attestation_mails = [m for m in sent if "Attestation de dépôt" in str(m["Subject"])]

@@ -174,3 +174,31 @@ def test_postal_depot_completes_the_channels(factory, storage, appel, mail, mail
     assert row["statut"] == "complet"
     with factory() as s:
         assert s.scalar(select(func.count()).select_from(Dossier)) == 1
+
+
+def test_a_message_that_cannot_be_registered_is_kept_for_the_sa_with_its_reason(
+    factory, storage, appel, sink, mail, maildir, tmp_path, monkeypatch
+):
+    import actions.depots
+
+    good, bad = porteur(60), porteur(61)
+    deliver_complete(maildir, tmp_path / "f", good, paris(5, 8))
+    deliver(maildir, sender=bad.email, when=paris(5, 9), message_id="<bad@example.org>",
+            attachments=[("dossier.xlsx", form_bytes(tmp_path / "f", bad)), ("annexe.pdf", cvs(bad)[0][1])])
+    real = actions.depots.analyse_files
+
+    def failing(storage_, files, regles):  # the storage fails on this one message only
+        if any(name == "annexe.pdf" for name, _, _ in files):
+            raise RuntimeError("disque plein")
+        return real(storage_, files, regles)
+
+    monkeypatch.setattr(actions.depots, "analyse_files", failing)
+    report, _ = run_intake(factory, storage, maildir, mail)
+
+    assert report.depots == 1 and report.non_identifies == 1
+    assert report.erreurs == [report.erreurs[0]] and "enregistrement impossible (RuntimeError : disque plein)" in report.erreurs[0]
+    with factory() as s:
+        assert s.scalar(select(func.count()).select_from(Reception)) == 2  # nothing lost
+        rows = list_dossiers(s, 2018, str(storage.root))
+    waiting = [r for r in rows if r["numero"] is None]
+    assert len(waiting) == 1 and "enregistrement impossible (RuntimeError : disque plein)" in waiting[0]["motifs"]

@@ -1,0 +1,264 @@
+"""The comité de pilotage: its pack (synthesis workbook, notes bundle), its decisions, the letters."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.depots import SaisieRefusee, load_appel
+from actions.dossiers import counted_depots, latest_form
+from actions.outbox import enqueue
+from adapters.database import transaction
+from adapters.pdf import convert_to_pdf, merge_pdfs, soffice_path
+from adapters.storage import Storage
+from config.appel_config import AppelConfig
+from forms.synthese import DECISIONS, LigneSynthese, SyntheseIllisible, read_synthese, write_synthese
+from models.appel import Appel
+from models.comite import Comite
+from models.dossier import UNDECIDED, Dossier, DossierStatut, TransitionInterdite, advance
+from models.instruction import DECISION_LABELS, Decision, DecisionComite, Instruction, to_decimal
+from templates.formats import format_decimal_fr
+from templates.lettre_decision import LettreDecisionData, lettre_context, render_lettre
+from templates.mails import render_mail
+
+DECISION_STATUT = {Decision.RETENU: DossierStatut.RETENU, Decision.NON_RETENU: DossierStatut.NON_RETENU,
+                   Decision.AJOURNE: DossierStatut.AJOURNE}
+
+
+@dataclass
+class PackReport:
+    comite_le: date
+    synthese: Path
+    notes: Path | None
+    dossiers: list[str]
+    non_instruits: list[str]
+
+
+class DecisionsRefusees(Exception):
+    """The decisions file is refused as a whole; ``problemes`` has one French line per problem."""
+
+    def __init__(self, problemes: list[str]):
+        super().__init__("\n".join(problemes))
+        self.problemes = problemes
+
+
+@dataclass
+class DecisionsReport:
+    comite_le: date
+    enregistrees: list[str] = field(default_factory=list)
+    inchangees: list[str] = field(default_factory=list)
+    avertissements: list[str] = field(default_factory=list)
+    lettres: int = 0
+
+
+def _referents(formulaire: dict) -> list[tuple[str, Decimal, Decimal]]:
+    out = []
+    for r in formulaire.get("referents", []):
+        out.append((f"{r.get('prenom', '')} {r.get('nom', '')}".strip(), to_decimal(r.get("etp")) or Decimal("0"),
+                    to_decimal(r.get("salaire_charge_annuel")) or Decimal("0")))
+    return out
+
+
+def dossier_etp(dossier: Dossier) -> Decimal:
+    return sum((etp for _, etp, _ in _referents(latest_form(counted_depots(dossier, list(dossier.depots))) or {})), Decimal("0"))
+
+
+def synthese_line(dossier: Dossier) -> LigneSynthese:
+    formulaire = latest_form(counted_depots(dossier, list(dossier.depots))) or {}
+    referents = _referents(formulaire)
+    etp = sum((e for _, e, _ in referents), Decimal("0"))
+    salaires = to_decimal(formulaire.get("budget_salaires"))
+    depenses = [to_decimal(formulaire.get(k)) for k in ("budget_salaires", "budget_deplacements", "budget_autres")]
+    total = sum((d for d in depenses if d is not None), Decimal("0")) if any(d is not None for d in depenses) else None
+    return LigneSynthese(
+        numero=dossier.numero, porteur=dossier.porteur.nom, siret=dossier.porteur.siret,
+        referents=" ; ".join(f"{nom} ({format_decimal_fr(e)} ETP)" for nom, e, _ in referents),
+        etp=etp, cout_salarial=salaires, cout_par_etp=(salaires / etp).quantize(Decimal("0.01")) if salaires and etp else None,
+        deplacements=to_decimal(formulaire.get("budget_deplacements")), total_depenses=total,
+        constats="\n".join(f"[{c['gravite']}] {c['texte']}" for c in dossier.constats or []), avis=dossier.avis or "",
+    )
+
+
+def prepare_comite(
+    factory: sessionmaker[Session], storage: Storage, annee: int, *, comite_le: date | None, sortie: Path | None,
+    maintenant: datetime,
+) -> PackReport:
+    """Write the synthesis workbook and the bundle of notes for every instructed, undecided dossier."""
+    with transaction(factory) as session:
+        appel, cfg = load_appel(session, annee)
+        comite_le = comite_le or cfg.calendrier.comite
+        dossiers = list(session.scalars(
+            select(Dossier).where(Dossier.appel_id == appel.id, Dossier.statut.in_(UNDECIDED)).order_by(Dossier.seq)
+        ))
+        listed = [d for d in dossiers if d.statut in {DossierStatut.INSTRUIT, DossierStatut.AJOURNE}]
+        waiting = [d.numero for d in dossiers if d not in listed and (d.statut is not DossierStatut.HORS_DELAI or d.admis)]
+        if not listed:
+            raise SaisieRefusee("aucun dossier instruit en attente de décision : lancez d'abord « aap instruire »")
+        numeros = [d.numero for d in listed]
+        jeton = hashlib.sha256(f"{annee}|{comite_le}|{','.join(numeros)}|{maintenant.isoformat()}".encode()).hexdigest()[:32]
+        folder = Path(sortie) if sortie else storage.ensure_dir(f"comites/{annee}")
+        folder.mkdir(parents=True, exist_ok=True)
+        synthese = write_synthese(
+            folder / f"synthese_comite_{comite_le.isoformat()}.xlsx", annee=annee, titre=appel.titre, comite_le=comite_le,
+            referents_voulus=cfg.commande.referents_voulus, lignes=[synthese_line(d) for d in listed], jeton=jeton,
+        )
+        session.add(Comite(appel_id=appel.id, comite_le=comite_le, jeton=jeton, dossiers=numeros,
+                           synthese_chemin=str(synthese.resolve()), prepare_le=maintenant))
+        notes = []
+        for d in listed:
+            latest = session.scalar(select(Instruction).where(Instruction.dossier_id == d.id)
+                                    .order_by(Instruction.version.desc()).limit(1))
+            if latest is not None and latest.note_chemin and latest.note_chemin.endswith(".pdf"):
+                notes.append((f"{d.numero} — {d.porteur.nom}", storage.path(latest.note_chemin)))
+    bundle = None
+    if notes and len(notes) == len(listed):
+        bundle = merge_pdfs(notes, folder / f"notes_instruction_comite_{comite_le.isoformat()}.pdf")
+    return PackReport(comite_le, synthese, bundle, numeros, waiting)
+
+
+def record_decisions(
+    factory: sessionmaker[Session], annee: int, fichier: Path, *, date_comite: date | None, maintenant: datetime
+) -> DecisionsReport:
+    """Check the whole filled workbook, then record every decision at once — or nothing at all."""
+    try:
+        data = Path(fichier).read_bytes()
+    except OSError as exc:
+        raise DecisionsRefusees([f"fichier illisible : {fichier} ({exc.strerror})"]) from exc
+    try:
+        lu = read_synthese(data)
+    except SyntheseIllisible as exc:
+        raise DecisionsRefusees([exc.motif]) from exc
+    sha = hashlib.sha256(data).hexdigest()
+    with transaction(factory) as session:
+        appel, cfg = load_appel(session, annee)
+        comite = session.scalar(select(Comite).where(Comite.jeton == (lu.jeton or ""), Comite.appel_id == appel.id))
+        if lu.annee != annee or comite is None:
+            raise DecisionsRefusees([f"ce classeur n'est pas une synthèse produite pour l'appel {annee} "
+                                     "(« aap comite preparer ») : aucune décision enregistrée"])
+        comite_le = date_comite or comite.comite_le
+        report = DecisionsReport(comite_le)
+        problemes, decided = _check_rows(session, appel, comite, lu.decisions, comite_le)
+        if problemes:
+            raise DecisionsRefusees(problemes)
+        for dossier, decision, motif in decided:
+            existing = session.scalar(select(DecisionComite).where(
+                DecisionComite.dossier_id == dossier.id, DecisionComite.comite_le == comite_le))
+            if existing is not None:
+                report.inchangees.append(dossier.numero)
+                continue
+            session.add(DecisionComite(
+                dossier_id=dossier.id, comite_le=comite_le, decision=decision, motif=motif or None,
+                reponse_avant=comite_le + timedelta(days=cfg.comite.delai_reponse_jours) if decision is Decision.AJOURNE else None,
+                fichier_sha256=sha, enregistre_le=maintenant,
+            ))
+            dossier.statut = advance(dossier.statut, DECISION_STATUT[decision])
+            dossier.reponse_avant = comite_le + timedelta(days=cfg.comite.delai_reponse_jours) if decision is Decision.AJOURNE else None
+            dossier.mis_a_jour_le = maintenant
+            report.enregistrees.append(dossier.numero)
+        session.flush()
+        retained = sum((dossier_etp(d) for d in session.scalars(
+            select(Dossier).where(Dossier.appel_id == appel.id, Dossier.statut == DossierStatut.RETENU))), Decimal("0"))
+        if retained > cfg.commande.referents_voulus:
+            report.avertissements.append(
+                f"attention : {format_decimal_fr(retained)} ETP retenus pour {cfg.commande.referents_voulus} référents voulus")
+    return report
+
+
+def _check_rows(session: Session, appel: Appel, comite: Comite, rows, comite_le: date):
+    problemes: list[str] = []
+    decided: list[tuple[Dossier, Decision, str]] = []
+    seen: set[str] = set()
+    dossiers = {d.numero: d for d in session.scalars(select(Dossier).where(Dossier.appel_id == appel.id))}
+    for row in rows:
+        where = f"ligne {row.ligne}, dossier {row.numero}"
+        dossier = dossiers.get(row.numero)
+        if dossier is None:
+            problemes.append(f"{where} : dossier inconnu pour l'appel {appel.annee}")
+            continue
+        if row.numero in seen:
+            problemes.append(f"{where} : dossier présent deux fois dans le classeur")
+            continue
+        seen.add(row.numero)
+        if not row.decision:
+            problemes.append(f"{where} : décision non renseignée")
+            continue
+        decision = DECISION_LABELS.get(row.decision)
+        if decision is None:
+            problemes.append(f"{where} : décision « {row.decision} » inconnue (attendu : {', '.join(DECISIONS)})")
+            continue
+        if decision is not Decision.RETENU and not row.motif:
+            what = "les questions complémentaires" if decision is Decision.AJOURNE else "le motif"
+            problemes.append(f"{where} : décision « {row.decision} » sans {what} (colonne « Motif ou questions »)")
+            continue
+        previous = session.scalar(select(DecisionComite).where(
+            DecisionComite.dossier_id == dossier.id, DecisionComite.comite_le == comite_le))
+        if previous is not None:
+            if previous.decision is not decision or (previous.motif or "") != row.motif:
+                problemes.append(f"{where} : une autre décision est déjà enregistrée pour le comité du {comite_le:%d/%m/%Y}"
+                                 f" ({previous.decision.value})")
+            else:
+                decided.append((dossier, decision, row.motif))
+            continue
+        if decision is Decision.RETENU and dossier_etp(dossier) <= 0:
+            problemes.append(f"{where} : aucun référent (ETP) dans le formulaire du dossier : il ne peut pas être retenu")
+            continue
+        try:
+            advance(dossier.statut, DECISION_STATUT[decision])
+        except TransitionInterdite:
+            problemes.append(f"{where} : le dossier est « {dossier.statut.value} » : il ne peut pas être "
+                             f"{decision.value} (seul un dossier instruit peut recevoir une décision)")
+            continue
+        decided.append((dossier, decision, row.motif))
+    for numero in comite.dossiers:
+        if numero not in seen and numero in dossiers:
+            problemes.append(f"dossier {numero} ({dossiers[numero].porteur.nom}) absent du classeur")
+    return problemes, decided
+
+
+def notify_decisions(factory: sessionmaker[Session], storage: Storage, annee: int, *, pdf: bool, maintenant: datetime) -> int:
+    """A letter for every decision that has none yet, mailed through the outbox with the letter attached."""
+    with factory() as session:
+        appel, cfg = load_appel(session, annee)
+        todo = list(session.scalars(
+            select(DecisionComite).join(Dossier, Dossier.id == DecisionComite.dossier_id)
+            .where(Dossier.appel_id == appel.id, DecisionComite.lettre_chemin.is_(None))
+        ))
+        folder = storage.ensure_dir(f"decisions/{annee}")
+        jobs = {}
+        for dc in todo:
+            dossier = session.get(Dossier, dc.dossier_id)
+            data = lettre_data(appel, cfg, dossier, dc, maintenant)
+            jobs[dc.id] = (data, render_lettre(data, folder / f"{data.numero_courrier}.docx"))
+    documents = {k: path for k, (_, path) in jobs.items()}
+    if pdf and documents and soffice_path():
+        converted = convert_to_pdf(list(documents.values()), folder)
+        documents = {k: converted.get(v.resolve(), v) for k, v in documents.items()}
+    with transaction(factory) as session:
+        for dc_id, (data, _) in jobs.items():
+            dc = session.get(DecisionComite, dc_id)
+            if dc.lettre_chemin is not None:
+                continue
+            dc.lettre_chemin = str(documents[dc_id].relative_to(storage.root))
+            dossier = session.get(Dossier, dc.dossier_id)
+            if dossier.porteur.contact_email:
+                subject, body = render_mail("notification_decision", lettre_context(data))
+                enqueue(session, cle=f"decision:{dossier.numero}:{dc.comite_le.isoformat()}",
+                        destinataires=[dossier.porteur.contact_email], sujet=subject, corps=body,
+                        pieces_jointes=[dc.lettre_chemin], maintenant=maintenant, appel_id=appel.id, dossier_id=dossier.id)
+    return len(jobs)
+
+
+def lettre_data(appel: Appel, cfg: AppelConfig, dossier: Dossier, dc: DecisionComite, maintenant: datetime) -> LettreDecisionData:
+    ajourne = dc.decision is Decision.AJOURNE
+    return LettreDecisionData(
+        appel_titre=appel.titre, appel_annee=appel.annee, dossier_numero=dossier.numero, porteur_nom=dossier.porteur.nom,
+        porteur_adresse=dossier.porteur.adresse, contact_nom=dossier.porteur.contact_nom, decision=dc.decision.value,
+        motif=None if ajourne else dc.motif, questions=dc.motif if ajourne else None, reponse_avant=dc.reponse_avant,
+        comite_le=dc.comite_le, etp_retenus=dossier_etp(dossier), debut_convention=cfg.calendrier.debut_convention,
+        emis_le=maintenant, numero_courrier=f"DEC-{dossier.numero}-{dc.comite_le:%Y%m%d}",
+    )

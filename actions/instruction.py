@@ -1,0 +1,176 @@
+"""Instruction of the dossiers: findings, avis, one note per dossier; re-instruct only what changed."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.depots import SaisieRefusee, load_appel
+from actions.dossiers import counted_depots, latest_form, refresh_dossier
+from adapters.database import retry_on_conflict, transaction
+from adapters.pdf import convert_to_pdf, soffice_path
+from adapters.storage import Storage
+from config.appel_config import AppelConfig
+from models.appel import Appel
+from models.dossier import Dossier, DossierStatut, advance
+from models.instruction import Constat, Gravite, Instruction, examine_dossier, propose_avis, salary_ceiling, to_decimal
+from templates.formats import format_decimal_fr
+from templates.note_instruction import ConstatLigne, NoteInstructionData, ReferentLigne, render_note
+
+INSTRUCTIBLE = {DossierStatut.INCOMPLET, DossierStatut.COMPLET, DossierStatut.INSTRUIT, DossierStatut.AJOURNE}
+
+
+@dataclass
+class InstructionReport:
+    instruits: list[str] = field(default_factory=list)
+    inchanges: list[str] = field(default_factory=list)
+    hors_delai_non_admis: list[str] = field(default_factory=list)
+    notes: int = 0
+
+
+def instruct_appel(factory: sessionmaker[Session], storage: Storage, annee: int, *, maintenant: datetime, pdf: bool) -> InstructionReport:
+    report = InstructionReport()
+    with factory() as session:
+        appel, cfg = load_appel(session, annee)
+        ids = list(session.scalars(select(Dossier.id).where(Dossier.appel_id == appel.id).order_by(Dossier.seq)))
+    for dossier_id in ids:
+        retry_on_conflict(lambda: _instruct_one(factory, appel.id, cfg, dossier_id, maintenant, report))
+    report.notes = render_notes(factory, storage, annee, pdf=pdf)
+    return report
+
+
+def _instruct_one(factory, appel_id: int, cfg: AppelConfig, dossier_id: int, maintenant: datetime, report: InstructionReport) -> None:
+    with transaction(factory) as session:
+        dossier = session.get(Dossier, dossier_id)
+        if dossier.statut is DossierStatut.HORS_DELAI and not dossier.admis:
+            report.hors_delai_non_admis.append(dossier.numero)
+            return
+        if dossier.statut not in INSTRUCTIBLE | {DossierStatut.HORS_DELAI}:
+            return
+        depots = counted_depots(dossier, list(dossier.depots))
+        formulaire = latest_form(depots)
+        inputs = {
+            "formulaire": formulaire, "manquants": dossier.pieces_manquantes, "siret": dossier.porteur.siret,
+            "contact": dossier.porteur.contact_email, "plafond": str(cfg.commande.plafond_salaire_charge_etp),
+            "deplacements": cfg.commande.frais_deplacement_requis,
+            "pieces": sorted(p.sha256 for d in depots for p in d.pieces if p.acceptee),
+        }
+        empreinte = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+        previous = session.scalar(
+            select(Instruction).where(Instruction.dossier_id == dossier.id).order_by(Instruction.version.desc()).limit(1)
+        )
+        if previous is not None and previous.empreinte == empreinte:
+            report.inchanges.append(dossier.numero)
+            return
+        constats = examine_dossier(
+            formulaire=formulaire, pieces_manquantes=list(dossier.pieces_manquantes), siret=dossier.porteur.siret,
+            contact_email=dossier.porteur.contact_email, plafond_etp=cfg.commande.plafond_salaire_charge_etp,
+            deplacements_requis=cfg.commande.frais_deplacement_requis,
+        )
+        avis, _ = propose_avis(constats)
+        session.add(Instruction(
+            dossier_id=dossier.id, version=(previous.version + 1) if previous else 1, empreinte=empreinte, avis=avis,
+            constats=[{"gravite": c.gravite.value, "texte": c.texte} for c in constats], instruit_le=maintenant,
+        ))
+        dossier.avis = avis.value
+        dossier.constats = [{"gravite": c.gravite.value, "texte": c.texte} for c in constats]
+        dossier.statut = advance(dossier.statut, DossierStatut.INSTRUIT)
+        dossier.mis_a_jour_le = maintenant
+        report.instruits.append(dossier.numero)
+
+
+def admit_late_dossier(factory: sessionmaker[Session], annee: int, numero: str, motif: str, *, maintenant: datetime) -> Dossier:
+    """The SA decides that a dossier received after the deadline is instructed all the same."""
+    if not motif.strip():
+        raise SaisieRefusee("le motif de l'admission est obligatoire")
+
+    def record() -> Dossier:
+        with transaction(factory) as session:
+            appel, cfg = load_appel(session, annee)
+            dossier = session.scalar(select(Dossier).where(Dossier.appel_id == appel.id, Dossier.numero == numero))
+            if dossier is None:
+                raise SaisieRefusee(f"dossier {numero} inconnu pour l'appel {annee}")
+            if dossier.statut is not DossierStatut.HORS_DELAI and not any(d.hors_delai for d in dossier.depots):
+                raise SaisieRefusee(f"le dossier {numero} a été reçu dans les délais : rien à admettre")
+            dossier.admis, dossier.admission_motif = True, motif.strip()
+            refresh_dossier(session, dossier, cfg, maintenant)
+            return dossier
+
+    return retry_on_conflict(record)
+
+
+def render_notes(factory: sessionmaker[Session], storage: Storage, annee: int, *, pdf: bool) -> int:
+    """A note d'instruction for every instruction that has none yet (one LibreOffice call for the batch)."""
+    with factory() as session:
+        appel, cfg = load_appel(session, annee)
+        todo = list(session.scalars(
+            select(Instruction).join(Dossier, Dossier.id == Instruction.dossier_id)
+            .where(Dossier.appel_id == appel.id, Instruction.note_chemin.is_(None))
+        ))
+        folder = storage.ensure_dir(f"instruction/{annee}")
+        documents = {}
+        for instruction in todo:
+            dossier = session.get(Dossier, instruction.dossier_id)
+            data = note_data(session, appel, cfg, dossier, instruction)
+            documents[instruction.id] = render_note(data, folder / f"note_{dossier.numero}_v{instruction.version}.docx")
+    if pdf and documents and soffice_path():
+        converted = convert_to_pdf(list(documents.values()), folder)
+        documents = {k: converted.get(v.resolve(), v) for k, v in documents.items()}
+    with transaction(factory) as session:
+        for instruction_id, path in documents.items():
+            session.get(Instruction, instruction_id).note_chemin = str(path.relative_to(storage.root))
+    return len(documents)
+
+
+def note_data(session: Session, appel: Appel, cfg: AppelConfig, dossier: Dossier, instruction: Instruction) -> NoteInstructionData:
+    formulaire = latest_form(counted_depots(dossier, list(dossier.depots))) or {}
+    plafond = cfg.commande.plafond_salaire_charge_etp
+    referents = []
+    for r in formulaire.get("referents", []):
+        etp = to_decimal(r.get("etp")) or Decimal("0")
+        salaire = to_decimal(r.get("salaire_charge_annuel")) or Decimal("0")
+        ceiling = salary_ceiling(plafond, etp)
+        referents.append(ReferentLigne(
+            nom_complet=f"{r.get('prenom', '')} {r.get('nom', '')}".strip(), etp=etp, salaire=salaire, plafond=ceiling,
+            conforme=Decimal("0") < etp <= Decimal("1") and salaire <= ceiling,
+        ))
+    earlier = session.scalars(
+        select(Instruction).where(Instruction.dossier_id == dossier.id, Instruction.version < instruction.version)
+        .order_by(Instruction.version)
+    )
+    o = cfg.objectifs
+    porteur = dossier.porteur
+    return NoteInstructionData(
+        appel_titre=appel.titre, appel_annee=appel.annee, dossier_numero=dossier.numero, porteur_nom=porteur.nom,
+        porteur_siret=porteur.siret, porteur_adresse=porteur.adresse, contact_nom=porteur.contact_nom,
+        contact_email=porteur.contact_email, contact_telephone=porteur.contact_telephone, recu_le=dossier.recu_le,
+        canaux=tuple(dossier.canaux), admission_hors_delai=dossier.admission_motif if dossier.admis else None,
+        referents=tuple(referents), etp_total=sum((r.etp for r in referents), Decimal("0")),
+        budget_salaires=to_decimal(formulaire.get("budget_salaires")),
+        budget_deplacements=to_decimal(formulaire.get("budget_deplacements")),
+        budget_autres=to_decimal(formulaire.get("budget_autres")),
+        ressources_fse=to_decimal(formulaire.get("ressources_fse")),
+        ressources_plie=to_decimal(formulaire.get("ressources_plie")),
+        ressources_autres=to_decimal(formulaire.get("ressources_autres")),
+        constats=tuple(ConstatLigne(c["gravite"], c["texte"]) for c in instruction.constats),
+        avis=instruction.avis.value, avis_motifs=tuple(propose_avis_texts(instruction)), version=instruction.version,
+        instruit_le=instruction.instruit_le, historique=tuple((i.instruit_le, i.avis.value) for i in earlier),
+        plafond_etp=plafond,
+        objectifs=(
+            f"{o.entrees} entrées par ETP et par an",
+            f"{o.file_active} personnes en file active par ETP",
+            f"{format_decimal_fr(o.taux_sorties_positives * 100)} % de sorties positives",
+            f"{o.partenariats_par_binome} partenariats durables avec des entreprises par an et par binôme",
+        ),
+    )
+
+
+def propose_avis_texts(instruction: Instruction) -> list[str]:
+    """The reasons behind a recorded avis, recomputed by the same rule that gave it."""
+    return propose_avis([Constat(Gravite(c["gravite"]), c["texte"]) for c in instruction.constats])[1]
+
