@@ -51,6 +51,16 @@ class ComiteRegles(BaseModel):
     delai_reponse_jours: int = 15  # an ajourné porteur's time to answer the questions
 
 
+class SuiviRegles(BaseModel):
+    """When the porteur reports: mid-term and final budget situation + bilan, each due some days after."""
+
+    mi_parcours_mois: int = 6
+    delai_mi_parcours_jours: int = 30
+    delai_final_jours: int = 60
+    demande_jours_avant: int = 15
+    relances_jours_apres: list[int] = Field(default_factory=lambda: [7, 21])
+
+
 class PiecesRegles(BaseModel):
     extensions_formulaire: list[str]
     extensions_cv: list[str]
@@ -66,6 +76,7 @@ class AppelConfig(BaseModel):
     convention: ConventionRegles
     pieces: PiecesRegles
     comite: ComiteRegles = Field(default_factory=ComiteRegles)
+    suivi: SuiviRegles = Field(default_factory=SuiviRegles)
 
     @property
     def annee(self) -> int:

@@ -20,6 +20,10 @@ depot_app = typer.Typer(help="Un dépôt saisi à la main (courrier).", no_args_
 courriels_app = typer.Typer(help="La boîte d'envoi.", no_args_is_help=True)
 comite_app = typer.Typer(help="Le comité de pilotage : dossier de séance et décisions.", no_args_is_help=True)
 dossier_app = typer.Typer(help="Un dossier.", no_args_is_help=True)
+conventions_app = typer.Typer(help="Les conventions : établir, lister (--json), exporter.", invoke_without_command=True)
+avenant_app = typer.Typer(help="Les avenants : prolonger (renouveler) ou modifier une convention.", no_args_is_help=True)
+app.add_typer(conventions_app, name="conventions")
+app.add_typer(avenant_app, name="avenant")
 app.add_typer(comite_app, name="comite")
 app.add_typer(dossier_app, name="dossier")
 app.add_typer(appel_app, name="appel")
@@ -221,6 +225,154 @@ def export(
     except SaisieRefusee as exc:
         _fail(str(exc))
     typer.echo(f"Export écrit : {path}")
+
+
+@conventions_app.callback()
+def conventions(
+    ctx: typer.Context,
+    annee: Annotated[Optional[int], typer.Option("--appel", help="Année de l'appel (toutes par défaut).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les outils).")] = False,
+) -> None:
+    """Liste les conventions et la prochaine action de chacune (sans lancer Prefect)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from actions.conventions import list_conventions
+    from flows.runtime import runtime
+    from flows.summary import conventions_table
+
+    with runtime().factory() as session:
+        rows = list_conventions(session, annee)
+    if as_json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        typer.echo(conventions_table(rows))
+
+
+@conventions_app.command("etablir")
+def conventions_etablir(
+    annee: AnneeAppel,
+    dossier: Annotated[Optional[str], typer.Option("--dossier", help="Un seul dossier (numéro), sinon tous les dossiers retenus.")] = None,
+    maintenant: Maintenant = None,
+) -> None:
+    """Établit la convention de chaque dossier retenu et l'envoie pour signature."""
+    from actions.depots import SaisieRefusee
+    from flows.conventions import etablissement_conventions
+
+    try:
+        result = etablissement_conventions(annee, dossier, maintenant)
+    except SaisieRefusee as exc:
+        _fail(str(exc))
+    typer.echo(f"Conventions établies : {', '.join(result['conventions']) or 'aucune nouvelle'} ; "
+               f"documents rédigés : {result['documents']}.")
+    _echo_mail(result["courriels"])
+
+
+@conventions_app.command("export")
+def conventions_export(
+    fichier: Annotated[Path, typer.Argument(help="Le classeur .xlsx à écrire.")],
+    annee: Annotated[Optional[int], typer.Option("--appel", help="Année de l'appel (toutes par défaut).")] = None,
+) -> None:
+    """Exporte les conventions, leurs renouvellements et la prochaine action (sans lancer Prefect)."""
+    from actions.conventions import export_conventions
+    from flows.runtime import runtime
+
+    with runtime().factory() as session:
+        typer.echo(f"Export écrit : {export_conventions(session, fichier, annee)}")
+
+
+@app.command("convention")
+def convention(
+    premier: Annotated[str, typer.Argument(help="Un numéro de convention (son historique), ou « signer ».")],
+    numero: Annotated[Optional[str], typer.Argument(help="Avec « signer » : la convention ou l'avenant signé.")] = None,
+    le: Annotated[Optional[str], typer.Option("--le", help="Avec « signer » : date de signature (AAAA-MM-JJ).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
+) -> None:
+    """« aap convention NUMERO » : l'historique (convention et avenants) ; « aap convention signer NUMERO --le DATE »."""
+    from datetime import date
+
+    from actions.conventions import convention_history, sign
+    from actions.depots import SaisieRefusee
+    from flows.runtime import runtime
+    from flows.summary import history_text
+
+    try:
+        if premier == "signer":
+            if not numero or not le:
+                _fail("indiquez le numéro signé et la date : aap convention signer NUMERO --le AAAA-MM-JJ")
+            typer.echo(sign(runtime().factory, numero, le=date.fromisoformat(le)) + ".")
+            return
+        with runtime().factory() as session:
+            row = convention_history(session, premier)
+    except SaisieRefusee as exc:
+        _fail(str(exc))
+    except ValueError as exc:
+        _fail(f"date invalide : {exc}")
+    if as_json:
+        json.dump(row, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        typer.echo(history_text(row))
+
+
+ValideLe = Annotated[str, typer.Option("--valide-le", help="Date de validation par les instances du PLIE (AAAA-MM-JJ).")]
+Instance = Annotated[Optional[str], typer.Option("--instance", help="L'instance qui a validé, par exemple « comité de pilotage du 15 novembre 2018 ».")]
+
+
+@avenant_app.command("prolonger")
+def avenant_prolonger(
+    numero: Annotated[str, typer.Argument(help="Numéro de la convention.")],
+    valide_le: ValideLe,
+    instance: Instance = None,
+    maintenant: Maintenant = None,
+) -> None:
+    """Renouvelle la convention pour un an (deux renouvellements au plus)."""
+    from flows.conventions import avenant_prolongation
+
+    result = avenant_prolongation(numero, valide_le, instance, maintenant)
+    if result["refus"]:
+        _fail(f"renouvellement refusé : {result['refus']}")
+    typer.echo(f"Avenant {result['avenant']} établi et envoyé pour signature.")
+    _echo_mail(result["courriels"])
+
+
+@avenant_app.command("modifier")
+def avenant_modifier(
+    numero: Annotated[str, typer.Argument(help="Numéro de la convention.")],
+    valide_le: ValideLe,
+    instance: Instance = None,
+    etp: Annotated[Optional[list[str]], typer.Option("--etp", help="« Prénom Nom=0,8 » : nouvel ETP d'un référent (répétable).")] = None,
+    salaire: Annotated[Optional[list[str]], typer.Option("--salaire", help="« Prénom Nom=35600 » : nouveau salaire chargé annuel (répétable).")] = None,
+    remplacer: Annotated[Optional[list[str]], typer.Option("--remplacer", help="« Ancien Prénom Nom=Nouveau Prénom Nom » (répétable).")] = None,
+    montant: Annotated[Optional[list[str]], typer.Option("--montant", help="« budget_salaires=40000 », « ressources_fse=20000 »… (répétable).")] = None,
+    maintenant: Maintenant = None,
+) -> None:
+    """Modifie la convention (montants, ETP, référent remplacé) sans changer sa période ni compter comme renouvellement."""
+    from actions.conventions import Modification
+    from flows.conventions import avenant_modification
+    from forms.dossier_reponse import parse_decimal_fr
+
+    def pairs(values: list[str] | None, convert):  # noqa: ANN001, ANN202
+        out = {}
+        for item in values or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                _fail(f"« {item} » : attendu CLÉ=VALEUR")
+            try:
+                out[key.strip()] = convert(value.strip())
+            except ValueError:
+                _fail(f"« {item} » : valeur illisible")
+        return out
+
+    changes = Modification(
+        montants=pairs(montant, parse_decimal_fr), etp=pairs(etp, lambda v: parse_decimal_fr(v, etp=True)),
+        salaires=pairs(salaire, parse_decimal_fr), remplacements=pairs(remplacer, str),
+    )
+    result = avenant_modification(numero, changes, valide_le, instance, maintenant)
+    if result["refus"]:
+        _fail(f"modification refusée : {result['refus']}")
+    typer.echo(f"Avenant {result['avenant']} établi et envoyé pour signature.")
+    _echo_mail(result["courriels"])
 
 
 @courriels_app.command("envoyer")

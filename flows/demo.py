@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -57,6 +58,7 @@ def run_demo(sortie: Path) -> None:
         typer.echo("")
         typer.echo(dossiers_table(rows))
         run_comite(rt, sortie)
+        run_conventions(rt, sortie)
         typer.echo("")
         typer.echo(f"Attestations : {rt.storage.root / 'attestations' / str(ANNEE)}")
         typer.echo(f"Courriels reçus par le serveur SMTP local (Maildir) : {sink_dir} ({len(sink.messages())} messages)")
@@ -125,3 +127,67 @@ def demo_decisions(rows: list[dict]) -> dict[str, tuple[str, str]]:
             choix[r["numero"]] = ("Non retenu", "Le dossier ne respecte pas le cahier des charges : "
                                                 + "; ".join(r["constats"][:2]))
     return choix
+
+
+def run_conventions(rt, sortie: Path) -> None:
+    """Conventions for the retained dossiers, signatures, two renewals and a refused third, a modification."""
+    from actions.conventions import Modification, export_conventions, list_conventions, sign
+    from flows.conventions import avenant_modification, avenant_prolongation, etablissement_conventions
+    from flows.summary import conventions_table
+
+    result = etablissement_conventions(ANNEE, None, datetime(2017, 12, 21, 10, 0, tzinfo=PARIS).isoformat())
+    typer.echo(f"\nConventions établies : {', '.join(result['conventions']) or 'aucune nouvelle'} ; "
+               f"courriels envoyés : {result['courriels']['envoyes']}.")
+    with rt.factory() as session:
+        rows = list_conventions(session, ANNEE)
+    for row in rows:
+        sign(rt.factory, row["numero"], le=date(2017, 12, 28))
+    first, second = rows[0]["numero"], rows[1]["numero"]
+    if not rows[1]["avenants"]:
+        modification = avenant_modification(
+            second, Modification(etp={_first_referent(rows[1], rt): Decimal("0.8")},
+                                 salaires={_first_referent(rows[1], rt): Decimal("35600.00")},
+                                 montants=_rebalanced(rt, second, Decimal("35600.00"))),
+            "2018-03-01", "bureau du PLIE du 1er mars 2018", datetime(2018, 3, 2, 9, 0, tzinfo=PARIS).isoformat())
+        typer.echo(f"Avenant de modification {modification['avenant'] or modification['refus']} "
+                   "(ETP ramené à 0,8) : ne compte pas comme renouvellement.")
+    for valide_le, instance in (("2018-11-15", "comité de pilotage du 15 novembre 2018"),
+                                ("2019-11-14", "comité de pilotage du 14 novembre 2019")):
+        with rt.factory() as session:
+            current = [r for r in list_conventions(session, ANNEE) if r["numero"] == first][0]
+        if current["renouvellements"] >= 2:
+            break
+        renewal = avenant_prolongation(first, valide_le, instance, datetime.fromisoformat(valide_le).replace(tzinfo=PARIS).isoformat())
+        if renewal["refus"]:
+            typer.echo(f"Renouvellement refusé : {renewal['refus']}")
+            break
+        sign(rt.factory, renewal["avenant"], le=date.fromisoformat(valide_le) + timedelta(days=14))
+        typer.echo(f"Renouvellement de {first} par l'avenant {renewal['avenant']} (validé le {valide_le}).")
+    third = avenant_prolongation(first, "2020-11-12", "comité de pilotage du 12 novembre 2020",
+                                 datetime(2020, 11, 12, 18, 0, tzinfo=PARIS).isoformat())
+    typer.echo(f"Troisième renouvellement de {first} : " + (f"refusé : {third['refus']}" if third["refus"] else
+                                                               f"accepté ({third['avenant']}) — anomalie !"))
+    with rt.factory() as session:
+        typer.echo("")
+        typer.echo(conventions_table(list_conventions(session, ANNEE)))
+        path = export_conventions(session, sortie / "suivi_conventions.xlsx", ANNEE)
+    typer.echo(f"Suivi des conventions : {path}")
+
+
+def _first_referent(row: dict, rt) -> str:
+    from models.convention import Convention
+
+    with rt.factory() as session:
+        c = session.scalar(select(Convention).where(Convention.numero == row["numero"]))
+        return c.referents[0]["nom_complet"]
+
+
+def _rebalanced(rt, numero: str, new_salary: Decimal) -> dict[str, Decimal]:
+    """The salary line and the PLIE's share move together, so that the budget stays balanced."""
+    from models.convention import Convention
+
+    with rt.factory() as session:
+        c = session.scalar(select(Convention).where(Convention.numero == numero))
+        old = Decimal(c.referents[0]["salaire"])
+        return {"budget_salaires": c.budget_salaires - old + new_salary,
+                "ressources_plie": c.ressources_plie - old + new_salary}

@@ -55,3 +55,27 @@ def _table(header: tuple[str, ...], lines: list[tuple]) -> str:
     out = [" | ".join(str(c).ljust(w) for c, w in zip(header, widths)), "-+-".join("-" * w for w in widths)]
     out += [" | ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines]
     return "\n".join(out)
+
+
+def conventions_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "Aucune convention."
+    header = ("Convention", "Structure", "Période en cours", "Renouv.", "Statut", "Prochaine action")
+    lines = [
+        (r["numero"], _cut(r["porteur"], 34),
+         f"{format_date(date.fromisoformat(r['periode_en_cours']['debut']))} – {format_date(date.fromisoformat(r['fin']))}",
+         f"{r['renouvellements']}/{r['renouvellements_max']}", r["statut"], r["prochaine_action"])
+        for r in rows
+    ]
+    return _table(header, lines)
+
+
+def history_text(row: dict[str, Any]) -> str:
+    out = [f"Convention {row['numero']} — {row['porteur']} (SIRET {row['siret']})",
+           f"Renouvellements : {row['renouvellements']} sur {row['renouvellements_max']} ; "
+           f"prochaine action : {row['prochaine_action']}", ""]
+    for h in row["historique"]:
+        signed = f"signé le {format_date(date.fromisoformat(h['signe_le']))}" if h["signe_le"] else "à signer"
+        out.append(f"{h['numero']} ({h['nature']}, {format_date(date.fromisoformat(h['date']))}, {signed})")
+        out.extend(f"    {c}" for c in h["changements"])
+    return "\n".join(out)

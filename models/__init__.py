@@ -5,9 +5,10 @@ from models.courriel import Courriel, CourrielStatut
 from models.dossier import Attestation, Depot, Dossier, Piece, Reception
 from models.instruction import DecisionComite, Instruction
 from models.comite import Comite
+from models.convention import Avenant, Convention
 from models.porteur import Porteur, PorteurAdresse
 
 __all__ = [
-    "Appel", "Attestation", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Depot", "Dossier",
+    "Appel", "Attestation", "Avenant", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Depot", "Dossier",
     "Piece", "Porteur", "PorteurAdresse", "Reception",
 ]

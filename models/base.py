@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, DateTime, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
+CENT = Decimal("0.01")
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -38,10 +40,33 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+class Montant(TypeDecorator):
+    """Money to the cent, as Decimal both ways: NUMERIC(12, 2) on PostgreSQL, exact text on SQLite
+    (SQLite's NUMERIC would turn it into a float)."""
+
+    impl = Numeric(12, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any):  # noqa: ANN201
+        return dialect.type_descriptor(String(24) if dialect.name == "sqlite" else Numeric(12, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError("un montant est un Decimal, jamais un float")
+        value = value.quantize(CENT)
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value)).quantize(CENT)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {
         datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON(), list[dict[str, Any]]: JSON(),
+        Decimal: Montant(),
     }
 
 

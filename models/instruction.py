@@ -105,13 +105,14 @@ def examine_budget(formulaire: dict[str, Any], *, plafond_etp: Decimal, deplacem
     for r in formulaire.get("referents", []):
         qui = f"{r.get('prenom', '')} {r.get('nom', '')}".strip() or "référent sans nom"
         etp, salaire = to_decimal(r.get("etp")), to_decimal(r.get("salaire_charge_annuel"))
+        salaries += salaire or Decimal("0")  # counted even when the ETP is wrong: the budget check is about money
         if etp is None or not (Decimal("0") < etp <= Decimal("1")):
-            constats.append(Constat(Gravite.BLOQUANT, f"{qui} : ETP « {r.get('etp') or 'absent'} » hors de l'intervalle ]0 ; 1]"))
+            shown = format_decimal_fr(etp) if etp is not None else (str(r.get("etp") or "").strip() or "absent")
+            constats.append(Constat(Gravite.BLOQUANT, f"{qui} : ETP « {shown} » hors de l'intervalle ]0 ; 1]"))
             continue
         if salaire is None:
             constats.append(Constat(Gravite.BLOQUANT, f"{qui} : salaire chargé annuel non renseigné"))
             continue
-        salaries += salaire
         ceiling = salary_ceiling(plafond_etp, etp)
         if salaire > ceiling:
             constats.append(Constat(Gravite.BLOQUANT, (

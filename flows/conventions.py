@@ -1,0 +1,68 @@
+"""Conventions and avenants: establish or amend, render, send for signature."""
+from __future__ import annotations
+
+from datetime import date
+
+from prefect import flow, task
+
+from actions.convention_documents import render_pending_conventions
+from actions.conventions import Modification, establish_conventions, modify, prolong
+from actions.depots import SaisieRefusee
+from models.convention import ConventionNonSignee, RenouvellementsEpuises
+from flows.mail import send_outbox
+from flows.runtime import parse_moment, runtime
+
+
+@task(name="etablir-conventions")
+def establish(annee: int, dossier: str | None, maintenant: str | None) -> list[str]:
+    return establish_conventions(runtime().factory, annee, maintenant=parse_moment(maintenant), dossier_numero=dossier)
+
+
+REFUSALS = (RenouvellementsEpuises, ConventionNonSignee, SaisieRefusee)
+
+
+@task(name="prolonger-convention")
+def renew(numero: str, valide_le: str, instance: str | None, maintenant: str | None) -> dict:
+    """A refusal is an expected answer, not a failed run: it comes back as its French reason."""
+    try:
+        return {"avenant": prolong(runtime().factory, numero, valide_le=date.fromisoformat(valide_le),
+                                   instance=instance, maintenant=parse_moment(maintenant)), "refus": None}
+    except REFUSALS as exc:
+        return {"avenant": None, "refus": str(exc)}
+
+
+@task(name="modifier-convention")
+def amend(numero: str, changes: Modification, valide_le: str, instance: str | None, maintenant: str | None) -> dict:
+    try:
+        return {"avenant": modify(runtime().factory, numero, changes, valide_le=date.fromisoformat(valide_le),
+                                  instance=instance, maintenant=parse_moment(maintenant)), "refus": None}
+    except REFUSALS as exc:
+        return {"avenant": None, "refus": str(exc)}
+
+
+@task(name="rendre-conventions")
+def render_documents() -> int:
+    rt = runtime()
+    return render_pending_conventions(rt.factory, rt.storage, pdf=rt.settings.pdf == "auto")
+
+
+@flow(name="etablissement-conventions")
+def etablissement_conventions(annee: int, dossier: str | None = None, maintenant: str | None = None) -> dict:
+    """Établit la convention de chaque dossier retenu et l'envoie pour signature."""
+    created = establish(annee, dossier, maintenant)
+    return {"conventions": created, "documents": render_documents(), "courriels": send_outbox()}
+
+
+@flow(name="avenant-prolongation")
+def avenant_prolongation(numero: str, valide_le: str, instance: str | None = None, maintenant: str | None = None) -> dict:
+    """Renouvelle une convention pour un an par avenant (deux fois au plus)."""
+    result = renew(numero, valide_le, instance, maintenant)
+    return {**result, "documents": render_documents(), "courriels": send_outbox()}
+
+
+@flow(name="avenant-modification")
+def avenant_modification(numero: str, changes: Modification, valide_le: str, instance: str | None = None,
+                         maintenant: str | None = None) -> dict:
+    """Modifie une convention par avenant, sans changer sa période."""
+    result = amend(numero, changes, valide_le, instance, maintenant)
+    return {**result, "documents": render_documents(), "courriels": send_outbox()}

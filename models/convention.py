@@ -1,0 +1,156 @@
+"""Conventions with the retained porteurs, their avenants, and the renewal limit."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+
+
+class ConventionStatut(enum.Enum):
+    A_SIGNER = "à signer"
+    EN_COURS = "en cours"
+
+
+class AvenantNature(enum.Enum):
+    PROLONGATION = "prolongation"
+    MODIFICATION = "modification"
+
+
+class Convention(Base):
+    __tablename__ = "convention"
+    __table_args__ = (
+        UniqueConstraint("appel_id", "seq"),
+        # the renewal limit lives in the database too: no process can go past it
+        CheckConstraint("renouvellements >= 0 AND renouvellements <= renouvellements_max", name="renouvellements_bornes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appel_id: Mapped[int] = mapped_column(ForeignKey("appel.id"))
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), unique=True)
+    seq: Mapped[int]
+    numero: Mapped[str] = mapped_column(String(30), unique=True)
+    statut: Mapped[ConventionStatut] = mapped_column(_enum(ConventionStatut))
+    debut: Mapped[date] = mapped_column(Date)
+    fin: Mapped[date] = mapped_column(Date)
+    renouvellements: Mapped[int] = mapped_column(default=0)
+    renouvellements_max: Mapped[int]
+    referents: Mapped[list[dict[str, Any]]]
+    etp: Mapped[Decimal]
+    budget_salaires: Mapped[Decimal]
+    budget_deplacements: Mapped[Decimal]
+    budget_autres: Mapped[Decimal]
+    ressources_fse: Mapped[Decimal]
+    ressources_plie: Mapped[Decimal]
+    ressources_autres: Mapped[Decimal]
+    etat_initial: Mapped[dict[str, Any]]  # référents and amounts as signed, before any avenant
+    signee_le: Mapped[date | None] = mapped_column(Date)
+    chemin: Mapped[str | None] = mapped_column(String(500))
+    etablie_le: Mapped[datetime]
+
+    dossier = relationship("Dossier")
+    avenants: Mapped[list["Avenant"]] = relationship(back_populates="convention", order_by="Avenant.ordre")
+
+
+class Avenant(Base):
+    __tablename__ = "avenant"
+    __table_args__ = (
+        UniqueConstraint("convention_id", "ordre"),
+        UniqueConstraint("convention_id", "renouvellement"),  # one avenant per renewal rank, whoever races
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id"))
+    ordre: Mapped[int]
+    numero: Mapped[str] = mapped_column(String(40), unique=True)
+    nature: Mapped[AvenantNature] = mapped_column(_enum(AvenantNature))
+    renouvellement: Mapped[int | None]
+    valide_le: Mapped[date] = mapped_column(Date)
+    instance: Mapped[str | None] = mapped_column(String(300))
+    periode_debut: Mapped[date] = mapped_column(Date)
+    periode_fin: Mapped[date] = mapped_column(Date)
+    changements: Mapped[list[str]]
+    etat: Mapped[dict[str, Any]]  # the convention's référents and amounts after this avenant
+    signe_le: Mapped[date | None] = mapped_column(Date)
+    chemin: Mapped[str | None] = mapped_column(String(500))
+    etabli_le: Mapped[datetime]
+
+    convention: Mapped[Convention] = relationship(back_populates="avenants")
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+class RenouvellementsEpuises(Exception):
+    """A third renewal (or beyond the call's limit) is refused, naming the earlier avenants."""
+
+    def __init__(self, numero: str, maximum: int, precedents: list[str]):
+        self.numero, self.maximum, self.precedents = numero, maximum, precedents
+        earlier = " et ".join(precedents) if precedents else "aucun avenant enregistré"
+        super().__init__(
+            f"la convention {numero} a déjà été renouvelée {maximum} fois ({earlier}) : "
+            f"elle ne peut plus l'être ; la structure doit répondre à un nouvel appel à projets"
+        )
+
+
+class ConventionNonSignee(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Periode:
+    debut: date
+    fin: date
+
+
+def one_year_from(debut: date) -> Periode:
+    """A one-year period: 1 January 2018 → 31 December 2018 (29 February falls back to the 28th)."""
+    try:
+        next_start = debut.replace(year=debut.year + 1)
+    except ValueError:
+        next_start = debut.replace(year=debut.year + 1, day=28)
+    return Periode(debut, next_start - timedelta(days=1))
+
+
+def prolonger(
+    *, numero: str, statut: ConventionStatut, fin: date, renouvellements: int, renouvellements_max: int,
+    precedents: list[str],
+) -> Periode:
+    """The next year's period for a renewal, or why there cannot be one."""
+    if statut is not ConventionStatut.EN_COURS:
+        raise ConventionNonSignee(f"la convention {numero} n'est pas signée : elle ne peut pas être renouvelée")
+    if renouvellements >= renouvellements_max:
+        raise RenouvellementsEpuises(numero, renouvellements_max, precedents)
+    return one_year_from(fin + timedelta(days=1))
+
+
+def next_action(statut: ConventionStatut, renouvellements: int, renouvellements_max: int) -> str:
+    """What the SA has to do next with this convention, in French."""
+    if statut is ConventionStatut.A_SIGNER:
+        return "à signer"
+    if renouvellements >= renouvellements_max:
+        return "nouvel appel requis"
+    if renouvellements == renouvellements_max - 1:
+        return "dernier renouvellement possible"
+    return "renouvelable"
+
+
+def objectifs_pro_rata(etp: Decimal, *, entrees: int, file_active: int, taux_sorties_positives: Decimal,
+                       partenariats_par_binome: int) -> dict[str, Decimal]:
+    """The call's yearly objectives for this many ETP (a binôme is two ETP)."""
+    return {
+        "entrees": (Decimal(entrees) * etp).quantize(Decimal("0.1")),
+        "file_active": (Decimal(file_active) * etp).quantize(Decimal("0.1")),
+        "taux_sorties_positives": taux_sorties_positives,
+        "partenariats": (Decimal(partenariats_par_binome) * etp / 2).quantize(Decimal("0.1")),
+    }
