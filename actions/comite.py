@@ -101,6 +101,9 @@ def prepare_comite(
             raise SaisieRefusee("aucun dossier instruit en attente de décision : lancez d'abord « aap instruire »")
         numeros = [d.numero for d in listed]
         jeton = hashlib.sha256(f"{annee}|{comite_le}|{','.join(numeros)}|{maintenant.isoformat()}".encode()).hexdigest()[:32]
+        if (same := session.scalar(select(Comite).where(Comite.jeton == jeton))) is not None:
+            # the same pack asked again: keep the file, which the SA may have filled in place
+            return PackReport(comite_le, Path(same.synthese_chemin), _existing_bundle(same), numeros, waiting)
         folder = Path(sortie) if sortie else storage.ensure_dir(f"comites/{annee}")
         folder.mkdir(parents=True, exist_ok=True)
         synthese = write_synthese(
@@ -119,6 +122,11 @@ def prepare_comite(
     if notes and len(notes) == len(listed):
         bundle = merge_pdfs(notes, folder / f"notes_instruction_comite_{comite_le.isoformat()}.pdf")
     return PackReport(comite_le, synthese, bundle, numeros, waiting)
+
+
+def _existing_bundle(comite: Comite) -> Path | None:
+    bundle = Path(comite.synthese_chemin).parent / f"notes_instruction_comite_{comite.comite_le.isoformat()}.pdf"
+    return bundle if bundle.is_file() else None
 
 
 def record_decisions(

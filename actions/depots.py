@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.bilans import bilan_attachment, register_bilan
 from actions.dossiers import allocate_attestation, deadline_for, get_or_create_dossier, refresh_dossier
 from actions.pieces import DepotAnalyse, analyse_files, formulaire_as_json
 from adapters.database import retry_on_conflict, transaction
@@ -35,6 +36,7 @@ class IntakeReport:
     doublons: int = 0
     non_identifies: int = 0
     hors_delai: int = 0
+    bilans: int = 0
     erreurs: list[str] = field(default_factory=list)
 
 
@@ -68,7 +70,12 @@ def register_mailbox(
             report.deja_vus += 1
             continue
         try:
-            outcome = register_message(factory, storage, appel.id, cfg, parse_message(path), raw, maintenant=maintenant)
+            msg = parse_message(path)
+            index = bilan_attachment(msg)
+            if index is not None:  # a bilan form coming back: the follow-up's, not a dépôt
+                outcome = register_bilan(factory, storage, appel.id, msg, raw, index, maintenant=maintenant)
+            else:
+                outcome = register_message(factory, storage, appel.id, cfg, msg, raw, maintenant=maintenant)
         except Exception as exc:  # isolate the item, keep it in the SA's queue, go on
             reason = f"enregistrement impossible ({short_error(exc)})"
             report.erreurs.append(f"{path.name} : {reason}")
@@ -116,7 +123,8 @@ def keep_unregistered(
 def _count(report: IntakeReport, outcome: str) -> None:
     if outcome == "erreur":
         return
-    attribute = {"doublon": "doublons", "deja_vu": "deja_vus", "non_identifie": "non_identifies"}.get(outcome, "depots")
+    attribute = {"doublon": "doublons", "deja_vu": "deja_vus", "non_identifie": "non_identifies",
+                 "bilan": "bilans"}.get(outcome, "depots")
     setattr(report, attribute, getattr(report, attribute) + 1)
     if outcome == "hors_delai":
         report.hors_delai += 1

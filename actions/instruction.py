@@ -79,7 +79,8 @@ def _instruct_one(factory, appel_id: int, cfg: AppelConfig, dossier_id: int, mai
         ))
         dossier.avis = avis.value
         dossier.constats = [{"gravite": c.gravite.value, "texte": c.texte} for c in constats]
-        dossier.statut = advance(dossier.statut, DossierStatut.INSTRUIT)
+        if dossier.statut is not DossierStatut.AJOURNE:  # still waiting for its answer: a new note, the same state
+            dossier.statut = advance(dossier.statut, DossierStatut.INSTRUIT)
         dossier.mis_a_jour_le = maintenant
         report.instruits.append(dossier.numero)
 

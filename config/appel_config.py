@@ -59,6 +59,8 @@ class SuiviRegles(BaseModel):
     delai_final_jours: int = 60
     demande_jours_avant: int = 15
     relances_jours_apres: list[int] = Field(default_factory=lambda: [7, 21])
+    seuil_vert: Decimal = Decimal("0.9")    # share of the pro-rata objective reached
+    seuil_orange: Decimal = Decimal("0.7")
 
 
 class PiecesRegles(BaseModel):

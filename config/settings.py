@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "plie@example.org"
     mail_from_name: str = "PLIE du bassin dijonnais"
+    sa_email: str = "assistante.plie@example.org"  # who receives the échéancier's daily digest
     pdf: Literal["auto", "off"] = "auto"
     outbox_lease_seconds: int = 600
     workers: int = 2

@@ -375,6 +375,106 @@ def avenant_modifier(
     _echo_mail(result["courriels"])
 
 
+@app.command("serve")
+def serve(
+    seulement: Annotated[Optional[list[str]], typer.Option(
+        "--seulement", help="Ne servir que ce déploiement (répétable) : publication-novembre, releve-depots, echeancier-quotidien.")] = None,
+) -> None:
+    """Sert les déploiements planifiés (publication, relève des dépôts, échéancier) auprès du serveur Prefect (PREFECT_API_URL)."""
+    from flows.deployments import serve_deployments
+
+    try:
+        serve_deployments(seulement, echo=typer.echo)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+@app.command("echeancier")
+def echeancier(maintenant: Maintenant = None) -> None:
+    """Envoie les demandes et relances de bilans dues (rattrape les jours manqués) et le récapitulatif du jour."""
+    from flows.echeancier import echeancier as flow
+
+    result = flow(maintenant)
+    typer.echo(f"Échéancier du {result['jour']} : {result['ouvertes']} échéance(s) ouverte(s), "
+               f"{len(result['envois'])} envoi(s), {len(result['retards'])} retard(s), "
+               f"{len(result['fins_prochaines'])} fin(s) de convention proche(s).")
+    for line in result["envois"]:
+        typer.echo(f"  envoi : {line}")
+    for line in result["retards"]:
+        typer.echo(f"  retard : {line}")
+    _echo_mail(result["courriels"])
+
+
+suivi_app = typer.Typer(help="Le suivi des conventions : rapport consolidé.", no_args_is_help=True)
+app.add_typer(suivi_app, name="suivi")
+
+
+@suivi_app.command("rapport")
+def suivi_rapport(
+    fichier: Annotated[Path, typer.Argument(help="Le classeur .xlsx à écrire (la synthèse .docx est écrite à côté).")],
+    annee: AnneeAppel,
+    maintenant: Maintenant = None,
+) -> None:
+    """Réalisé et objectifs au prorata, par convention et par période, avec graphiques (sans lancer Prefect)."""
+    from actions.depots import SaisieRefusee
+    from actions.suivi_rapport import write_suivi_report
+    from flows.runtime import parse_moment, runtime
+
+    try:
+        with runtime().factory() as session:
+            workbook, synthese = write_suivi_report(session, annee, fichier, maintenant=parse_moment(maintenant))
+    except SaisieRefusee as exc:
+        _fail(str(exc))
+    typer.echo(f"Rapport : {workbook}")
+    typer.echo(f"Synthèse pour le comité : {synthese}")
+
+
+@app.command("fiches-presence")
+def fiches_presence(
+    numero: Annotated[str, typer.Argument(help="Numéro de la convention.")],
+    mois: Annotated[str, typer.Option("--mois", help="Le mois, AAAA-MM (par exemple 2018-03).")],
+) -> None:
+    """Produit les fiches de présence vierges du mois, une par référent, à imprimer."""
+    from datetime import date
+
+    from actions.depots import SaisieRefusee
+    from actions.fse import render_fiches_presence
+    from flows.runtime import runtime
+
+    try:
+        jour = date.fromisoformat(f"{mois}-01")
+    except ValueError:
+        _fail(f"mois invalide : « {mois} » (attendu AAAA-MM)")
+    rt = runtime()
+    try:
+        with rt.factory() as session:
+            paths = render_fiches_presence(session, rt.storage, numero, jour, pdf=rt.settings.pdf == "auto")
+    except SaisieRefusee as exc:
+        _fail(str(exc))
+    for path in paths:
+        typer.echo(f"Fiche de présence : {path}")
+
+
+@app.command("dossier-fse")
+def dossier_fse(
+    numero: Annotated[str, typer.Argument(help="Numéro de la convention.")],
+    fichier: Annotated[Path, typer.Argument(help="Le PDF à écrire.")],
+    maintenant: Maintenant = None,
+) -> None:
+    """Assemble le dossier d'une convention pour un contrôle de service fait du FSE (un PDF avec signets)."""
+    from actions.depots import SaisieRefusee
+    from actions.fse import build_fse_pack
+    from flows.runtime import parse_moment, runtime
+
+    rt = runtime()
+    try:
+        with rt.factory() as session:
+            path = build_fse_pack(session, rt.storage, numero, fichier, maintenant=parse_moment(maintenant))
+    except SaisieRefusee as exc:
+        _fail(str(exc))
+    typer.echo(f"Dossier FSE : {path}")
+
+
 @courriels_app.command("envoyer")
 def courriels_envoyer() -> None:
     """Envoie les courriels restés en attente (après une panne du serveur de messagerie)."""

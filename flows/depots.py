@@ -7,6 +7,7 @@ from pathlib import Path
 from prefect import flow, task
 
 from actions.attestations import render_pending
+from actions.bilans import render_pending_accuses
 from actions.depots import register_mailbox, register_postal
 from adapters.mailbox import iter_mailbox
 from flows.mail import send_outbox
@@ -32,9 +33,10 @@ def register_postal_task(annee: int, siret: str, recu_le: str, files: list[str],
 
 @task(name="rendre-attestations")
 def render_attestations(annee: int) -> dict:
+    """Attestations de dépôt, and the receipts of returned bilans."""
     rt = runtime()
     report = render_pending(rt.factory, rt.storage, annee, pdf=rt.settings.pdf == "auto", workers=rt.settings.workers)
-    return asdict(report)
+    return {**asdict(report), "accuses": render_pending_accuses(rt.factory, rt.storage, pdf=rt.settings.pdf == "auto")}
 
 
 @flow(name="releve-depots")

@@ -7,8 +7,9 @@ from models.instruction import DecisionComite, Instruction
 from models.comite import Comite
 from models.convention import Avenant, Convention
 from models.porteur import Porteur, PorteurAdresse
+from models.suivi import Bilan, Echeance
 
 __all__ = [
-    "Appel", "Attestation", "Avenant", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Depot", "Dossier",
+    "Appel", "Attestation", "Avenant", "Bilan", "Echeance", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Depot", "Dossier",
     "Piece", "Porteur", "PorteurAdresse", "Reception",
 ]

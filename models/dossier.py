@@ -136,7 +136,8 @@ class Reception(Base):
     source: Mapped[Texte]
     taille: Mapped[int]
     chemin: Mapped[Texte]
-    depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"))
+    depot_id: Mapped[int | None] = mapped_column(ForeignKey("depot.id"))  # None: a bilan (see bilan_id)
+    bilan_id: Mapped[int | None] = mapped_column(ForeignKey("bilan.id"))
     doublon: Mapped[bool]
     recu_le: Mapped[datetime]
 

@@ -1,6 +1,8 @@
 """Builds the .docx templates with python-docx (``python -m templates.build_templates``).
 
-The generated files are kept in the repository; re-run this after editing it.
+The generated files are kept in the repository; re-run this after editing it,
+naming only the templates you changed (``python -m templates.build_templates
+convention avenant``): every save stamps new bytes, even for an unchanged one.
 Every jinja tag is written in a single run, so Word never splits it, and the
 docxtpl paragraph/row tags (``{%p ...%}``, ``{%tr ...%}``) sit alone in their
 paragraph or row, which docxtpl removes when rendering.
@@ -8,18 +10,20 @@ paragraph or row, which docxtpl removes when rendering.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from docx import Document
 from docx.document import Document as DocumentType
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
 from docx.table import Table, _Cell, _Row
 from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 
 TEMPLATES_DIR = Path(__file__).resolve().parent
 EMETTEUR = "PLIE du bassin dijonnais — GIP Creativ'"
@@ -461,11 +465,543 @@ def _retrait(p: Paragraph, retrait: Cm) -> Paragraph:
     return p
 
 
-def main() -> None:
-    """Regenerates every .docx template beside this module."""
-    print(build_attestation_depot(TEMPLATES_DIR / "attestation_depot.docx"))
-    print(build_note_instruction(TEMPLATES_DIR / "note_instruction.docx"))
-    print(build_lettre_decision(TEMPLATES_DIR / "lettre_decision.docx"))
+# --- convention de partenariat et avenant ------------------------------------------
+
+CITATION = f"«{NBSP}{{{{ appel_titre }}}}{NBSP}»"
+PARTIE_GIP = (
+    "Le Groupement d'Intérêt Public (GIP) Creativ', qui porte le Plan Local pour l'Insertion et "
+    "l'Emploi (PLIE) du bassin dijonnais, dont le siège est situé 24 avenue du Lac, 21000 Dijon, "
+    f"représenté par sa direction, ci-après dénommé «{NBSP}le GIP Creativ'{NBSP}»,"
+)
+PARTIE_STRUCTURE = (
+    "La structure {{ porteur_nom }}{% if porteur_siret %}, SIRET {{ porteur_siret }}{% endif %}"
+    "{% if porteur_adresse %}, dont le siège est situé {{ porteur_adresse }}{% endif %}, "
+    f"représentée par {{{{ represente_par }}}}, ci-après dénommée «{NBSP}la structure{NBSP}»,"
+)
+OBLIGATIONS_CONVENTION = (
+    "fournir une situation budgétaire à mi-parcours et à la fin de l'action, avec les justificatifs "
+    "de dépenses et de ressources ;",
+    "fournir un bilan quantitatif et qualitatif à mi-parcours et à la fin de l'action, en suivant "
+    "le plan du dossier ;",
+    "faire émarger obligatoirement les participants sur une fiche de présence, signée à chaque "
+    "entretien physique ou bilan d'action, et conserver ces fiches ;",
+    "faire la publicité du cofinancement par le Fonds social européen (FSE) auprès des participants "
+    "et des partenaires, et faire figurer la mention du FSE sur les documents de l'action ;",
+    "faire saisir par les référents les données des participants dans le logiciel Up Viesion, "
+    "conformément à la charte de saisie du PLIE ;",
+    "tenir à disposition les agendas des référents et les pièces justificatives en cas de contrôle "
+    "de service fait.",
+)
+RESILIATION = (
+    "En cas de manquement de l'une des parties à ses engagements, l'autre partie peut résilier la "
+    "présente convention par lettre recommandée avec accusé de réception, à l'expiration d'un délai "
+    "d'un mois suivant une mise en demeure restée sans effet. La structure remet alors une situation "
+    "budgétaire et un bilan arrêtés à la date de la résiliation ; les sommes perçues et non "
+    "justifiées sont reversées."
+)
+DERNIER_RENOUVELLEMENT = (
+    "Ce renouvellement est le dernier possible : à son terme, la poursuite de l'action nécessitera "
+    "une réponse à un nouvel appel à projets."
+)
+COLONNES_REFERENTS_CONVENTION = (
+    ("Référent de parcours", Cm(8.5), "{{ r.nom }}", "Total ({{ nb_referents }} référents)"),
+    ("ETP", Cm(2.5), "{{ r.etp }}", "{{ etp_total }}"),
+    ("Salaire chargé annuel", Cm(5.0), "{{ r.salaire }}", "{{ total_salaires_referents }}"),
+)
+COLONNES_ECHEANCES = (
+    ("Document à remettre", Cm(11.5), "{{ e.libelle }}", None),
+    ("Au plus tard le", Cm(4.5), "{{ e.due_le }}", None),
+)
+LARGEURS_SIGNATURES = (Cm(8.5), Cm(8.5))
+
+
+def build_convention(out: Path) -> Path:
+    """Writes the convention de partenariat template (A4, French) to ``out``."""
+    doc = Document()
+    _setup_document(doc, titre="Convention de partenariat")
+    _header_footer(doc, pied="Convention n° {{ numero }} — appel à projets {{ appel_annee }} — page ")
+    _pagination(doc)
+    justifie = WD_ALIGN_PARAGRAPH.JUSTIFY
+
+    _para(doc, "Convention de partenariat n° {{ numero }}", bold=True, size=16,
+          align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    _para(doc, f"Portage de référents de parcours PLIE — appel à projets {{{{ appel_annee }}}} {CITATION}",
+          size=11, align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    _para(doc, "Dossier n° {{ dossier_numero }}", italic=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=14)
+
+    _parties(doc)
+    _para(doc, f"Vu le cahier des charges de l'appel à projets {{{{ appel_annee }}}} {CITATION} "
+               "du PLIE du bassin dijonnais ;", align=justifie, after=0)
+    _para(doc, "Vu la réponse de la structure à cet appel à projets (dossier n° {{ dossier_numero }}) "
+               "et sa sélection par le comité de pilotage du PLIE ;", align=justifie)
+    _para(doc, "Il est convenu ce qui suit :", bold=True, before=6)
+
+    _titre_section(doc, "Article 1 — Objet")
+    _para(doc, "La présente convention a pour objet le portage, par la structure, de référents de "
+               f"parcours du PLIE du bassin dijonnais, pour {{{{ etp_total }}}}{NBSP}ETP, en réponse à "
+               f"l'appel à projets {CITATION}. Elle détaille les engagements de la structure porteuse et "
+               "les modalités du travail des référents de parcours.", align=justifie)
+    _para(doc, "Les référents assurent l'accompagnement renforcé et personnalisé vers l'emploi des "
+               "participants du PLIE, selon les missions décrites à l'annexe 3 du cahier des charges, "
+               "sous l'autorité fonctionnelle de la coordinatrice du PLIE.", align=justifie)
+    _para(doc, "L'action est cofinancée par le Fonds social européen (FSE) : la structure dépose à ce "
+               "titre un dossier de demande FSE auprès du service gestionnaire du FSE.", align=justifie)
+
+    _titre_section(doc, "Article 2 — Durée")
+    _para(doc, "La présente convention est conclue pour une durée d'un an, du {{ debut }} au {{ fin }}.",
+          align=justifie)
+    _tag(doc, "{%p if renouvelable %}")
+    _para(doc, "Elle est prolongeable par voie d'avenant après validation par les instances du PLIE, "
+               "dans la limite {{ limite_renouvellements }}. Au-delà, la poursuite de l'action "
+               "nécessite une réponse à un nouvel appel à projets.", align=justifie)
+    _tag(doc, "{%p else %}")
+    _para(doc, "Elle n'est pas renouvelable.")
+    _tag(doc, "{%p endif %}")
+
+    _titre_section(doc, "Article 3 — Référents de parcours")
+    _para(doc, f"La structure porte les référents de parcours suivants, pour un total de "
+               f"{{{{ etp_total }}}}{NBSP}ETP :", after=4)
+    _table_repetee(doc, COLONNES_REFERENTS_CONVENTION, "{%tr for r in referents %}")
+    _para(doc, "Le salaire chargé indiqué est annuel, pour le temps de travail mentionné. Tout "
+               "changement de référent ou de temps de travail est soumis à l'accord préalable du PLIE "
+               "et fait l'objet d'un avenant.", align=justifie, before=6)
+
+    _titre_section(doc, "Article 4 — Engagements financiers")
+    _para(doc, "Le budget prévisionnel de l'action, pour la durée de la convention, s'établit comme suit :",
+          after=4)
+    _table_budget(doc)
+    _para(doc, "La structure affecte ces moyens à l'action et en justifie l'emploi. Le PLIE exerce un "
+               "suivi d'action relatif aux financements qui lui sont propres ; les dépenses déclarées "
+               "au FSE peuvent faire l'objet d'un contrôle de service fait.", align=justifie, before=6)
+
+    _titre_section(doc, "Article 5 — Objectifs")
+    _para(doc, f"Au prorata des {{{{ etp_total }}}}{NBSP}ETP conventionnés, la structure s'engage, par ses "
+               "référents, sur les objectifs annuels suivants :", align=justifie, after=2)
+    _liste(doc, "o", "objectifs_lignes")
+
+    _titre_section(doc, "Article 6 — Obligations de suivi")
+    _para(doc, "La structure s'engage à :", after=2)
+    for obligation in OBLIGATIONS_CONVENTION:
+        _para(doc, obligation, style="List Bullet", after=0, align=justifie)
+    _para(doc, "Les documents de suivi sont à remettre à la structure d'animation du PLIE aux "
+               "échéances suivantes :", before=6, after=4)
+    _echeances(doc)
+
+    _titre_section(doc, "Article 7 — Résiliation")
+    _para(doc, RESILIATION, align=justifie)
+
+    _signatures(doc, "Fait à Dijon, le {{ emise_le }}, en deux exemplaires originaux.")
+    return _save(doc, out)
+
+
+def build_avenant(out: Path) -> Path:
+    """Writes the avenant template (prolongation or modification; A4, French) to ``out``."""
+    doc = Document()
+    _setup_document(doc, titre="Avenant à une convention de partenariat")
+    _header_footer(doc, pied="Avenant n° {{ ordre }} ({{ numero }}) à la convention n° {{ convention_numero }}"
+                             " — page ")
+    _pagination(doc)
+    justifie = WD_ALIGN_PARAGRAPH.JUSTIFY
+
+    _para(doc, "Avenant n° {{ ordre }} à la convention n° {{ convention_numero }}", bold=True, size=16,
+          align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    _para(doc, "{% if prolongation %}Prolongation — renouvellement n° {{ renouvellement }} sur "
+               "{{ renouvellements_max }}{% else %}Modification de la convention{% endif %}",
+          size=11, align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    _para(doc, "Référence : {{ numero }} — appel à projets {{ appel_annee }}", italic=True,
+          align=WD_ALIGN_PARAGRAPH.CENTER, after=14)
+
+    _parties(doc)
+    _para(doc, "Vu la convention n° {{ convention_numero }} conclue entre les parties à compter du "
+               "{{ convention_debut }} ;", align=justifie, after=0)
+    _tag(doc, "{%p if prolongation %}")
+    _para(doc, "Vu l'article 2 de la convention, qui permet sa prolongation par voie d'avenant après "
+               "validation par les instances du PLIE, dans la limite {{ limite_renouvellements }} ;",
+          align=justifie, after=0)
+    _tag(doc, "{%p endif %}")
+    _para(doc, "Vu la validation du présent avenant par les instances du PLIE le {{ valide_le }}"
+               "{% if instance %} ({{ instance }}){% endif %} ;", align=justifie)
+    _para(doc, "Il est convenu ce qui suit :", bold=True, before=6)
+
+    _titre_section(doc, "Article 1 — Objet")
+    _tag(doc, "{%p if prolongation %}")
+    _para(doc, "La convention est renouvelée pour la période du {{ periode_debut }} au {{ periode_fin }} "
+               "(renouvellement n° {{ renouvellement }} sur {{ renouvellements_max }}).", align=justifie)
+    _tag(doc, "{%p if dernier_renouvellement %}")
+    _para(doc, DERNIER_RENOUVELLEMENT, bold=True, align=justifie)
+    _tag(doc, "{%p endif %}")
+    _tag(doc, "{%p if changements %}")
+    _para(doc, "Le présent avenant apporte les changements suivants :", after=2)
+    _liste(doc, "c", "changements")
+    _tag(doc, "{%p endif %}")
+    _tag(doc, "{%p else %}")
+    _para(doc, "La convention est modifiée comme suit, sans changement de sa période, qui reste celle "
+               "du {{ periode_debut }} au {{ periode_fin }} :", align=justifie, after=2)
+    _liste(doc, "c", "changements")
+    _tag(doc, "{%p endif %}")
+
+    _titre_section(doc, "Article 2 — Référents, engagements financiers et objectifs")
+    _para(doc, "{% if prolongation %}Pour la période du {{ periode_debut }} au {{ periode_fin }}, les "
+               "{% else %}À compter de la signature du présent avenant, les {% endif %}articles 3, 4 et 5 "
+               "de la convention sont remplacés par ce qui suit.", align=justifie)
+    _para(doc, f"Référents de parcours ({{{{ etp_total }}}}{NBSP}ETP)", bold=True, before=4, after=4)
+    _table_repetee(doc, COLONNES_REFERENTS_CONVENTION, "{%tr for r in referents %}")
+    _para(doc, "Budget prévisionnel", bold=True, before=8, after=4)
+    _table_budget(doc)
+    _para(doc, "Objectifs annuels", bold=True, before=8, after=2)
+    _para(doc, f"Au prorata des {{{{ etp_total }}}}{NBSP}ETP conventionnés, la structure s'engage, par ses "
+               "référents, sur les objectifs annuels suivants :", align=justifie, after=2)
+    _liste(doc, "o", "objectifs_lignes")
+
+    _titre_section(doc, "Article 3 — Échéances de suivi")
+    _para(doc, "Pour la période du {{ periode_debut }} au {{ periode_fin }}, la structure remet à la "
+               "structure d'animation du PLIE les documents de suivi prévus à l'article 6 de la "
+               "convention aux échéances suivantes :", align=justifie, after=4)
+    _echeances(doc)
+    _para(doc, "Les autres dispositions de la convention demeurent inchangées.", before=10)
+
+    _signatures(doc, "Fait à Dijon, le {{ emis_le }}, en deux exemplaires originaux.")
+    return _save(doc, out)
+
+
+def _parties(doc: DocumentType) -> None:
+    """« Entre … d'une part, et … d'autre part » — the GIP and the structure."""
+    justifie = WD_ALIGN_PARAGRAPH.JUSTIFY
+    _para(doc, "Entre", bold=True, after=4)
+    _para(doc, PARTIE_GIP, align=justifie, after=2)
+    _para(doc, "d'une part,", italic=True, align=WD_ALIGN_PARAGRAPH.RIGHT, after=4)
+    _para(doc, "Et", bold=True, after=4)
+    _para(doc, PARTIE_STRUCTURE, align=justifie, after=2)
+    _para(doc, "d'autre part,", italic=True, align=WD_ALIGN_PARAGRAPH.RIGHT, after=10)
+
+
+def _liste(doc: DocumentType, variable: str, liste: str) -> None:
+    """One bullet per item of ``liste`` (the loop tags vanish at render time)."""
+    _tag(doc, f"{{%p for {variable} in {liste} %}}")
+    _para(doc, f"{{{{ {variable} }}}}", style="List Bullet", after=0, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
+    _tag(doc, "{%p endfor %}")
+
+
+def _echeances(doc: DocumentType) -> None:
+    _table_repetee(doc, COLONNES_ECHEANCES, "{%tr for e in echeances %}")
+    _tag(doc, "{%p if not echeances %}")
+    _para(doc, "Les échéances seront communiquées par la structure d'animation du PLIE.", italic=True)
+    _tag(doc, "{%p endif %}")
+
+
+def _table_repetee(doc: DocumentType, colonnes: tuple[tuple[str, Cm, str, str | None], ...],
+                   boucle: str) -> Table:
+    """A header row, one row per item (``boucle`` is the ``{%tr for %}`` tag), and a total row when
+    every column names one."""
+    table = _grille(doc, [largeur for _, largeur, _, _ in colonnes])
+    for cell, (titre, largeur, _, _) in zip(table.rows[0].cells, colonnes):
+        _cell_text(cell, titre, largeur, bold=True)
+        _shade(cell, "D9E2F3")
+    _repeat_header(table.rows[0])
+    _cell_text(table.add_row().cells[0], boucle, colonnes[0][1])
+    ligne = table.add_row()
+    for cell, (_, largeur, champ, _) in zip(ligne.cells, colonnes):
+        _cell_text(cell, champ, largeur)
+    _cell_text(table.add_row().cells[0], "{%tr endfor %}", colonnes[0][1])
+    if all(total for _, _, _, total in colonnes):
+        total_row = table.add_row()
+        for cell, (_, largeur, _, total) in zip(total_row.cells, colonnes):
+            _cell_text(cell, total or "", largeur, bold=True)
+            _shade(cell, "F2F2F2")
+    return table
+
+
+def _signatures(doc: DocumentType, fait_a: str) -> None:
+    """« Fait à Dijon, le … » and two borderless columns: the GIP, the structure."""
+    _avec_suivant(_para(doc, fait_a, before=18, after=10))
+    table = doc.add_table(rows=3, cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for column, largeur in zip(table.columns, LARGEURS_SIGNATURES):
+        column.width = largeur
+    lignes = (
+        (("Pour le GIP Creativ'", True), ("Pour la structure {{ porteur_nom }}", True)),
+        (("La direction du GIP Creativ' — PLIE du bassin dijonnais", False),
+         ("{% if representant %}{{ representant }}{% else %}Son représentant légal{% endif %}", False)),
+        (("(signature et cachet)", False), ("(signature et cachet)", False)),
+    )
+    for row, cellules in zip(table.rows, lignes):
+        _garder_entiere(row)
+        for cell, (texte, gras), largeur in zip(row.cells, cellules, LARGEURS_SIGNATURES):
+            _cell_text(cell, texte, largeur, bold=gras, size=10)
+            cell.paragraphs[0].paragraph_format.keep_with_next = True
+    for cell in table.rows[2].cells:
+        cell.paragraphs[0].runs[0].italic = True
+        cell.paragraphs[0].runs[0].font.size = Pt(8)
+        cell.paragraphs[0].paragraph_format.space_before = Pt(4)
+        cell.paragraphs[0].paragraph_format.space_after = Pt(60)  # room to sign
+
+
+def _garder_entiere(row: _Row) -> None:
+    """The row never splits across two pages."""
+    cant_split = OxmlElement("w:cantSplit")
+    row._tr.get_or_add_trPr().append(cant_split)
+
+
+def _pagination(doc: DocumentType) -> None:
+    """Appends « <PAGE> sur <NUMPAGES> » to the footer's first paragraph (fields Word/LibreOffice update)."""
+    pied = doc.sections[0].footer.paragraphs[0]
+    _champ(pied, "PAGE")
+    _run_pied(pied, " sur ")
+    _champ(pied, "NUMPAGES")
+
+
+def _champ(p: Paragraph, instruction: str) -> None:
+    """A field (PAGE, NUMPAGES) as fldChar runs, with ``1`` as its cached value."""
+    _fld_char(_run_pied(p, ""), "begin")
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    _run_pied(p, "")._r.append(instr)
+    _fld_char(_run_pied(p, ""), "separate")
+    _run_pied(p, "1")
+    _fld_char(_run_pied(p, ""), "end")
+
+
+def _fld_char(run: Run, kind: str) -> None:
+    fld = OxmlElement("w:fldChar")
+    fld.set(qn("w:fldCharType"), kind)
+    run._r.append(fld)
+
+
+def _run_pied(p: Paragraph, texte: str) -> Run:
+    run = p.add_run(texte)
+    run.font.size, run.font.color.rgb = Pt(8), RGBColor(0x66, 0x66, 0x66)
+    return run
+
+
+def _save(doc: DocumentType, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(out))
+    return out
+
+
+# --- suivi : accusé de réception de bilan, fiche de présence, synthèse ------------------
+
+COLONNES_PIECES_BILAN = (
+    ("Pièce", Cm(4.7), "{{ p.nom }}", None),
+    ("Taille", Cm(1.9), "{{ p.taille }}", None),
+    ("Empreinte SHA-256", Cm(10.4), "{{ p.sha256 }}", None),
+)
+MENTION_FSE = (
+    "Cette action est cofinancée par le Fonds social européen dans le cadre du programme "
+    f"opérationnel national «{NBSP}Emploi et Inclusion{NBSP}»"
+)
+COLONNES_FICHE = (
+    ("Date", Cm(2.6)),
+    ("Nom", Cm(4.2)),
+    ("Prénom", Cm(3.8)),
+    ("Objet de l'entretien", Cm(6.6)),
+    ("Signature du participant", Cm(4.3)),
+    ("Signature du référent", Cm(4.3)),
+)
+HAUTEUR_LIGNE_FICHE = Cm(1.1)
+INTRO_SYNTHESE = (
+    "Cette synthèse consolide le suivi de {{ nb_conventions }} de l'appel à projets {{ appel_annee }}, "
+    "arrêté au {{ arrete_au }}. Pour chaque convention, puis pour l'ensemble du PLIE, elle compare "
+    "les indicateurs réalisés aux objectifs au prorata de la période écoulée et des ETP "
+    "conventionnés, et le budget consommé au budget prévu."
+)
+LEGENDE_SYNTHESE = (
+    "Appréciation : satisfaisant (vert), à surveiller (orange), insuffisant (rouge) ; "
+    "non évaluable (—) quand l'objectif ou le réalisé manque."
+)
+
+
+def build_accuse_bilan(out: Path) -> Path:
+    """Writes the accusé de réception de bilan template (A4, French) to ``out``."""
+    doc = Document()
+    _setup_document(doc, titre="Accusé de réception de bilan")
+    _header_footer(doc, pied="Accusé de réception n° {{ numero }} — convention n° {{ convention_numero }}")
+    justifie = WD_ALIGN_PARAGRAPH.JUSTIFY
+
+    _para(doc, "Accusé de réception n° {{ numero }} — {{ bilan }}", bold=True, size=16,
+          align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    _para(doc, "Convention n° {{ convention_numero }} — période du {{ periode_debut }} au {{ periode_fin }}",
+          size=11, align=WD_ALIGN_PARAGRAPH.CENTER, after=14)
+    _para(doc, "Le PLIE du bassin dijonnais accuse réception, le {{ recu_le }}, du {{ bilan }} de la "
+               "structure {{ porteur_nom }}, au titre de la convention n° {{ convention_numero }}, pour la "
+               "période du {{ periode_debut }} au {{ periode_fin }}.", align=justifie)
+
+    _titre_section(doc, "Pièces reçues")
+    table = _table_repetee(doc, COLONNES_PIECES_BILAN, "{%tr for p in pieces %}")
+    empreinte = table.rows[2].cells[2].paragraphs[0].runs[0]
+    empreinte.font.name, empreinte.font.size = "Courier New", Pt(7)
+    _tag(doc, "{%p if not pieces %}")
+    _para(doc, "Aucun fichier n'a été reçu avec ce bilan.")
+    _tag(doc, "{%p endif %}")
+    _para(doc, "L'empreinte SHA-256 identifie chaque fichier tel qu'il a été reçu : elle permet "
+               "de vérifier que le fichier conservé par le PLIE est identique à celui envoyé.",
+          size=8, italic=True, before=4)
+
+    _titre_section(doc, "Examen du bilan")
+    _tag(doc, "{%p if accepte %}")
+    _para(doc, "Le bilan est complet et cohérent.", bold=True)
+    _tag(doc, "{%p else %}")
+    _avec_suivant(_para(doc, "Le bilan ne peut pas être accepté en l'état :", bold=True, after=2))
+    _liste(doc, "erreur", "erreurs")
+    _para(doc, "Merci de renvoyer un bilan corrigé en répondant à ce message.", before=6)
+    _tag(doc, "{%p endif %}")
+
+    _avec_suivant(_para(doc, "Fait à Dijon, le {{ emis_le }}", align=WD_ALIGN_PARAGRAPH.RIGHT,
+                        before=18, after=2))
+    _para(doc, SIGNATURE, align=WD_ALIGN_PARAGRAPH.RIGHT, italic=True)
+    return _save(doc, out)
+
+
+def build_fiche_presence(out: Path) -> Path:
+    """Writes the blank fiche de présence template (A4 landscape, French) to ``out``."""
+    doc = Document()
+    _setup_document(doc, titre="Fiche de présence")
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Mm(297), Mm(210)
+    section.left_margin = section.right_margin = Cm(1.5)
+    section.top_margin, section.bottom_margin = Cm(2), Cm(1.6)
+    _header_footer(doc, pied="À conserver : pièce justificative pour le contrôle de service fait du FSE.")
+
+    _para(doc, "Fiche de présence — {{ mois }}", bold=True, size=16, align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    _para(doc, "Plan Local pour l'Insertion et l'Emploi (PLIE) du bassin dijonnais — accompagnement "
+               "des participants par leur référent de parcours", size=10,
+          align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    _para(doc, MENTION_FSE, italic=True, size=9, align=WD_ALIGN_PARAGRAPH.CENTER, after=10)
+    _para(doc, "Convention n° {{ convention_numero }} — structure : {{ porteur_nom }}", bold=True, after=0)
+    _para(doc, "Référent de parcours : {{ referent }}", bold=True, after=4)
+    _para(doc, "Chaque participant signe cette fiche à chaque entretien physique, en face à face ou lors "
+               "d'un bilan d'action ; le référent contresigne.", size=9, italic=True, after=6)
+
+    table = _grille(doc, [largeur for _, largeur in COLONNES_FICHE])
+    for cell, (titre, largeur) in zip(table.rows[0].cells, COLONNES_FICHE):
+        _cell_text(cell, titre, largeur, bold=True)
+        _shade(cell, "D9E2F3")
+    _repeat_header(table.rows[0])
+    _cell_text(table.add_row().cells[0], "{%tr for n in lignes %}", COLONNES_FICHE[0][1])
+    ligne = table.add_row()
+    ligne.height, ligne.height_rule = HAUTEUR_LIGNE_FICHE, WD_ROW_HEIGHT_RULE.AT_LEAST
+    _garder_entiere(ligne)
+    for cell, (_, largeur) in zip(ligne.cells, COLONNES_FICHE):
+        _cell_text(cell, "", largeur)
+    _cell_text(table.add_row().cells[0], "{%tr endfor %}", COLONNES_FICHE[0][1])
+    return _save(doc, out)
+
+
+def build_synthese_suivi(out: Path) -> Path:
+    """Writes the synthèse du suivi des conventions template (A4, French) to ``out``."""
+    doc = Document()
+    _setup_document(doc, titre="Suivi des conventions")
+    _header_footer(doc, pied="Suivi des conventions — appel à projets {{ appel_annee }} — situation au "
+                             "{{ arrete_au }} — page ")
+    _pagination(doc)
+
+    _para(doc, "Suivi des conventions — situation au {{ arrete_au }}", bold=True, size=16,
+          align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    _para(doc, "Appel à projets {{ appel_annee }} — synthèse pour le comité de pilotage", size=11,
+          align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    _para(doc, "Établie le {{ emise_le }}", italic=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=14)
+    _para(doc, INTRO_SYNTHESE, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
+    _para(doc, LEGENDE_SYNTHESE, size=8, italic=True)
+
+    _tag(doc, "{%p for c in conventions %}")
+    _bloc_suivi(doc, "c", "Convention n° {{ c.convention_numero }} — {{ c.porteur_nom }}")
+    _tag(doc, "{%p endfor %}")
+    _tag(doc, "{%p if not conventions %}")
+    _para(doc, "Aucune convention n'est en cours de suivi.", before=8)
+    _tag(doc, "{%p endif %}")
+    _bloc_suivi(doc, "total", "Ensemble du PLIE")
+
+    _titre_section(doc, "Points d'attention")
+    _liste(doc, "p", "points_attention")
+    _tag(doc, "{%p if not points_attention %}")
+    _para(doc, "Aucun point d'attention.")
+    _tag(doc, "{%p endif %}")
+
+    _avec_suivant(_para(doc, "Établie à Dijon, le {{ emise_le }}", align=WD_ALIGN_PARAGRAPH.RIGHT,
+                        before=18, after=2))
+    _para(doc, "La structure d'animation du PLIE du bassin dijonnais", align=WD_ALIGN_PARAGRAPH.RIGHT,
+          italic=True)
+    return _save(doc, out)
+
+
+def _bloc_suivi(doc: DocumentType, var: str, titre: str) -> None:
+    """One follow-up block: title, period and ETP, indicators (appréciation cell shaded by docxtpl's
+    ``cellbg``), budget sentence, comment lines."""
+    _titre_section(doc, titre)
+    _avec_suivant(_para(doc, f"Période : {{{{ {var}.periode }}}} — effectif conventionné : {{{{ {var}.etp }}}}",
+                        after=4))
+    colonnes = (
+        ("Indicateur", Cm(6.5), "{{ i.libelle }}", None),
+        ("Réalisé", Cm(2.8), "{{ i.realise }}", None),
+        ("Objectif au prorata", Cm(3.5), "{{ i.objectif }}", None),
+        ("Appréciation", Cm(4.2), "{% cellbg i.fond %}{{ i.appreciation }}", None),
+    )
+    _table_repetee(doc, colonnes, f"{{%tr for i in {var}.indicateurs %}}")
+    _para(doc, f"{{{{ {var}.budget }}}}", before=6, after=2)
+    _tag(doc, f"{{%p for l in {var}.commentaire_lignes %}}")
+    _para(doc, "{{ l }}", italic=True, after=0, align=WD_ALIGN_PARAGRAPH.JUSTIFY)
+    _tag(doc, "{%p endfor %}")
+
+
+COLONNES_JUSTIFICATIFS = (
+    ("Bilan", Cm(2.6), "{{ j.bilan }}", None),
+    ("Catégorie", Cm(2.4), "{{ j.categorie }}", None),
+    ("Libellé", Cm(4.4), "{{ j.libelle }}", None),
+    ("Montant", Cm(2.4), "{{ j.montant }}", None),
+    ("Fichier", Cm(3.2), "{{ j.fichier }}", None),
+    ("Empreinte", Cm(2.0), "{{ j.empreinte }}", None),
+)
+
+
+def build_index_fse(out: Path) -> Path:
+    """Writes the first page of the FSE audit pack (A4, French) to ``out``."""
+    doc = Document()
+    _setup_document(doc, titre="Dossier de contrôle de service fait")
+    _header_footer(doc, pied="Dossier FSE — convention n° {{ convention_numero }}")
+    _para(doc, "Dossier de contrôle de service fait — convention n° {{ convention_numero }}", bold=True, size=15,
+          align=WD_ALIGN_PARAGRAPH.CENTER, after=2)
+    _para(doc, "{{ porteur_nom }} — SIRET {{ porteur_siret }}", size=11, align=WD_ALIGN_PARAGRAPH.CENTER, after=12)
+    _para(doc, MENTION_FSE, italic=True, size=9, align=WD_ALIGN_PARAGRAPH.CENTER, after=12)
+    _titre_section(doc, "Documents rassemblés (un signet par document)")
+    _liste(doc, "d", "documents")
+    _titre_section(doc, "Justificatifs déclarés dans les bilans")
+    _table_repetee(doc, COLONNES_JUSTIFICATIFS, "{%tr for j in justificatifs %}")
+    _tag(doc, "{%p if not justificatifs %}")
+    _para(doc, "Aucun justificatif déclaré à ce jour.")
+    _tag(doc, "{%p endif %}")
+    _para(doc, "Total des justificatifs déclarés : {{ total }}", bold=True, before=6)
+    _para(doc, "Document établi le {{ emis_le }}.", align=WD_ALIGN_PARAGRAPH.RIGHT, before=18)
+    return _save(doc, out)
+
+
+BUILDERS = {
+    "attestation_depot": build_attestation_depot,
+    "note_instruction": build_note_instruction,
+    "lettre_decision": build_lettre_decision,
+    "convention": build_convention,
+    "avenant": build_avenant,
+    "accuse_bilan": build_accuse_bilan,
+    "fiche_presence": build_fiche_presence,
+    "synthese_suivi": build_synthese_suivi,
+    "index_fse": build_index_fse,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Regenerates the named .docx templates beside this module, or all of them without a name.
+
+    ``python -m templates.build_templates convention avenant`` rebuilds only those
+    two; the others keep their bytes (python-docx stamps every save anew).
+    """
+    noms = list(sys.argv[1:] if argv is None else argv) or list(BUILDERS)
+    inconnus = [nom for nom in noms if nom not in BUILDERS]
+    if inconnus:
+        raise SystemExit(f"modèle inconnu : {', '.join(inconnus)} (connus : {', '.join(BUILDERS)})")
+    for nom in noms:
+        print(BUILDERS[nom](TEMPLATES_DIR / f"{nom}.docx"))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,144 @@
+"""Returned bilan forms: tied to their convention and period, checked, numbered, acknowledged."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.outbox import enqueue
+from adapters.database import retry_on_conflict, transaction
+from adapters.mailbox import IncomingMessage
+from adapters.pdf import convert_to_pdf, soffice_path
+from adapters.storage import Storage
+from forms.bilan import is_bilan_form, read_bilan_form
+from forms.xlsx_safety import FormulaireIllisible
+from models.appel import Appel
+from models.bilan import check_bilan
+from models.convention import Convention
+from models.dossier import Reception
+from models.suivi import Bilan, Echeance, NatureEcheance
+from templates.accuse_bilan import AccuseBilanData, accuse_context, render_accuse
+from templates.mails import render_mail
+
+
+def bilan_attachment(msg: IncomingMessage) -> int | None:
+    """The index of the first attachment that is a bilan form, if any."""
+    for i, a in enumerate(msg.attachments):
+        if a.filename.lower().endswith(".xlsx") and is_bilan_form(a.content):
+            return i
+    return None
+
+
+def register_bilan(
+    factory: sessionmaker[Session], storage: Storage, appel_id: int, msg: IncomingMessage, raw: bytes, index: int, *,
+    maintenant: datetime,
+) -> str:
+    raw_stored = storage.put_blob("messages", raw, ".eml")
+    pieces = []
+    for a in msg.attachments:
+        extension = a.filename.rsplit(".", 1)[-1].lower() if "." in a.filename else ""
+        stored = storage.put_blob("suivi", a.content, f".{extension}" if extension else "")
+        pieces.append({"nom": a.filename, "taille": stored.taille, "sha256": stored.sha256, "chemin": stored.chemin})
+    form = msg.attachments[index]
+    try:
+        lu = read_bilan_form(form.content, filename=form.filename)
+    except FormulaireIllisible as exc:
+        lu, erreurs = None, [f"formulaire de bilan illisible : {exc.motif}"]
+    else:
+        erreurs = check_bilan(lu, fichiers_recus={p["nom"] for p in pieces})
+    cle = hashlib.sha256((msg.message_id or raw_stored.sha256).encode()).hexdigest()
+
+    def record() -> str:
+        with transaction(factory) as session:
+            if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == raw_stored.sha256)):
+                return "deja_vu"
+            existing = session.scalar(select(Bilan).where(Bilan.appel_id == appel_id, Bilan.cle == cle))
+            bilan = existing
+            if bilan is None:
+                echeance = session.scalar(select(Echeance).where(Echeance.jeton == lu.jeton)) if lu else None
+                problems = list(erreurs)
+                if lu is not None and echeance is None:
+                    problems.insert(0, f"formulaire de bilan non reconnu (référence « {lu.jeton} ») : "
+                                       "en attente de rattachement par l'assistante")
+                appel = session.get(Appel, appel_id)
+                seq = (session.scalar(select(func.max(Bilan.seq)).where(Bilan.appel_id == appel_id)) or 0) + 1
+                bilan = Bilan(
+                    appel_id=appel_id, echeance_id=echeance.id if echeance else None, seq=seq,
+                    numero=f"BIL-{appel.annee}-{seq:04d}", cle=cle, jeton_lu=lu.jeton[:100] if lu else None,
+                    recu_le=msg.received_at, expediteur=(msg.sender_address or "")[:254] or None,
+                    contenu=_json(asdict(lu)) if lu else None, pieces=pieces, erreurs=problems,
+                    conforme=echeance is not None and not problems, enregistre_le=maintenant,
+                )
+                session.add(bilan)
+                session.flush()
+            session.add(Reception(appel_id=appel_id, sha256=raw_stored.sha256, source=msg.source.name[:500],
+                                  taille=raw_stored.taille, chemin=raw_stored.chemin, depot_id=None, bilan_id=bilan.id,
+                                  doublon=existing is not None, recu_le=msg.received_at))
+            return "doublon" if existing is not None else "bilan"
+
+    return retry_on_conflict(record)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    return value
+
+
+def render_pending_accuses(factory: sessionmaker[Session], storage: Storage, *, pdf: bool) -> int:
+    """The numbered receipt of each bilan without one, mailed back with the errors to fix, if any."""
+    with factory() as session:
+        todo = list(session.scalars(select(Bilan).where(Bilan.accuse_chemin.is_(None)).order_by(Bilan.id)))
+        folder = storage.ensure_dir("suivi/accuses")
+        jobs = {}
+        for b in todo:
+            data = accuse_data(session, b)
+            jobs[b.id] = (data, render_accuse(data, folder / f"{b.numero}.docx"))
+    if not jobs:
+        return 0
+    documents = {k: path for k, (_, path) in jobs.items()}
+    if pdf and soffice_path():
+        converted = convert_to_pdf(list(documents.values()), folder)
+        documents = {k: converted.get(v.resolve(), v) for k, v in documents.items()}
+    with transaction(factory) as session:
+        for bilan_id, (data, _) in jobs.items():
+            b = session.get(Bilan, bilan_id)
+            if b.accuse_chemin is not None:
+                continue
+            b.accuse_chemin = str(documents[bilan_id].relative_to(storage.root))
+            to = _recipient(session, b)
+            if to:
+                subject, body = render_mail("accuse_bilan", accuse_context(data))
+                enqueue(session, cle=f"accuse:{b.numero}", destinataires=[to], sujet=subject, corps=body,
+                        pieces_jointes=[b.accuse_chemin], maintenant=b.enregistre_le, appel_id=b.appel_id)
+    return len(jobs)
+
+
+def accuse_data(session: Session, b: Bilan) -> AccuseBilanData:
+    e = b.echeance
+    convention = session.get(Convention, e.convention_id) if e else None
+    return AccuseBilanData(
+        numero=b.numero, convention_numero=convention.numero if convention else (b.jeton_lu or "inconnue"),
+        periode=(e.nature.value if e else NatureEcheance.MI_PARCOURS.value),
+        periode_debut=e.periode_debut if e else b.recu_le.date(), periode_fin=e.periode_fin if e else b.recu_le.date(),
+        porteur_nom=convention.dossier.porteur.nom if convention else (b.expediteur or "structure inconnue"),
+        recu_le=b.recu_le, pieces=tuple((p["nom"], p["taille"], p["sha256"]) for p in b.pieces),
+        erreurs=tuple(b.erreurs), emis_le=b.enregistre_le,
+    )
+
+
+def _recipient(session: Session, b: Bilan) -> str | None:
+    if b.echeance is not None:
+        contact = session.get(Convention, b.echeance.convention_id).dossier.porteur.contact_email
+        if contact:
+            return contact
+    return b.expediteur

@@ -1,0 +1,150 @@
+"""The échéancier: open each period's échéances, send what is due (requests, reminders), tell the SA."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.outbox import enqueue
+from adapters.database import retry_on_conflict, transaction
+from adapters.storage import Storage
+from config.appel_config import AppelConfig
+from forms.bilan import BilanPrefill, write_bilan_form
+from models.appel import Appel
+from models.convention import Convention, ConventionStatut, next_action, objectifs_pro_rata, one_year_from
+from models.suivi import Echeance, due_mailings, is_late, jeton_echeance, planned_echeances
+from templates.formats import format_date
+from templates.mails import render_mail
+from templates.suivi_mails import demande_context, digest_context, relance_context
+
+PARIS = ZoneInfo("Europe/Paris")
+FIN_PROCHE_JOURS = 60
+
+
+@dataclass
+class EcheancierReport:
+    jour: date
+    ouvertes: int = 0
+    envois: list[str] = field(default_factory=list)
+    retards: list[str] = field(default_factory=list)
+    fins_prochaines: list[str] = field(default_factory=list)
+
+
+def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime, sa_email: str) -> EcheancierReport:
+    """Idempotent: run it twice the same day, or a month late, and each message goes out once."""
+    jour = maintenant.astimezone(PARIS).date()
+    report = EcheancierReport(jour)
+    retry_on_conflict(lambda: _open_echeances(factory, report))
+    with factory() as session:
+        ids = list(session.scalars(select(Echeance.id).order_by(Echeance.due_le, Echeance.id)))
+    for echeance_id in ids:
+        retry_on_conflict(lambda: _send_due(factory, storage, echeance_id, jour, maintenant, report))
+    with transaction(factory) as session:
+        _late_and_ending(session, jour, report)
+        subject, body = render_mail("digest_echeancier", digest_context(
+            jour=jour, envois=report.envois, retards=report.retards, fins_prochaines=report.fins_prochaines))
+        enqueue(session, cle=f"digest:{jour.isoformat()}", destinataires=[sa_email], sujet=subject, corps=body,
+                pieces_jointes=[], maintenant=maintenant)
+    return report
+
+
+def convention_periods(c: Convention) -> list[tuple[date, date]]:
+    """The initial year and one more per renewal."""
+    periods, start = [], c.debut
+    for _ in range(c.renouvellements + 1):
+        p = one_year_from(start)
+        periods.append((p.debut, p.fin))
+        start = p.fin + timedelta(days=1)
+    return periods
+
+
+def _open_echeances(factory: sessionmaker[Session], report: EcheancierReport) -> None:
+    with transaction(factory) as session:
+        existing = set(session.scalars(select(Echeance.jeton)))
+        for c in session.scalars(select(Convention).where(Convention.statut == ConventionStatut.EN_COURS)):
+            cfg = AppelConfig.model_validate(session.get(Appel, c.appel_id).config).suivi
+            for debut, fin in convention_periods(c):
+                for e in planned_echeances(debut, fin, mi_parcours_mois=cfg.mi_parcours_mois,
+                                           delai_mi_parcours_jours=cfg.delai_mi_parcours_jours,
+                                           delai_final_jours=cfg.delai_final_jours):
+                    jeton = jeton_echeance(c.numero, e.nature, e.periode_debut)
+                    if jeton in existing:
+                        continue
+                    session.add(Echeance(convention_id=c.id, nature=e.nature, periode_debut=e.periode_debut,
+                                         periode_fin=e.periode_fin, due_le=e.due_le, jeton=jeton, relances=[]))
+                    existing.add(jeton)
+                    report.ouvertes += 1
+
+
+def _send_due(factory, storage: Storage, echeance_id: int, jour: date, maintenant: datetime, report: EcheancierReport) -> None:
+    with transaction(factory) as session:
+        e = session.get(Echeance, echeance_id)
+        c = e.convention
+        appel = session.get(Appel, c.appel_id)
+        cfg = AppelConfig.model_validate(appel.config)
+        received = any(b.conforme for b in e.bilans)
+        envois = due_mailings(
+            aujourd_hui=jour, due_le=e.due_le, demande_jours_avant=cfg.suivi.demande_jours_avant,
+            relances_jours_apres=cfg.suivi.relances_jours_apres, demande_envoyee=e.demande_le is not None,
+            relances_envoyees={r["rang"] for r in e.relances}, recu=received,
+        )
+        contact = c.dossier.porteur.contact_email
+        for envoi in envois:
+            if e.formulaire_chemin is None:
+                e.formulaire_chemin = _write_form(storage, e, c, appel, cfg)
+            if envoi.kind == "demande":
+                subject, body = render_mail("demande_bilan", demande_context(**_mail_args(e, c)))
+                cle = f"demande:{e.jeton}"
+                e.demande_le = jour
+                what = f"demande de bilan {e.nature.value} {e.periode_debut.year} — {c.numero} ({c.dossier.porteur.nom})"
+            else:
+                subject, body = render_mail("relance_bilan", relance_context(
+                    **_mail_args(e, c), rang=envoi.rang, retard_jours=(jour - e.due_le).days))
+                cle = f"relance:{e.jeton}:{envoi.rang}"
+                e.relances = [*e.relances, {"rang": envoi.rang, "le": jour.isoformat()}]
+                what = (f"relance n° {envoi.rang} du bilan {e.nature.value} {e.periode_debut.year} — {c.numero} "
+                        f"({c.dossier.porteur.nom})")
+            if contact and enqueue(session, cle=cle, destinataires=[contact], sujet=subject, corps=body,
+                                   pieces_jointes=[e.formulaire_chemin], maintenant=maintenant, appel_id=c.appel_id,
+                                   dossier_id=c.dossier_id):
+                report.envois.append(what)
+
+
+def _mail_args(e: Echeance, c: Convention) -> dict:
+    return {"convention_numero": c.numero, "porteur_nom": c.dossier.porteur.nom, "periode": e.nature.value,
+            "periode_debut": e.periode_debut, "periode_fin": e.periode_fin, "date_limite": e.due_le,
+            "formulaire_nom": f"{e.jeton}.xlsx"}
+
+
+def _write_form(storage: Storage, e: Echeance, c: Convention, appel: Appel, cfg: AppelConfig) -> str:
+    folder = storage.ensure_dir("suivi/formulaires")
+    o = cfg.objectifs
+    prefill = BilanPrefill(
+        jeton=e.jeton, convention_numero=c.numero, periode=e.nature.value, periode_debut=e.periode_debut,
+        periode_fin=e.periode_fin, porteur_nom=c.dossier.porteur.nom, porteur_siret=c.dossier.porteur.siret, etp=c.etp,
+        objectifs=objectifs_pro_rata(c.etp, entrees=o.entrees, file_active=o.file_active,
+                                     taux_sorties_positives=o.taux_sorties_positives,
+                                     partenariats_par_binome=o.partenariats_par_binome),
+        budget_prevu={"salaires": c.budget_salaires, "deplacements": c.budget_deplacements, "autres": c.budget_autres},
+        ressources_prevues={"fse": c.ressources_fse, "plie": c.ressources_plie, "autres": c.ressources_autres},
+        date_limite=e.due_le,
+    )
+    path = write_bilan_form(folder / f"{e.jeton}.xlsx", prefill)
+    return str(path.relative_to(storage.root))
+
+
+def _late_and_ending(session: Session, jour: date, report: EcheancierReport) -> None:
+    for e in session.scalars(select(Echeance).order_by(Echeance.due_le)):
+        if is_late(aujourd_hui=jour, due_le=e.due_le, recu=any(b.conforme for b in e.bilans)):
+            state = "reçu avec erreurs" if e.bilans else "non reçu"
+            report.retards.append(f"{e.convention.numero} ({e.convention.dossier.porteur.nom}) : bilan {e.nature.value} "
+                                  f"{e.periode_debut.year} attendu le {format_date(e.due_le)}, {state} "
+                                  f"({(jour - e.due_le).days} jours de retard)")
+    for c in session.scalars(select(Convention).order_by(Convention.numero)):
+        if jour <= c.fin <= jour + timedelta(days=FIN_PROCHE_JOURS):
+            report.fins_prochaines.append(f"{c.numero} ({c.dossier.porteur.nom}) : fin le {format_date(c.fin)}, "
+                                          f"{next_action(c.statut, c.renouvellements, c.renouvellements_max)}")
+

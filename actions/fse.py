@@ -1,0 +1,105 @@
+"""Documents per convention: the blank fiches de présence, and the FSE audit pack (one bookmarked PDF)."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from actions.depots import SaisieRefusee
+from adapters.pdf import convert_to_pdf, merge_pdfs, soffice_path
+from adapters.storage import Storage
+from models.convention import Convention
+from models.dossier import Depot
+from models.instruction import DecisionComite
+from models.suivi import Echeance
+from templates.fiche_presence import FichePresenceData, render_fiche
+from templates.index_fse import IndexFseData, JustificatifIndex, render_index_fse
+
+
+def _convention(session: Session, numero: str) -> Convention:
+    c = session.scalar(select(Convention).where(Convention.numero == numero))
+    if c is None:
+        raise SaisieRefusee(f"aucune convention n° {numero}")
+    return c
+
+
+def render_fiches_presence(session: Session, storage: Storage, numero: str, mois: date, *, pdf: bool) -> list[Path]:
+    """One blank attendance sheet per référent of the convention, for the month."""
+    c = _convention(session, numero)
+    folder = storage.ensure_dir(f"fiches_presence/{numero}")
+    out = [
+        render_fiche(FichePresenceData(convention_numero=c.numero, porteur_nom=c.dossier.porteur.nom,
+                                       referent=r["nom_complet"], mois=mois.replace(day=1)),
+                     folder / f"fiche_{mois:%Y-%m}_{i}.docx")
+        for i, r in enumerate(c.referents, start=1)
+    ]
+    if pdf and soffice_path():
+        converted = convert_to_pdf(out, folder)
+        out = [converted.get(p.resolve(), p) for p in out]
+    return out
+
+
+def build_fse_pack(session: Session, storage: Storage, numero: str, target: Path, *, maintenant: datetime) -> Path:
+    """Convention, avenants, attestations, decision letters, bilans and their receipts, and an index of the
+    justificatifs: one PDF with one bookmark per document, for a contrôle de service fait."""
+    if soffice_path() is None:
+        raise SaisieRefusee("LibreOffice (soffice) est nécessaire pour assembler le dossier FSE en PDF")
+    c = _convention(session, numero)
+    parts: list[tuple[str, Path]] = []
+
+    def add(title: str, relative: str | None) -> None:
+        if relative and storage.path(relative).is_file():
+            parts.append((title, storage.path(relative)))
+
+    add(f"Convention {c.numero}", c.chemin)
+    for a in c.avenants:
+        add(f"Avenant {a.numero} ({a.nature.value})", a.chemin)
+    for d in session.scalars(select(Depot).where(Depot.dossier_id == c.dossier_id).order_by(Depot.recu_le)):
+        if d.attestation is not None:
+            add(f"Attestation de dépôt {d.attestation.numero}", d.attestation.chemin)
+    for dc in session.scalars(select(DecisionComite).where(DecisionComite.dossier_id == c.dossier_id)
+                              .order_by(DecisionComite.comite_le)):
+        add(f"Décision du comité du {dc.comite_le:%d/%m/%Y} ({dc.decision.value})", dc.lettre_chemin)
+    justificatifs: list[JustificatifIndex] = []
+    for e in session.scalars(select(Echeance).where(Echeance.convention_id == c.id).order_by(Echeance.due_le)):
+        for b in e.bilans:
+            label = f"bilan {e.nature.value} {e.periode_debut.year}"
+            form = next((p for p in b.pieces if p["nom"].lower().endswith(".xlsx")), None)
+            if form:
+                add(f"Bilan {b.numero} — {label}", form["chemin"])
+            add(f"Accusé de réception {b.numero}", b.accuse_chemin)
+            by_name = {p["nom"]: p for p in b.pieces}
+            for j in (b.contenu or {}).get("justificatifs", []):
+                piece = by_name.get(j.get("fichier") or "")
+                justificatifs.append(JustificatifIndex(
+                    bilan=b.numero, periode=label, categorie=j.get("categorie") or "", libelle=j.get("libelle") or "",
+                    montant=j.get("montant"), fichier=j.get("fichier") or "",
+                    sha256=piece["sha256"] if piece else None))
+                if piece and piece["nom"].lower().endswith(".pdf"):
+                    add(f"Justificatif {piece['nom']} ({b.numero})", piece["chemin"])
+    work = Path(tempfile.mkdtemp(prefix="aap-fse-"))
+    try:
+        index = render_index_fse(IndexFseData(
+            convention_numero=c.numero, porteur_nom=c.dossier.porteur.nom, porteur_siret=c.dossier.porteur.siret,
+            documents=tuple(title for title, _ in parts), justificatifs=tuple(justificatifs), emis_le=maintenant,
+        ), work / "00_index.docx")
+        parts.insert(0, ("Index du dossier et des justificatifs", index))
+        to_convert = {}
+        for i, (_, path) in enumerate(parts):
+            if path.suffix.lower() != ".pdf":
+                copy = work / f"{i:03d}{path.suffix.lower()}"  # unique names: one soffice call converts them all
+                shutil.copyfile(path, copy)
+                to_convert[i] = copy
+        converted = convert_to_pdf(list(to_convert.values()), work / "pdf") if to_convert else {}
+        ready = []
+        for i, (title, path) in enumerate(parts):
+            pdf = converted.get(to_convert[i].resolve()) if i in to_convert else path
+            if pdf is not None:
+                ready.append((title, pdf))
+        return merge_pdfs(ready, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

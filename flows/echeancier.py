@@ -1,0 +1,27 @@
+"""The daily échéancier: requests and reminders for the bilans, the SA's digest."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from prefect import flow, task
+
+from actions.echeancier import run_echeancier
+from flows.mail import send_outbox
+from flows.runtime import parse_moment, runtime
+
+
+@task(name="echeances-dues")
+def due(maintenant: str | None) -> dict:
+    rt = runtime()
+    report = run_echeancier(rt.factory, rt.storage, maintenant=parse_moment(maintenant), sa_email=rt.settings.sa_email)
+    result = asdict(report)
+    result["jour"] = report.jour.isoformat()
+    return result
+
+
+@flow(name="echeancier")
+def echeancier(maintenant: str | None = None) -> dict:
+    """Envoie chaque demande et relance de bilan due (un jour manqué est rattrapé), puis le récapitulatif à l'assistante."""
+    result = due(maintenant)
+    result["courriels"] = send_outbox()
+    return result
