@@ -1,8 +1,6 @@
 """Rendering the numbered attestations de dépôt and queueing their e-mails."""
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +12,7 @@ from actions.outbox import enqueue
 from adapters.database import transaction
 from adapters.pdf import convert_to_pdf, soffice_path
 from adapters.storage import Storage
+from adapters.workers import worker_pool
 from models.appel import Appel
 from models.dossier import Attestation, Depot
 from templates.attestation import AttestationData, PieceLine, attestation_context
@@ -64,12 +63,8 @@ def render_pending(
     report = RenderReport(sans_adresse=[])
     if not jobs:
         return report
-    if workers > 1 and len(jobs) >= PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            list(pool.map(_render, jobs.values(), chunksize=16))
-    else:
-        for job in jobs.values():
-            _render(job)
+    with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, ("templates.render",)) as pool:
+        list(pool.imap(_render, jobs.values(), chunksize=16))
     documents = {aid: out for aid, (_, out) in jobs.items()}
     if pdf and soffice_path():
         converted = convert_to_pdf(list(documents.values()), documents[next(iter(documents))].parent)

@@ -1,6 +1,7 @@
 """Conventions and avenants: establish, sign, renew (at most twice), modify, and what the SA tracks."""
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -52,8 +53,10 @@ def echeances(debut: date, fin: date, suivi: SuiviRegles) -> list[tuple[str, dat
 
 
 def _add_months(d: date, months: int) -> date:
+    """Same day ``months`` later, or that month's last day (31 January + 6 months → 31 July, not the 28th)."""
     year, month = divmod(d.month - 1 + months, 12)
-    return d.replace(year=d.year + year, month=month + 1, day=min(d.day, 28))
+    year, month = d.year + year, month + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
 # --- establishing --------------------------------------------------------------------------

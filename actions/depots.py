@@ -3,7 +3,8 @@ is tied to the one it duplicates. Load → act → commit, one message per trans
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 
@@ -15,13 +16,15 @@ from actions.dossiers import allocate_attestation, deadline_for, get_or_create_d
 from actions.pieces import DepotAnalyse, analyse_files, formulaire_as_json
 from adapters.database import retry_on_conflict, transaction
 from adapters.mailbox import IncomingMessage, delivery_time, parse_message
-from adapters.storage import Storage
-from config.appel_config import AppelConfig
+from adapters.storage import Storage, Stored
+from adapters.workers import worker_pool
+from config.appel_config import AppelConfig, PiecesRegles
 from models.appel import Appel, is_late
 from models.dossier import Canal, Depot, DepotStatut, Piece, Reception
 from actions.porteurs import find_or_create_by_siret, identify_porteur, remember_addresses
 from models.porteur import normalize_siret, siret_motif
 
+PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
 NON_IDENTIFIE = (
     "expéditeur inconnu et aucun SIRET valide dans un formulaire lisible : "
     "dépôt conservé, en attente de rattachement par l'assistante"
@@ -51,37 +54,78 @@ def load_appel(session: Session, annee: int) -> tuple[Appel, AppelConfig]:
     return appel, AppelConfig.model_validate(appel.config)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One message parsed, its files stored and checked — everything but the database (picklable)."""
+
+    path: Path
+    msg: IncomingMessage | None
+    bilan_index: int | None
+    analyse: DepotAnalyse | None
+    raw_stored: Stored | None
+    erreur: str | None = None
+
+
+def prepare_message(path: Path, storage_root: Path, regles: PiecesRegles) -> Prepared:
+    """The CPU-heavy half of a dépôt (parse, hash, store, read the form, inspect PDFs): runs in a worker."""
+    try:
+        msg = parse_message(path)
+        index = bilan_attachment(msg)
+        if index is not None:  # a bilan form coming back: the follow-up's, handled whole by the main process
+            return Prepared(path, msg, index, None, None)
+        storage = Storage(storage_root)
+        raw_stored = storage.put_blob("messages", path.read_bytes(), ".eml")
+        analyse = analyse_files(storage, [(a.filename, a.original_filename, a.content) for a in msg.attachments], regles)
+        return Prepared(path, replace(msg, attachments=()), None, analyse, raw_stored)  # the bytes are stored now
+    except Exception as exc:  # reported on the item by the caller
+        return Prepared(path, None, None, None, None, short_error(exc))
+
+
 def register_mailbox(
-    factory: sessionmaker[Session], storage: Storage, annee: int, paths: list[Path], *, maintenant: datetime
+    factory: sessionmaker[Session], storage: Storage, annee: int, paths: list[Path], *, maintenant: datetime,
+    workers: int = 1,
 ) -> IntakeReport:
-    """Register every message file; one message's failure is reported and the batch goes on."""
+    """Register every message file; one message's failure is reported and the batch goes on.
+
+    With ``workers`` > 1 and a large batch, the messages are prepared in lean worker processes while
+    this process records them, one transaction each."""
     report = IntakeReport()
     with factory() as session:
         appel, cfg = load_appel(session, annee)
         seen = set(session.scalars(select(Reception.sha256).where(Reception.appel_id == appel.id)))
+    todo: list[Path] = []
     for path in paths:
         report.lus += 1
         try:
-            raw = path.read_bytes()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
             report.erreurs.append(f"{path.name} : lecture impossible ({exc.strerror})")
             continue
-        if hashlib.sha256(raw).hexdigest() in seen:
+        if digest in seen:
             report.deja_vus += 1
-            continue
-        try:
-            msg = parse_message(path)
-            index = bilan_attachment(msg)
-            if index is not None:  # a bilan form coming back: the follow-up's, not a dépôt
-                outcome = register_bilan(factory, storage, appel.id, msg, raw, index, maintenant=maintenant)
-            else:
-                outcome = register_message(factory, storage, appel.id, cfg, msg, raw, maintenant=maintenant)
-        except Exception as exc:  # isolate the item, keep it in the SA's queue, go on
-            reason = f"enregistrement impossible ({short_error(exc)})"
-            report.erreurs.append(f"{path.name} : {reason}")
-            outcome = keep_unregistered(factory, storage, appel.id, path, raw, reason, maintenant=maintenant)
-        _count(report, outcome)
+        else:
+            todo.append(path)
+    with worker_pool(workers if len(todo) >= PARALLEL_THRESHOLD else 1, ("actions.pieces", "adapters.mailbox")) as pool:
+        prepared = pool.imap(partial(prepare_message, storage_root=storage.root, regles=cfg.pieces), todo, chunksize=4)
+        for item in prepared:
+            _count(report, _record(factory, storage, appel.id, cfg, item, report, maintenant))
     return report
+
+
+def _record(factory, storage: Storage, appel_id: int, cfg: AppelConfig, item: Prepared, report: IntakeReport,
+            maintenant: datetime) -> str:
+    try:
+        if item.erreur is not None:
+            raise RuntimeError(item.erreur)
+        raw = item.path.read_bytes()
+        if item.bilan_index is not None:
+            return register_bilan(factory, storage, appel_id, item.msg, raw, item.bilan_index, maintenant=maintenant)
+        return record_message(factory, appel_id, cfg, item.msg, item.raw_stored, item.analyse, maintenant=maintenant)
+    except Exception as exc:  # isolate the item, keep it in the SA's queue, go on
+        reason = f"enregistrement impossible ({item.erreur or short_error(exc)})"
+        report.erreurs.append(f"{item.path.name} : {reason}")
+        return keep_unregistered(factory, storage, appel_id, item.path, item.path.read_bytes(), reason,
+                                 maintenant=maintenant)
 
 
 def short_error(exc: Exception) -> str:
@@ -143,6 +187,20 @@ def register_message(
     """Store the message and its files, then record it in one transaction (retried on a race)."""
     raw_stored = storage.put_blob("messages", raw, ".eml")
     analyse = analyse_files(storage, [(a.filename, a.original_filename, a.content) for a in msg.attachments], cfg.pieces)
+    return record_message(factory, appel_id, cfg, msg, raw_stored, analyse, maintenant=maintenant)
+
+
+def record_message(
+    factory: sessionmaker[Session],
+    appel_id: int,
+    cfg: AppelConfig,
+    msg: IncomingMessage,
+    raw_stored: Stored,
+    analyse: DepotAnalyse,
+    *,
+    maintenant: datetime,
+) -> str:
+    """The dépôt, its pièces, its dossier and its attestation number: one transaction, retried on a race."""
     cle = f"mid:{hashlib.sha256(msg.message_id.encode()).hexdigest()}" if msg.message_id else f"raw:{raw_stored.sha256}"
 
     def record() -> str:

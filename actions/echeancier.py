@@ -88,7 +88,7 @@ def _send_due(factory, storage: Storage, echeance_id: int, jour: date, maintenan
         received = any(b.conforme for b in e.bilans)
         envois = due_mailings(
             aujourd_hui=jour, due_le=e.due_le, demande_jours_avant=cfg.suivi.demande_jours_avant,
-            relances_jours_apres=cfg.suivi.relances_jours_apres, demande_envoyee=e.demande_le is not None,
+            relances_jours_apres=cfg.suivi.relances_jours_apres, demande_le=e.demande_le,
             relances_envoyees={r["rang"] for r in e.relances}, recu=received,
         )
         contact = c.dossier.porteur.contact_email

@@ -13,6 +13,7 @@ from adapters.smtp import MailSettings, OutgoingMail, make_message_id, send_batc
 from config.settings import Settings
 from models.courriel import Courriel, CourrielStatut
 
+CHUNK = 50  # rows claimed and sent over one connection at a time
 TRANSIENT_MARKERS = ("injoignable", "perdu", "451", "421", "450", "452", "interrompu", "timeout", "délai")
 
 
@@ -57,32 +58,48 @@ def mail_settings(settings: Settings) -> MailSettings:
 
 
 def send_pending(
-    factory: sessionmaker[Session], mail: MailSettings, storage_root: Path, *, lease_seconds: int = 600
+    factory: sessionmaker[Session], mail: MailSettings, storage_root: Path, *, lease_seconds: int = 600,
+    chunk: int = CHUNK,
 ) -> SendReport:
-    """Claim what is pending (or abandoned by a dead sender), send it over one connection, record each result.
+    """Claim what is pending (or abandoned by a dead sender) a few rows at a time, send each chunk over one
+    connection, record each result. The claim is a conditional UPDATE, so two senders running at once never
+    send the same row; claiming by chunks keeps each claim far younger than the lease.
+    Uses the wall clock: the lease is about processes, not about the call's calendar."""
+    report = SendReport()
+    tried: set[int] = set()
+    while True:
+        claimed = _claim(factory, lease_seconds, chunk, tried)
+        if not claimed:
+            return report
+        tried.update(c.id for c in claimed)
+        _send_chunk(factory, mail, storage_root, claimed, report)
 
-    The claim is a conditional UPDATE, so two senders running at once never send the same row.
-    Uses the wall clock: the lease is about processes, not about the call's calendar.
-    """
+
+def _claim(factory: sessionmaker[Session], lease_seconds: int, chunk: int, tried: set[int]) -> list[Courriel]:
     now = datetime.now(timezone.utc)
     claimable = or_(
         Courriel.statut == CourrielStatut.PENDING,
         and_(Courriel.statut == CourrielStatut.SENDING, Courriel.reserve_le < now - timedelta(seconds=lease_seconds)),
     )
-    with transaction(factory) as session:
-        candidates = list(session.scalars(select(Courriel.id).where(claimable).order_by(Courriel.id)))
     claimed: list[Courriel] = []
     with transaction(factory) as session:
-        for cid in candidates:
+        query = select(Courriel.id).where(claimable).order_by(Courriel.id).limit(chunk * 2)
+        if tried:  # a row that failed for now waits for the next run, not for this loop
+            query = query.where(Courriel.id.not_in(tried))
+        for cid in session.scalars(query).all():
             won = session.execute(
                 update(Courriel).where(Courriel.id == cid, claimable)
                 .values(statut=CourrielStatut.SENDING, reserve_le=now, tentatives=Courriel.tentatives + 1)
             ).rowcount
             if won:
                 claimed.append(session.get(Courriel, cid))
-    report = SendReport()
-    if not claimed:
-        return report
+            if len(claimed) == chunk:
+                break
+    return claimed
+
+
+def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root: Path, claimed: list[Courriel],
+                report: SendReport) -> None:
     outgoing = [
         OutgoingMail(
             key=c.cle, to=tuple(c.destinataires), subject=c.sujet, body=c.corps, message_id=c.message_id,
@@ -106,7 +123,6 @@ def send_pending(
             s.execute(update(Courriel).where(Courriel.id == ids[m.key]).values(**values))
 
     send_batch(mail, outgoing, on_result)
-    return report
 
 
 def is_transient(error: str) -> bool:

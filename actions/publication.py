@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from forms.dossier_reponse import write_dossier_reponse
 from models.appel import Appel
+from models.convention import Convention, requires_new_call
 from models.dossier import Dossier
 from models.porteur import Porteur
 from templates.formats import format_datetime_paris
@@ -68,21 +69,44 @@ def publish_appel(
 
 
 def _announce(session: Session, appel: Appel, cfg: AppelConfig, formulaire_nom: str, maintenant: datetime) -> int:
-    subject, body = render_mail("annonce_appel", annonce_context(
-        appel_titre=cfg.appel.titre, appel_annee=cfg.annee, date_limite=cfg.date_limite_utc(),
-        formulaire_nom=formulaire_nom, comite_le=cfg.calendrier.comite,
-    ))
+    """Queue the announcement to every known porteur with an address that has not answered yet; a porteur whose
+    convention can no longer be renewed is told, in its own announcement, that only an answer to this call continues it."""
+    common = dict(appel_titre=cfg.appel.titre, appel_annee=cfg.annee, date_limite=cfg.date_limite_utc(),
+                  formulaire_nom=formulaire_nom, comite_le=cfg.calendrier.comite)
+    subject, body = render_mail("annonce_appel", annonce_context(**common))
+    epuisees = _conventions_requiring_this_call(session, appel, cfg)
     count = 0
     answered = select(Dossier.porteur_id).where(Dossier.appel_id == appel.id)
     known = select(Porteur).where(Porteur.contact_email.is_not(None), Porteur.id.not_in(answered)).order_by(Porteur.id)
     for porteur in session.scalars(known):
+        sujet, corps = (render_mail("annonce_appel", annonce_context(**common, conventions_epuisees=epuisees[porteur.id]))
+                        if porteur.id in epuisees else (subject, body))
         queued = enqueue(
             session, cle=f"annonce:{cfg.annee}:{porteur.id}", destinataires=[porteur.contact_email],
-            sujet=subject, corps=body, pieces_jointes=[appel.formulaire_chemin], maintenant=maintenant,
+            sujet=sujet, corps=corps, pieces_jointes=[appel.formulaire_chemin], maintenant=maintenant,
             appel_id=appel.id,
         )
         count += queued is not None
     return count
+
+
+def _conventions_requiring_this_call(
+    session: Session, appel: Appel, cfg: AppelConfig
+) -> dict[int, list[tuple[str, date, date, int]]]:
+    """By porteur: its earlier calls' conventions that cannot be renewed and end before this call's conventions start."""
+    rows = session.execute(
+        select(Dossier.porteur_id, Convention.numero, Convention.debut, Convention.fin, Convention.renouvellements,
+               Convention.renouvellements_max)
+        .join(Dossier, Dossier.id == Convention.dossier_id)
+        .where(Convention.appel_id != appel.id, Convention.renouvellements >= Convention.renouvellements_max)
+        .order_by(Convention.numero)
+    ).all()
+    found: dict[int, list[tuple[str, date, date, int]]] = {}
+    for porteur_id, numero, debut, fin, renouvellements, maximum in rows:
+        if requires_new_call(renouvellements=renouvellements, renouvellements_max=maximum, fin=fin,
+                             publie_le=cfg.calendrier.publication, nouveau_debut=cfg.calendrier.debut_convention):
+            found.setdefault(porteur_id, []).append((numero, debut, fin, renouvellements))
+    return found
 
 
 def register_known_porteur(

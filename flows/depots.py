@@ -17,7 +17,8 @@ from flows.runtime import parse_moment, runtime
 @task(name="enregistrer-depots")
 def register_depots(maildir: str, annee: int, maintenant: str | None) -> dict:
     rt = runtime()
-    report = register_mailbox(rt.factory, rt.storage, annee, iter_mailbox(Path(maildir)), maintenant=parse_moment(maintenant))
+    report = register_mailbox(rt.factory, rt.storage, annee, iter_mailbox(Path(maildir)), maintenant=parse_moment(maintenant),
+                              workers=rt.settings.workers)
     return asdict(report)
 
 

@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
@@ -40,14 +40,23 @@ def one_line(value: object) -> str:
 
 
 def annonce_context(*, appel_titre: str, appel_annee: int, date_limite: datetime,
-                    formulaire_nom: str, comite_le: date | None = None) -> dict[str, str | None]:
-    """Context of ``annonce_appel``: the call announced to known porteurs."""
+                    formulaire_nom: str, comite_le: date | None = None,
+                    conventions_epuisees: Sequence[tuple[str, date, date, int]] = ()) -> dict[str, Any]:
+    """Context of ``annonce_appel``: the call announced to known porteurs.
+
+    ``conventions_epuisees``: the porteur's conventions that can no longer be renewed, as
+    ``(numero, debut, fin, renouvellements)``; the mail then says that only an answer to this call continues them.
+    """
     return {
         "appel_titre": appel_titre,
         "appel_annee": str(appel_annee),
         "date_limite": format_datetime_paris(date_limite),
         "formulaire_nom": formulaire_nom,
         "comite_le": format_date(comite_le) if comite_le else None,
+        "conventions_epuisees": [
+            {"numero": numero, "debut": format_date(debut), "fin": format_date(fin), "renouvellements": str(n)}
+            for numero, debut, fin, n in conventions_epuisees
+        ],
     }
 
 

@@ -34,6 +34,26 @@ TEMPLATES_DIR = Path(__file__).resolve().parent
 FILE_MODE = 0o600
 
 
+class _CompilingOnceEnvironment(Environment):
+    """docxtpl compiles each part's XML with ``from_string`` on every render; the XML of a template is
+    the same every time, so compile it once (a third of the cost of a render)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._compiled: dict[str, Any] = {}
+
+    def from_string(self, source, globals=None, template_class=None):  # noqa: ANN001, ANN201, A002
+        if globals or template_class or not isinstance(source, str):
+            return super().from_string(source, globals, template_class)
+        cached = self._compiled.get(source)
+        if cached is None:
+            cached = self._compiled[source] = super().from_string(source)
+        return cached
+
+
+_ENV = _CompilingOnceEnvironment(undefined=StrictUndefined, autoescape=True)
+
+
 def render_docx(template_name: str, context: dict[str, Any], out: Path) -> Path:
     """Renders ``templates/<template_name>`` with ``context`` into ``out`` (mode 0600).
 
@@ -41,8 +61,7 @@ def render_docx(template_name: str, context: dict[str, Any], out: Path) -> Path:
     """
     template_path = _template_path(template_name)
     tpl = DocxTemplate(str(template_path))
-    jinja_env = Environment(undefined=StrictUndefined, autoescape=True)
-    tpl.render(context, jinja_env, autoescape=True)
+    tpl.render(context, _ENV, autoescape=True)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)

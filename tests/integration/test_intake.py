@@ -202,3 +202,21 @@ def test_a_message_that_cannot_be_registered_is_kept_for_the_sa_with_its_reason(
         rows = list_dossiers(s, 2018, str(storage.root))
     waiting = [r for r in rows if r["numero"] is None]
     assert len(waiting) == 1 and "enregistrement impossible (RuntimeError : disque plein)" in waiting[0]["motifs"]
+
+
+def test_outbox_sends_by_chunks_and_a_failing_row_waits_for_the_next_run(factory, storage, appel, sink, mail, maildir, tmp_path):
+    for n in range(70, 75):
+        deliver_complete(maildir, tmp_path / "f", porteur(n), paris(5, 8, n - 60))
+    from actions.attestations import render_pending
+    from actions.depots import register_mailbox
+    from adapters.mailbox import iter_mailbox
+
+    register_mailbox(factory, storage, 2018, iter_mailbox(maildir), maintenant=paris(8, 9))
+    render_pending(factory, storage, 2018, pdf=False, workers=1)
+    sink.refused_recipients = {porteur(71).email}
+    report = send_pending(factory, mail, storage.root, chunk=2)
+
+    assert report.envoyes == 4 and report.echecs == 1  # 550: permanent, recorded as failed
+    assert sink.connections == 3  # 5 rows, chunks of 2
+    again = send_pending(factory, mail, storage.root, chunk=2)
+    assert (again.envoyes, again.echecs) == (0, 0)
