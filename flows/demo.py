@@ -13,6 +13,7 @@ from actions.publication import register_known_porteur
 from adapters.smtp_sink import SmtpSink
 from config.appel_config import CONFIG_DIR
 from flows.demo_data import KNOWN, build_answers, build_sample
+from flows.demo_suivi import replay_year
 from flows.depots import depot_postal, releve_depots
 from flows.publication import publication
 from flows.runtime import PARIS, configure, runtime
@@ -151,27 +152,59 @@ def run_conventions(rt, sortie: Path) -> None:
             "2018-03-01", "bureau du PLIE du 1er mars 2018", datetime(2018, 3, 2, 9, 0, tzinfo=PARIS).isoformat())
         typer.echo(f"Avenant de modification {modification['avenant'] or modification['refus']} "
                    "(ETP ramené à 0,8) : ne compte pas comme renouvellement.")
-    for valide_le, instance in (("2018-11-15", "comité de pilotage du 15 novembre 2018"),
-                                ("2019-11-14", "comité de pilotage du 14 novembre 2019")):
-        with rt.factory() as session:
-            current = [r for r in list_conventions(session, ANNEE) if r["numero"] == first][0]
-        if current["renouvellements"] >= 2:
-            break
-        renewal = avenant_prolongation(first, valide_le, instance, datetime.fromisoformat(valide_le).replace(tzinfo=PARIS).isoformat())
-        if renewal["refus"]:
-            typer.echo(f"Renouvellement refusé : {renewal['refus']}")
-            break
-        sign(rt.factory, renewal["avenant"], le=date.fromisoformat(valide_le) + timedelta(days=14))
-        typer.echo(f"Renouvellement de {first} par l'avenant {renewal['avenant']} (validé le {valide_le}).")
+
+    def renew(jour: date) -> str:
+        return _renew(rt, first, jour.isoformat(), f"comité de pilotage du {format_date(jour)}")
+
+    typer.echo("\nL'année 2018 rejouée (horloge simulée) :")
+    for line in replay_year(rt, sortie, renew=renew):
+        typer.echo(f"  {line}")
+    typer.echo(_renew(rt, first, "2019-11-14", "comité de pilotage du 14 novembre 2019"))
     third = avenant_prolongation(first, "2020-11-12", "comité de pilotage du 12 novembre 2020",
                                  datetime(2020, 11, 12, 18, 0, tzinfo=PARIS).isoformat())
     typer.echo(f"Troisième renouvellement de {first} : " + (f"refusé : {third['refus']}" if third["refus"] else
                                                                f"accepté ({third['avenant']}) — anomalie !"))
+    report_year(rt, sortie, first)
     with rt.factory() as session:
         typer.echo("")
         typer.echo(conventions_table(list_conventions(session, ANNEE)))
         path = export_conventions(session, sortie / "suivi_conventions.xlsx", ANNEE)
     typer.echo(f"Suivi des conventions : {path}")
+
+
+def _renew(rt, numero: str, valide_le: str, instance: str) -> str:
+    """A renewal validated on ``valide_le`` (once: a second demo run finds it done), signed two weeks later."""
+    from actions.conventions import convention_history, sign
+    from flows.conventions import avenant_prolongation
+
+    with rt.factory() as session:
+        done = [h for h in convention_history(session, numero)["historique"] if h["date"] == valide_le]
+    if done:
+        return f"Renouvellement de {numero} validé le {valide_le} : déjà enregistré ({done[0]['numero']})."
+    result = avenant_prolongation(numero, valide_le, instance, datetime.fromisoformat(valide_le).replace(tzinfo=PARIS).isoformat())
+    if result["refus"]:
+        return f"Renouvellement de {numero} refusé : {result['refus']}"
+    sign(rt.factory, result["avenant"], le=date.fromisoformat(valide_le) + timedelta(days=14))
+    return f"Renouvellement de {numero} par l'avenant {result['avenant']} (validé le {valide_le}, signé)."
+
+
+def report_year(rt, sortie: Path, numero: str) -> None:
+    """What the SA and the financeurs read at the end of the year, and where it is."""
+    from actions.fse import build_fse_pack, render_fiches_presence
+    from actions.suivi_rapport import write_suivi_report
+    from adapters.pdf import soffice_path
+
+    fin = datetime(2019, 3, 31, 18, 0, tzinfo=PARIS)
+    with rt.factory() as session:
+        workbook, synthese = write_suivi_report(session, ANNEE, sortie / "suivi_2018.xlsx", maintenant=fin)
+        fiches = render_fiches_presence(session, rt.storage, numero, date(2018, 3, 1), pdf=rt.settings.pdf == "auto")
+        pack = (build_fse_pack(session, rt.storage, numero, sortie / f"dossier_fse_{numero}.pdf", maintenant=fin)
+                if soffice_path() else None)
+    typer.echo(f"\nRapport de suivi consolidé (avec graphiques) : {workbook}")
+    typer.echo(f"Synthèse pour le comité de pilotage : {synthese}")
+    for fiche in fiches:
+        typer.echo(f"Fiche de présence de mars 2018 : {fiche}")
+    typer.echo(f"Dossier FSE de {numero} : {pack or 'non produit (LibreOffice absent)'}")
 
 
 def _first_referent(row: dict, rt) -> str:
