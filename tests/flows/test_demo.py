@@ -21,6 +21,7 @@ def _maildir(path: Path) -> list[email.message.EmailMessage]:
 
 def _aap(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AAP_")}
+    env["AAP_PDF"] = "off"  # the PDF path is tested with the documents; here, the year's logic
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=cwd, env={**env, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=600)
 
@@ -36,8 +37,12 @@ def test_demo_covers_the_cases_and_a_second_run_duplicates_nothing(tmp_path):
     sent = _maildir(tmp_path / "var/demo/courriels-envoyes")
     after_second = Counter(m["Message-ID"] for m in sent)
     assert after_second == after_first and max(after_second.values()) == 1
-    final_table = lambda out: out[out.rindex("N° "):out.index("Attestations :")]  # noqa: E731
-    assert final_table(first.stdout) == final_table(second.stdout)
+    def tables(out: str) -> tuple[str, str]:
+        decisions = out[out.rindex("\nN° ", 0, out.index("| Avis")):out.index("\nConventions établies")]
+        conventions = out[out.index("\nConvention    |"):out.index("Suivi des conventions :")]
+        return decisions, conventions
+
+    assert tables(first.stdout) == tables(second.stdout)
     assert "décisions déjà enregistrées, rien à refaire" in second.stdout
 
     rows = json.loads(_aap(tmp_path, "dossiers", "--appel", "2018", "--json").stdout)
@@ -52,6 +57,14 @@ def test_demo_covers_the_cases_and_a_second_run_duplicates_nothing(tmp_path):
     assert {"retenu", "non retenu"} <= decisions
     assert by_name["Mission Locale du bassin dijonnais"]["decision"] == "retenu"  # ajourné, answered, retained
     assert "ajourné : 3" in first.stdout and "retenu : 3" in first.stdout
+    # the year: requests, a porteur reminded twice, a bilan with errors then corrected, renewals, the refusal
+    assert "relance n° 1 du bilan mi-parcours 2018" in first.stdout and "relance n° 2 du bilan mi-parcours 2018" in first.stdout
+    assert "— avec des erreurs" in first.stdout
+    assert "Troisième renouvellement de CONV-2018-001 : refusé : la convention CONV-2018-001 a déjà été renouvelée 2 fois" in second.stdout
+    assert (tmp_path / "var/demo/suivi_2018.xlsx").is_file() and (tmp_path / "var/demo/suivi_2018.docx").is_file()
+    conventions = json.loads(_aap(tmp_path, "conventions", "--appel", "2018", "--json").stdout)
+    assert [c["prochaine_action"] for c in conventions][0] == "nouvel appel requis"
+    assert [c["renouvellements"] for c in conventions] == [2, 0, 0, 0]
     depots = sum(len(r.get("depots", [])) for r in rows) + sum(r["numero"] is None for r in rows)
     assert depots >= 12
     attestation_mails = [m for m in sent if "Attestation de dépôt" in str(m["Subject"])]

@@ -1,0 +1,157 @@
+"""The scheduled deployments: November publication, intake every 15 minutes in a call's window, daily échéancier.
+
+``aap serve`` serves them from one process against the Prefect server named by ``PREFECT_API_URL``;
+``prefect.yaml`` declares the same ones for a worker (``prefect deploy --all``). The schedules only
+start runs: each flow still decides from the database and the clock whether there is work to do.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from prefect import flow, serve, task
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
+from sqlalchemy import select
+
+from config.appel_config import CONFIG_DIR
+from flows.depots import releve_depots
+from flows.publication import publication
+from flows.runtime import PARIS, parse_moment, runtime
+from models import Appel
+
+FUSEAU = "Europe/Paris"
+FENETRE_APRES_DATE_LIMITE = timedelta(days=30)
+BOITE_PAR_DEFAUT = "var/boite-depots"
+PLANIFICATIONS = {  # deployment name → (cron in Europe/Paris, what it does, in French)
+    "publication-novembre": ("0 9 21 11 *", "publie l'appel de l'année suivante le 21 novembre à 9 h"),
+    "releve-depots": ("*/15 * * * *", "relève la boîte de dépôt toutes les 15 minutes pendant la fenêtre d'un appel"),
+    "echeancier-quotidien": ("0 7 * * *", "échéancier chaque jour à 7 h"),
+}
+
+
+def is_intake_window_open(publie_le: datetime, date_limite: datetime, *, maintenant: datetime) -> bool:
+    """Dépôts are read from the call's publication until 30 days after its deadline (late ones are kept too)."""
+    return publie_le <= maintenant <= date_limite + FENETRE_APRES_DATE_LIMITE
+
+
+def default_config_path(maintenant: datetime) -> str:
+    """``AAP_APPEL_CONFIG`` if set, else ``config/appels/<next year>.toml`` (a call is published the year before)."""
+    return os.environ.get("AAP_APPEL_CONFIG") or str(CONFIG_DIR / f"{maintenant.astimezone(PARIS).year + 1}.toml")
+
+
+@task(name="trouver-appel-ouvert")
+def find_open_appel(annee: int | None, maintenant: str | None) -> int | None:
+    """The year of the call whose intake window contains ``maintenant`` (the given one, or the latest open)."""
+    moment = parse_moment(maintenant)
+    with runtime().factory() as session:
+        query = select(Appel).order_by(Appel.annee.desc())
+        if annee is not None:
+            query = query.where(Appel.annee == annee)
+        for appel in session.scalars(query):
+            if is_intake_window_open(appel.publie_le, appel.date_limite, maintenant=moment):
+                return appel.annee
+    return None
+
+
+@flow(name="releve-planifiee")
+def releve_planifiee(maildir: str = "", annee: int | None = None, maintenant: str | None = None) -> dict:
+    """Relève la boîte de dépôt si un appel est dans sa fenêtre (de la publication à 30 jours après la date limite).
+
+    Args:
+        maildir: La boîte Maildir des dépôts ; vide : AAP_MAILDIR, sinon var/boite-depots.
+        annee: L'année de l'appel ; vide : l'appel dont la fenêtre est ouverte.
+        maintenant: Date et heure à utiliser comme « maintenant » (ISO 8601, heure de Paris) ; vide : l'heure réelle.
+    """
+    ouvert = find_open_appel(annee, maintenant)
+    if ouvert is None:
+        return {"statut": "hors fenêtre", "appel": annee}
+    boite = maildir or os.environ.get("AAP_MAILDIR") or BOITE_PAR_DEFAUT
+    return {"statut": "relevé", "appel": ouvert, **releve_depots(boite, ouvert, maintenant)}
+
+
+@flow(name="publication-planifiee")
+def publication_planifiee(config_path: str = "", maintenant: str | None = None) -> dict:
+    """Publie l'appel décrit par ``config_path`` (par défaut config/appels/<année suivante>.toml).
+
+    Args:
+        config_path: L'année de l'appel (2019) ou le fichier de configuration (config/appels/2019.toml) ;
+            vide : AAP_APPEL_CONFIG, sinon l'année qui suit.
+        maintenant: Date et heure à utiliser comme « maintenant » (ISO 8601, heure de Paris) ; vide : l'heure réelle.
+    """
+    return publication(config_path or default_config_path(parse_moment(maintenant)), maintenant)
+
+
+def _echeancier_flow() -> object | None:
+    """The échéancier flow, once flows/echeancier.py exists (it is declared only then)."""
+    if importlib.util.find_spec("flows.echeancier") is None:
+        return None
+    return getattr(importlib.import_module("flows.echeancier"), "echeancier", None)
+
+
+def _deployment(flow_obj: object, name: str, description: str) -> RunnerDeployment:
+    cron, _ = PLANIFICATIONS[name]
+    return flow_obj.to_deployment(  # type: ignore[attr-defined]
+        name=name, schedules=[Cron(cron, timezone=FUSEAU)], description=description, tags=["aap"],
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+
+
+def build_deployments(seulement: Iterable[str] | None = None) -> list[RunnerDeployment]:
+    """The deployments to serve, all of them or only those named; an unknown name is refused in French."""
+    flows = {"publication-novembre": publication_planifiee, "releve-depots": releve_planifiee}
+    echeancier = _echeancier_flow()
+    if echeancier is not None:
+        flows["echeancier-quotidien"] = echeancier
+    wanted = list(seulement) if seulement else list(flows)
+    unknown = [n for n in wanted if n not in flows]
+    if unknown:
+        raise ValueError(f"déploiement(s) inconnu(s) : {', '.join(unknown)} (connus : {', '.join(flows)})")
+    return [_deployment(flows[n], n, PLANIFICATIONS[n][1]) for n in wanted]
+
+
+def api_url() -> str | None:
+    """The Prefect server this process talks to (``PREFECT_API_URL``), or None for a temporary local one."""
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().api.url
+
+
+def server_problem(url: str) -> str | None:
+    """Why the Prefect server at ``url`` does not answer (in French), or None when it does."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        error = client.api_healthcheck()
+    return None if error is None else f"le serveur Prefect ne répond pas à {url} ({type(error).__name__}: {error})"
+
+
+def serve_deployments(seulement: Iterable[str] | None = None, echo: Callable[[str], None] = print) -> None:
+    """Declare the deployments on the Prefect server, say which in French, then run what comes due (blocks).
+
+    Raises ValueError (in French) for an unknown deployment name or a server that does not answer.
+    """
+    deployments = build_deployments(seulement)
+    url = api_url()
+    if url:
+        problem = server_problem(url)
+        if problem:
+            raise ValueError(problem)
+        echo(f"Serveur Prefect : {url}")
+    else:
+        echo("Attention : PREFECT_API_URL n'est pas défini ; Prefect démarre un serveur temporaire local, "
+             "dont les planifications s'arrêtent avec ce processus. En production : « prefect server start » "
+             "puis « export PREFECT_API_URL=http://HÔTE:4200/api ».")
+    echo(f"Dossier de travail : {Path.cwd()}")
+    for d in deployments:
+        cron, what = PLANIFICATIONS[d.name]
+        echo(f"  - {d.flow_name}/{d.name} : {what} (cron « {cron} », {FUSEAU})")
+    if _echeancier_flow() is None and not seulement:
+        echo("  (pas d'échéancier : flows/echeancier.py n'existe pas encore)")
+    echo("En attente des exécutions planifiées ou lancées depuis l'interface (Ctrl-C pour arrêter)…")
+    serve(*deployments, print_starting_message=False)
