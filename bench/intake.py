@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,8 +106,10 @@ def build_maildir(maildir: Path, blank: Path, n: int) -> None:
 @dataclass
 class Measure:
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     returncode: int = 0
-    peak_sum_mb: float = 0.0
+    peak_rss_sum_mb: float = 0.0
+    peak_pss_sum_mb: float = 0.0
     largest_mb: float = 0.0
     largest_process: str = ""
     processes: int = 0
@@ -140,19 +142,18 @@ def _tree(root: int) -> list[int]:
     return found
 
 
-def _status_kb(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) in kB; (0, 0) once the process is gone or a zombie."""
-    rss = hwm = 0
+def _kb_fields(path: str, names: tuple[bytes, ...]) -> dict[bytes, int]:
+    """The named ``Field:  123 kB`` lines of a /proc file; empty once the process is gone."""
+    found: dict[bytes, int] = {}
     try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
+        with open(path, "rb") as fh:
             for line in fh:
-                if line.startswith(b"VmRSS:"):
-                    rss = int(line.split()[1])
-                elif line.startswith(b"VmHWM:"):
-                    hwm = int(line.split()[1])
-    except OSError:
-        pass
-    return rss, hwm
+                key = line.split(b":", 1)[0]
+                if key in names:
+                    found[key] = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return found
 
 
 def _cmdline(pid: int) -> str:
@@ -161,19 +162,21 @@ def _cmdline(pid: int) -> str:
             parts = fh.read().split(b"\0")
     except OSError:
         return "?"
-    text = " ".join(p.decode(errors="replace") for p in parts if p)
-    return text[:160]
+    return " ".join(p.decode(errors="replace") for p in parts if p)[:160]
 
 
 class TreeMonitor(threading.Thread):
-    """Samples the summed RSS of a process tree, and each process's peak, every 50 ms."""
+    """Samples a process tree every 50 ms: summed RSS, each process's peak (VmHWM), and every
+    fifth sample the summed PSS (shared pages, e.g. of forked workers, counted once)."""
 
     def __init__(self, root: int) -> None:
         super().__init__(daemon=True)
         self.root = root
-        self.peak_sum_kb = 0
+        self.peak_rss_kb = 0
+        self.peak_pss_kb = 0
         self.hwm: dict[int, int] = {}
         self.names: dict[int, str] = {}
+        self._samples = 0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
@@ -182,16 +185,21 @@ class TreeMonitor(threading.Thread):
             self._stop_event.wait(POLL_SECONDS)
 
     def sample(self) -> None:
-        total = 0
+        rss_total = pss_total = 0
+        with_pss = self._samples % 5 == 0
+        self._samples += 1
         for pid in _tree(self.root):
-            rss, hwm = _status_kb(pid)
-            if not rss and not hwm:
+            status = _kb_fields(f"/proc/{pid}/status", (b"VmRSS", b"VmHWM"))
+            if not status.get(b"VmRSS"):  # gone, or a zombie
                 continue
-            total += rss
-            if pid not in self.names or hwm > self.hwm.get(pid, 0):
-                self.names.setdefault(pid, _cmdline(pid))
-                self.hwm[pid] = max(hwm, self.hwm.get(pid, 0))
-        self.peak_sum_kb = max(self.peak_sum_kb, total)
+            rss_total += status[b"VmRSS"]
+            if pid not in self.names:
+                self.names[pid] = _cmdline(pid)
+            self.hwm[pid] = max(status.get(b"VmHWM", 0), self.hwm.get(pid, 0))
+            if with_pss:
+                pss_total += _kb_fields(f"/proc/{pid}/smaps_rollup", (b"Pss",)).get(b"Pss", status[b"VmRSS"])
+        self.peak_rss_kb = max(self.peak_rss_kb, rss_total)
+        self.peak_pss_kb = max(self.peak_pss_kb, pss_total)
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -199,29 +207,29 @@ class TreeMonitor(threading.Thread):
 
 
 def measure(cmd: list[str], env: dict[str, str], cwd: Path) -> Measure:
-    """Run ``cmd`` to its end: wall time from spawn to exit, memory of its whole tree."""
+    """Run ``cmd`` to its end: wall time from spawn to exit, CPU and memory of its whole tree."""
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
     monitor = TreeMonitor(proc.pid)
     monitor.start()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, usage = os.wait4(proc.pid, 0)  # usage: the command and every descendant it waited for
     seconds = time.perf_counter() - start
     monitor.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     out.seek(0), err.seek(0)
-    result = Measure(seconds=seconds, returncode=proc.returncode, peak_sum_mb=monitor.peak_sum_kb / 1024,
-                     processes=len(monitor.hwm), stdout=out.read().decode(errors="replace"),
-                     stderr=err.read().decode(errors="replace"))
     ranked = sorted(monitor.hwm.items(), key=lambda kv: kv[1], reverse=True)
-    result.top = [{"pid": pid, "peak_mb": round(kb / 1024, 1), "cmd": monitor.names[pid]} for pid, kb in ranked[:6]]
-    largest_kb = max(usage.ru_maxrss, ranked[0][1] if ranked else 0)  # wait4: the largest of the tree, kB
-    result.largest_mb = largest_kb / 1024
-    seen = ranked[0][1] if ranked else 0
-    result.largest_process = monitor.names[ranked[0][0]] if seen >= usage.ru_maxrss else "(vu seulement à sa fin, par wait4)"
-    if monitor.peak_sum_kb < largest_kb:  # a short-lived peak the sampling missed
-        result.peak_sum_mb = largest_kb / 1024
-    return result
+    seen_kb = ranked[0][1] if ranked else 0
+    largest_kb = max(usage.ru_maxrss, seen_kb)
+    return Measure(
+        seconds=seconds, cpu_seconds=usage.ru_utime + usage.ru_stime, returncode=proc.returncode,
+        peak_rss_sum_mb=max(monitor.peak_rss_kb, largest_kb) / 1024,
+        peak_pss_sum_mb=monitor.peak_pss_kb / 1024, largest_mb=largest_kb / 1024,
+        largest_process=monitor.names[ranked[0][0]] if ranked and seen_kb >= usage.ru_maxrss else "(vu par wait4 seulement)",
+        processes=len(monitor.hwm), stdout=out.read().decode(errors="replace"),
+        stderr=err.read().decode(errors="replace"),
+        top=[{"pid": pid, "peak_mb": round(kb / 1024, 1), "cmd": monitor.names[pid]} for pid, kb in ranked[:6]],
+    )
 
 
 # --------------------------------------------------------------------------- the bare loop (B)
@@ -336,100 +344,132 @@ def _count_mails(sink) -> int:
     return sum(1 for m in sink.messages() if SUBJECT_MARK in str(m["Subject"]))
 
 
-def _fail(message: str, *details: str) -> None:
-    sys.stderr.write(f"ÉCHEC : {message}\n" + "".join(f"{d.rstrip()}\n" for d in details if d))
-    raise SystemExit(1)
-
-
-def compare(n: int, pdf: bool, work: Path) -> dict:
-    from adapters.smtp_sink import SmtpSink
-
-    aap = _aap()
-    base_a, base_b = work / "a", work / "b"
-    for d in (base_a, base_b):
-        d.mkdir(parents=True, exist_ok=True)
-    maildir = work / "boite-depots"
-    with SmtpSink(work / "sink-a") as sink_a, SmtpSink(work / "sink-b") as sink_b:
-        env_a = _env(base_a, sink_a.port, pdf)
-        pub = subprocess.run([aap, "appel", "publier", str(ROOT / "config/appels/2018.toml"),
-                              "--maintenant", "2017-11-21T09:00"], env=env_a, cwd=work, capture_output=True, text=True)
-        found = re.search(r"Dossier de réponse : (.+)", pub.stdout)
-        if pub.returncode or not found:
-            _fail("« aap appel publier » a échoué", pub.stdout, pub.stderr)
-        t = time.perf_counter()
-        build_maildir(maildir, Path(found.group(1).strip()), n)
-        generated = time.perf_counter() - t
-
-        a = measure([aap, "depots", "relever", str(maildir), "--appel", str(ANNEE), "--maintenant", MAINTENANT],
-                    env_a, work)
-        if a.returncode:
-            _fail(f"« aap depots relever » a échoué (code {a.returncode})", a.stdout, a.stderr[-4000:])
-        a_depots = _count_depots(base_a / "aap.sqlite")
-        a_mails = _count_mails(sink_a)
-
-        b = measure([sys.executable, str(Path(__file__).resolve()), "--bare", "--maildir", str(maildir),
-                     "--out", str(base_b), "--smtp-port", str(sink_b.port), *(["--pdf"] if pdf else [])],
-                    _env(base_b, sink_b.port, pdf), work)
-        if b.returncode:
-            _fail(f"la boucle simple a échoué (code {b.returncode})", b.stdout, b.stderr[-4000:])
-        b_report = json.loads(b.stdout.strip().splitlines()[-1])
-        b_mails = _count_mails(sink_b)
-
-    problems = []
-    if a_depots != n:
-        problems.append(f"A : {a_depots} dépôts enregistrés pour {n} messages")
-    if a_mails != n:
-        problems.append(f"A : {a_mails} attestations reçues par le serveur SMTP pour {n} dépôts")
-    if b_report["depots"] != n or b_mails != n:
-        problems.append(f"B : {b_report['depots']} lignes, {b_mails} attestations reçues pour {n} messages")
-    if problems:
-        _fail("; ".join(problems), a.stdout, b.stdout)
-    ratio = a.seconds / b.seconds
-    return {
-        "n": n, "pdf": pdf, "generation_s": round(generated, 1), "ratio": round(ratio, 3),
-        "target_ratio": TARGET_RATIO, "target_rss_mb": TARGET_RSS_MB,
-        "ok": ratio <= TARGET_RATIO and max(a.peak_sum_mb, b.peak_sum_mb) <= TARGET_RSS_MB,
-        "a": _summary(a, n, a_depots, a_mails), "b": _summary(b, n, b_report["depots"], b_mails),
-        "a_output": a.stdout.strip().splitlines(), "work": str(work),
-    }
-
-
 def _count_depots(db: Path) -> int:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT count(*) FROM depot WHERE statut = 'enregistré'").fetchone()[0]
 
 
-def _summary(m: Measure, n: int, depots: int, mails: int) -> dict:
+def _fail(message: str, *details: str) -> None:
+    sys.stderr.write(f"ÉCHEC : {message}\n" + "".join(f"{d.rstrip()}\n" for d in details if d))
+    raise SystemExit(1)
+
+
+def _publish(aap: str, env: dict[str, str], cwd: Path) -> Path:
+    """``aap appel publier`` on a fresh database (untimed); returns the blank form it produced."""
+    pub = subprocess.run([aap, "appel", "publier", str(ROOT / "config/appels/2018.toml"), "--maintenant",
+                          "2017-11-21T09:00"], env=env, cwd=cwd, capture_output=True, text=True)
+    found = re.search(r"Dossier de réponse : (.+)", pub.stdout)
+    if pub.returncode or not found:
+        _fail("« aap appel publier » a échoué", pub.stdout, pub.stderr)
+    return Path(found.group(1).strip())
+
+
+def _run_a(aap: str, maildir: Path, base: Path, n: int, pdf: bool) -> tuple[Measure, int, int]:
+    """One timed ``aap depots relever`` on a freshly published database, checked."""
+    from adapters.smtp_sink import SmtpSink
+
+    with SmtpSink(base / "sink") as sink:
+        env = _env(base, sink.port, pdf)
+        if not (base / "aap.sqlite").exists():
+            _publish(aap, env, base)
+        m = measure([aap, "depots", "relever", str(maildir), "--appel", str(ANNEE), "--maintenant", MAINTENANT],
+                    env, base)
+        if m.returncode:
+            _fail(f"« aap depots relever » a échoué (code {m.returncode})", m.stdout, m.stderr[-4000:])
+        depots, mails = _count_depots(base / "aap.sqlite"), _count_mails(sink)
+    if depots != n or mails != n:
+        _fail(f"A : {depots} dépôts enregistrés et {mails} attestations reçues par le serveur SMTP "
+              f"pour {n} messages", m.stdout, m.stderr[-4000:])
+    return m, depots, mails
+
+
+def _run_b(maildir: Path, base: Path, n: int, pdf: bool) -> tuple[Measure, int, int]:
+    """One timed bare loop (this file with ``--bare``) into fresh folders, checked."""
+    from adapters.smtp_sink import SmtpSink
+
+    with SmtpSink(base / "sink") as sink:
+        m = measure([sys.executable, str(Path(__file__).resolve()), "--bare", "--maildir", str(maildir),
+                     "--out", str(base), "--smtp-port", str(sink.port), *(["--pdf"] if pdf else [])],
+                    _env(base, sink.port, pdf), base)
+        if m.returncode:
+            _fail(f"la boucle simple a échoué (code {m.returncode})", m.stdout, m.stderr[-4000:])
+        report, mails = json.loads(m.stdout.strip().splitlines()[-1]), _count_mails(sink)
+    if report["depots"] != n or mails != n:
+        _fail(f"B : {report['depots']} lignes et {mails} attestations reçues pour {n} messages", m.stdout, m.stderr)
+    return m, report["depots"], mails
+
+
+def compare(n: int, pdf: bool, work: Path, repeat: int = 1) -> dict:
+    """Generate the dépôts, then time A and B alternately ``repeat`` times; keep each one's best."""
+    aap = _aap()
+    maildir = work / "boite-depots"
+    first = work / "a1"
+    first.mkdir(parents=True)
+    t = time.perf_counter()
+    blank = _publish(aap, _env(first, 25, pdf), first)
+    build_maildir(maildir, blank, n)
+    generated = time.perf_counter() - t
+    runs_a, runs_b = [], []
+    for r in range(1, repeat + 1):
+        for base in (work / f"a{r}", work / f"b{r}"):
+            base.mkdir(parents=True, exist_ok=True)
+        runs_a.append(_run_a(aap, maildir, work / f"a{r}", n, pdf))
+        runs_b.append(_run_b(maildir, work / f"b{r}", n, pdf))
+    best_a = min(runs_a, key=lambda run: run[0].seconds)
+    best_b = min(runs_b, key=lambda run: run[0].seconds)
+    ratio = best_a[0].seconds / best_b[0].seconds
+    peak = max(m.peak_rss_sum_mb for m, _, _ in runs_a + runs_b)
     return {
-        "seconds": round(m.seconds, 2), "ms_per_depot": round(1000 * m.seconds / n, 1),
-        "peak_rss_sum_mb": round(m.peak_sum_mb, 1), "largest_process_mb": round(m.largest_mb, 1),
-        "largest_process": m.largest_process, "processes": m.processes, "depots": depots, "mails": mails,
-        "top_processes": m.top,
+        "n": n, "pdf": pdf, "repeat": repeat, "generation_s": round(generated, 1), "ratio": round(ratio, 3),
+        "ratio_cpu": round(best_a[0].cpu_seconds / best_b[0].cpu_seconds, 3),
+        "target_ratio": TARGET_RATIO, "target_rss_mb": TARGET_RSS_MB,
+        "ok": ratio <= TARGET_RATIO and peak <= TARGET_RSS_MB,
+        "load_average": os.getloadavg(), "cpus": os.cpu_count(),
+        "a": _summary(*best_a, n), "b": _summary(*best_b, n),
+        "a_seconds_all": [round(m.seconds, 2) for m, _, _ in runs_a],
+        "b_seconds_all": [round(m.seconds, 2) for m, _, _ in runs_b],
+        "a_output": best_a[0].stdout.strip().splitlines(), "work": str(work),
+    }
+
+
+def _summary(m: Measure, depots: int, mails: int, n: int) -> dict:
+    return {
+        "seconds": round(m.seconds, 2), "cpu_seconds": round(m.cpu_seconds, 2),
+        "ms_per_depot": round(1000 * m.seconds / n, 1),
+        "peak_rss_sum_mb": round(m.peak_rss_sum_mb, 1), "peak_pss_sum_mb": round(m.peak_pss_sum_mb, 1),
+        "largest_process_mb": round(m.largest_mb, 1), "largest_process": m.largest_process,
+        "processes": m.processes, "depots": depots, "mails": mails, "top_processes": m.top,
     }
 
 
 def print_table(r: dict) -> None:
     a, b = r["a"], r["b"]
-    doc = "PDF" if r["pdf"] else ".docx"
     rows = [
         ("", "A : aap depots relever", "B : boucle simple"),
         ("temps (s)", f"{a['seconds']:.2f}", f"{b['seconds']:.2f}"),
+        ("temps CPU, processus et enfants (s)", f"{a['cpu_seconds']:.2f}", f"{b['cpu_seconds']:.2f}"),
         ("ms par dépôt", f"{a['ms_per_depot']:.1f}", f"{b['ms_per_depot']:.1f}"),
-        ("RSS crête, somme (Mo)", f"{a['peak_rss_sum_mb']:.0f}", f"{b['peak_rss_sum_mb']:.0f}"),
+        ("RSS crête, somme des processus (Mo)", f"{a['peak_rss_sum_mb']:.0f}", f"{b['peak_rss_sum_mb']:.0f}"),
+        ("PSS crête, somme (Mo)", f"{a['peak_pss_sum_mb']:.0f}", f"{b['peak_pss_sum_mb']:.0f}"),
         ("RSS crête, plus gros processus (Mo)", f"{a['largest_process_mb']:.0f}", f"{b['largest_process_mb']:.0f}"),
         ("processus vus", str(a["processes"]), str(b["processes"])),
         ("dépôts enregistrés", str(a["depots"]), str(b["depots"])),
         ("attestations reçues (SMTP)", str(a["mails"]), str(b["mails"])),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    print(f"Relève de {r['n']} dépôts, attestations {doc} (génération des messages : {r['generation_s']} s, non comptée)")
+    print(f"Relève de {r['n']} dépôts, attestations {'PDF' if r['pdf'] else '.docx'} ; {r['cpus']} processeurs, "
+          f"charge {r['load_average'][0]:.1f} ; génération des messages : {r['generation_s']} s (non comptée)")
+    if r["repeat"] > 1:
+        print(f"  meilleur de {r['repeat']} essais — A : {r['a_seconds_all']} s ; B : {r['b_seconds_all']} s")
     for row in rows:
         print(f"  {row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}")
-    verdict = "OK" if r["ratio"] <= TARGET_RATIO else "AU-DESSUS DE LA CIBLE"
-    print(f"  rapport A/B : {r['ratio']:.2f} (cible ≤ {TARGET_RATIO}) — {verdict}")
+    print(f"  rapport A/B : {r['ratio']:.2f} (cible ≤ {TARGET_RATIO}) — "
+          f"{'OK' if r['ratio'] <= TARGET_RATIO else 'AU-DESSUS DE LA CIBLE'} ; en temps CPU : {r['ratio_cpu']:.2f}")
     peak = max(a["peak_rss_sum_mb"], b["peak_rss_sum_mb"])
-    print(f"  RSS crête : {peak:.0f} Mo (cible ≤ {TARGET_RSS_MB} Mo) — {'OK' if peak <= TARGET_RSS_MB else 'AU-DESSUS DE LA CIBLE'}")
-    print(f"  plus gros processus de A : {a['largest_process']}")
+    print(f"  RSS crête (somme) : {peak:.0f} Mo (cible ≤ {TARGET_RSS_MB} Mo) — "
+          f"{'OK' if peak <= TARGET_RSS_MB else 'AU-DESSUS DE LA CIBLE'}")
+    for p in a["top_processes"][:4]:
+        print(f"    A, {p['peak_mb']:>6.0f} Mo : {p['cmd'][:100]}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -437,6 +477,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=500, help="nombre de dépôts (500)")
     parser.add_argument("--pdf", action="store_true", help="attestations converties en PDF (LibreOffice)")
     parser.add_argument("--keep", type=Path, help="garder les fichiers dans ce dossier (vide ou absent)")
+    parser.add_argument("--repeat", type=int, default=1, help="mesurer A et B tour à tour k fois, garder le meilleur")
     parser.add_argument("--json", action="store_true", help="sortie JSON")
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--maildir", type=Path, help=argparse.SUPPRESS)
@@ -452,14 +493,16 @@ def main(argv: list[str] | None = None) -> None:
         args.keep.mkdir(parents=True, exist_ok=True)
         if any(args.keep.iterdir()):
             raise SystemExit(f"--keep : le dossier {args.keep} n'est pas vide")
-        result = compare(args.n, args.pdf, args.keep.resolve())
+        result = compare(args.n, args.pdf, args.keep.resolve(), args.repeat)
     else:
         with tempfile.TemporaryDirectory(prefix="aap-bench-") as tmp:
-            result = compare(args.n, args.pdf, Path(tmp))
+            result = compare(args.n, args.pdf, Path(tmp), args.repeat)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         print_table(result)
+    if not result["ok"]:
+        sys.exit(2)
 
 
 if __name__ == "__main__":
