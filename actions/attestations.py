@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.outbox import enqueue
 from adapters.database import transaction
-from adapters.pdf import convert_to_pdf, soffice_path
+from adapters.pdf import pdf_versions
 from adapters.storage import Storage
 from adapters.workers import worker_pool
 from models.appel import Appel
@@ -65,13 +65,9 @@ def render_pending(
         return report
     with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, ("templates.render",)) as pool:
         list(pool.imap(_render, jobs.values(), chunksize=16))
-    documents = {aid: out for aid, (_, out) in jobs.items()}
-    if pdf and soffice_path():
-        converted = convert_to_pdf(list(documents.values()), documents[next(iter(documents))].parent)
-        for aid, docx in documents.items():
-            if docx in converted:
-                documents[aid] = converted[docx]
-                report.pdf += 1
+    docx = {aid: out for aid, (_, out) in jobs.items()}
+    documents = pdf_versions(docx, storage.ensure_dir(f"attestations/{annee}"), enabled=pdf)
+    report.pdf = sum(documents[aid] != docx[aid] for aid in docx)
     with transaction(factory) as session:
         for aid, (data, _) in jobs.items():
             chemin = str(documents[aid].relative_to(storage.root))

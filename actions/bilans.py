@@ -57,7 +57,7 @@ def register_bilan(
         with transaction(factory) as session:
             if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == raw_stored.sha256)):
                 return "deja_vu"
-            existing = session.scalar(select(Bilan).where(Bilan.appel_id == appel_id, Bilan.cle == cle))
+            existing = session.scalar(select(Bilan).where(Bilan.cle == cle).limit(1))
             bilan = existing
             if bilan is None:
                 echeance = session.scalar(select(Echeance).where(Echeance.jeton == lu.jeton)) if lu else None
@@ -65,10 +65,12 @@ def register_bilan(
                 if lu is not None and echeance is None:
                     problems.insert(0, f"formulaire de bilan non reconnu (référence « {lu.jeton} ») : "
                                        "en attente de rattachement par l'assistante")
-                appel = session.get(Appel, appel_id)
-                seq = (session.scalar(select(func.max(Bilan.seq)).where(Bilan.appel_id == appel_id)) or 0) + 1
+                # numbered under its convention's call (a renewed 2018 convention keeps its 2018 numbers)
+                owner = session.get(Convention, echeance.convention_id).appel_id if echeance else appel_id
+                appel = session.get(Appel, owner)
+                seq = (session.scalar(select(func.max(Bilan.seq)).where(Bilan.appel_id == owner)) or 0) + 1
                 bilan = Bilan(
-                    appel_id=appel_id, echeance_id=echeance.id if echeance else None, seq=seq,
+                    appel_id=owner, echeance_id=echeance.id if echeance else None, seq=seq,
                     numero=f"BIL-{appel.annee}-{seq:04d}", cle=cle, jeton_lu=lu.jeton[:100] if lu else None,
                     recu_le=msg.received_at, expediteur=(msg.sender_address or "")[:254] or None,
                     contenu=_json(asdict(lu)) if lu else None, pieces=pieces, erreurs=problems,

@@ -14,7 +14,7 @@ from actions.depots import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
 from actions.outbox import enqueue
 from adapters.database import transaction
-from adapters.pdf import convert_to_pdf, merge_pdfs, soffice_path
+from adapters.pdf import merge_pdfs, pdf_versions
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from forms.synthese import DECISIONS, LigneSynthese, SyntheseIllisible, read_synthese, write_synthese
@@ -243,9 +243,7 @@ def notify_decisions(factory: sessionmaker[Session], storage: Storage, annee: in
             data = lettre_data(appel, cfg, dossier, dc, maintenant)
             jobs[dc.id] = (data, render_lettre(data, folder / f"{data.numero_courrier}.docx"))
     documents = {k: path for k, (_, path) in jobs.items()}
-    if pdf and documents and soffice_path():
-        converted = convert_to_pdf(list(documents.values()), folder)
-        documents = {k: converted.get(v.resolve(), v) for k, v in documents.items()}
+    documents = pdf_versions(documents, folder, enabled=pdf)
     with transaction(factory) as session:
         for dc_id, (data, _) in jobs.items():
             dc = session.get(DecisionComite, dc_id)

@@ -30,7 +30,7 @@ from models.convention import (
 )
 from models.dossier import Dossier, DossierStatut
 from models.instruction import salary_ceiling, to_decimal
-from templates.formats import format_date, format_decimal_fr, format_euros
+from templates.formats import format_date, format_decimal_fr, format_euros, to_paris
 
 AMOUNTS = ("budget_salaires", "budget_deplacements", "budget_autres", "ressources_fse", "ressources_plie", "ressources_autres")
 ZERO = Decimal("0.00")
@@ -244,6 +244,7 @@ def apply_modification(c: Convention, changes: Modification, *, plafond_etp: Dec
         r = find(ancien)
         lignes.append(f"Référent remplacé : {r['nom_complet']} par {nouveau.strip()}")
         r["nom_complet"] = nouveau.strip()
+        del by_name[ancien.strip().casefold()]  # the replaced référent is no longer in the convention
         by_name[nouveau.strip().casefold()] = r
     for nom, etp in changes.etp.items():
         r = find(nom)
@@ -335,7 +336,7 @@ def convention_history(session: Session, numero: str) -> dict[str, Any]:
         raise SaisieRefusee(f"aucune convention n° {numero}")
     [row] = [r for r in list_conventions(session) if r["numero"] == numero]
     row["historique"] = [{
-        "numero": c.numero, "nature": "convention", "date": c.etablie_le.date().isoformat(),
+        "numero": c.numero, "nature": "convention", "date": to_paris(c.etablie_le).date().isoformat(),
         "signe_le": c.signee_le.isoformat() if c.signee_le else None,
         "changements": [f"Convention initiale du {format_date(c.debut)} au {format_date(one_year_from(c.debut).fin)}"],
     }] + [{

@@ -1,6 +1,8 @@
 """The échéancier: open each period's échéances, send what is due (requests, reminders), tell the SA."""
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -46,8 +48,13 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
         _late_and_ending(session, jour, report)
         subject, body = render_mail("digest_echeancier", digest_context(
             jour=jour, envois=report.envois, retards=report.retards, fins_prochaines=report.fins_prochaines))
-        enqueue(session, cle=f"digest:{jour.isoformat()}", destinataires=[sa_email], sujet=subject, corps=body,
-                pieces_jointes=[], maintenant=maintenant)
+        # one digest a day; a later run of the same day that sent something new sends its own
+        first = enqueue(session, cle=f"digest:{jour.isoformat()}", destinataires=[sa_email], sujet=subject, corps=body,
+                        pieces_jointes=[], maintenant=maintenant)
+        if first is None and report.envois:
+            empreinte = hashlib.sha256("\n".join(report.envois).encode()).hexdigest()[:12]
+            enqueue(session, cle=f"digest:{jour.isoformat()}:{empreinte}", destinataires=[sa_email], sujet=subject,
+                    corps=body, pieces_jointes=[], maintenant=maintenant)
     return report
 
 
@@ -107,9 +114,12 @@ def _send_due(factory, storage: Storage, echeance_id: int, jour: date, maintenan
                 e.relances = [*e.relances, {"rang": envoi.rang, "le": jour.isoformat()}]
                 what = (f"relance n° {envoi.rang} du bilan {e.nature.value} {e.periode_debut.year} — {c.numero} "
                         f"({c.dossier.porteur.nom})")
-            if contact and enqueue(session, cle=cle, destinataires=[contact], sujet=subject, corps=body,
-                                   pieces_jointes=[e.formulaire_chemin], maintenant=maintenant, appel_id=c.appel_id,
-                                   dossier_id=c.dossier_id):
+            if not contact:
+                report.envois.append(f"{what} — aucune adresse électronique connue : à envoyer par courrier "
+                                     f"(formulaire : {e.formulaire_chemin})")
+            elif enqueue(session, cle=cle, destinataires=[contact], sujet=subject, corps=body,
+                         pieces_jointes=[e.formulaire_chemin], maintenant=maintenant, appel_id=c.appel_id,
+                         dossier_id=c.dossier_id):
                 report.envois.append(what)
 
 
@@ -138,7 +148,13 @@ def _write_form(storage: Storage, e: Echeance, c: Convention, appel: Appel, cfg:
 
 def _late_and_ending(session: Session, jour: date, report: EcheancierReport) -> None:
     for e in session.scalars(select(Echeance).order_by(Echeance.due_le)):
-        if is_late(aujourd_hui=jour, due_le=e.due_le, recu=any(b.conforme for b in e.bilans)):
+        recu = any(b.conforme for b in e.bilans)
+        if e.bilans and not recu and not is_late(aujourd_hui=jour, due_le=e.due_le, recu=recu):
+            last = e.bilans[-1]
+            report.retards.append(f"{e.convention.numero} ({e.convention.dossier.porteur.nom}) : bilan {e.nature.value} "
+                                  f"{e.periode_debut.year} n° {last.numero} reçu avec erreurs, à corriger avant le "
+                                  f"{format_date(e.due_le)} : " + " ; ".join(last.erreurs))
+        if is_late(aujourd_hui=jour, due_le=e.due_le, recu=recu):
             state = "reçu avec erreurs" if e.bilans else "non reçu"
             report.retards.append(f"{e.convention.numero} ({e.convention.dossier.porteur.nom}) : bilan {e.nature.value} "
                                   f"{e.periode_debut.year} attendu le {format_date(e.due_le)}, {state} "

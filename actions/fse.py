@@ -15,6 +15,7 @@ from adapters.storage import Storage
 from models.convention import Convention
 from models.dossier import Depot
 from models.instruction import DecisionComite
+from models.bilan import same_file_key
 from models.suivi import Echeance
 from templates.fiche_presence import FichePresenceData, render_fiche
 from templates.index_fse import IndexFseData, JustificatifIndex, render_index_fse
@@ -72,9 +73,9 @@ def build_fse_pack(session: Session, storage: Storage, numero: str, target: Path
             if form:
                 add(f"Bilan {b.numero} — {label}", form["chemin"])
             add(f"Accusé de réception {b.numero}", b.accuse_chemin)
-            by_name = {p["nom"]: p for p in b.pieces}
+            by_name = {same_file_key(p["nom"]): p for p in b.pieces}
             for j in (b.contenu or {}).get("justificatifs", []):
-                piece = by_name.get(j.get("fichier") or "")
+                piece = by_name.get(same_file_key(j.get("fichier") or ""))
                 justificatifs.append(JustificatifIndex(
                     bilan=b.numero, periode=label, categorie=j.get("categorie") or "", libelle=j.get("libelle") or "",
                     montant=j.get("montant"), fichier=j.get("fichier") or "",

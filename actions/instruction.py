@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.depots import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form, refresh_dossier
 from adapters.database import retry_on_conflict, transaction
-from adapters.pdf import convert_to_pdf, soffice_path
+from adapters.pdf import pdf_versions
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from models.appel import Appel
@@ -119,9 +119,7 @@ def render_notes(factory: sessionmaker[Session], storage: Storage, annee: int, *
             dossier = session.get(Dossier, instruction.dossier_id)
             data = note_data(session, appel, cfg, dossier, instruction)
             documents[instruction.id] = render_note(data, folder / f"note_{dossier.numero}_v{instruction.version}.docx")
-    if pdf and documents and soffice_path():
-        converted = convert_to_pdf(list(documents.values()), folder)
-        documents = {k: converted.get(v.resolve(), v) for k, v in documents.items()}
+    documents = pdf_versions(documents, folder, enabled=pdf)
     with transaction(factory) as session:
         for instruction_id, path in documents.items():
             session.get(Instruction, instruction_id).note_chemin = str(path.relative_to(storage.root))

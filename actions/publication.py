@@ -71,16 +71,19 @@ def publish_appel(
 def _announce(session: Session, appel: Appel, cfg: AppelConfig, formulaire_nom: str, maintenant: datetime) -> int:
     """Queue the announcement to every known porteur with an address that has not answered yet; a porteur whose
     convention can no longer be renewed is told, in its own announcement, that only an answer to this call continues it."""
-    common = dict(appel_titre=cfg.appel.titre, appel_annee=cfg.annee, date_limite=cfg.date_limite_utc(),
-                  formulaire_nom=formulaire_nom, comite_le=cfg.calendrier.comite)
-    subject, body = render_mail("annonce_appel", annonce_context(**common))
+    def announcement(epuisees: list[tuple[str, date, date, int]]) -> tuple[str, str]:
+        return render_mail("annonce_appel", annonce_context(
+            appel_titre=cfg.appel.titre, appel_annee=cfg.annee, date_limite=cfg.date_limite_utc(),
+            formulaire_nom=formulaire_nom, comite_le=cfg.calendrier.comite, conventions_epuisees=epuisees,
+        ))
+
+    subject, body = announcement([])
     epuisees = _conventions_requiring_this_call(session, appel, cfg)
     count = 0
     answered = select(Dossier.porteur_id).where(Dossier.appel_id == appel.id)
     known = select(Porteur).where(Porteur.contact_email.is_not(None), Porteur.id.not_in(answered)).order_by(Porteur.id)
     for porteur in session.scalars(known):
-        sujet, corps = (render_mail("annonce_appel", annonce_context(**common, conventions_epuisees=epuisees[porteur.id]))
-                        if porteur.id in epuisees else (subject, body))
+        sujet, corps = announcement(epuisees[porteur.id]) if porteur.id in epuisees else (subject, body)
         queued = enqueue(
             session, cle=f"annonce:{cfg.annee}:{porteur.id}", destinataires=[porteur.contact_email],
             sujet=sujet, corps=corps, pieces_jointes=[appel.formulaire_chemin], maintenant=maintenant,

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,11 +16,13 @@ from config.appel_config import AppelConfig
 from forms.rapport_suivi import LigneSuivi, write_rapport_suivi
 from models.convention import Convention
 from models.indicateurs import Seuils, SeuilsBudget, couleur, couleur_budget, describe_seuils, objectif_pro_rata
-from models.suivi import Echeance, NatureEcheance
+from models.suivi import Bilan, Echeance, NatureEcheance
 from templates.formats import format_decimal_fr
 from templates.synthese_suivi import ConventionSuivi, IndicateurLigne, SyntheseSuiviData, render_synthese_suivi
 
 ZERO = Decimal("0")
+PARIS = ZoneInfo("Europe/Paris")
+REPORTED = frozenset({"bilan reçu", "reçu avec erreurs"})
 
 
 @dataclass(frozen=True)
@@ -35,15 +38,23 @@ class Mesure:
 
 
 def measure(contenu: dict[str, Any] | None) -> Mesure:
+    """The figures of a bilan as read; a negative one (refused by ``check_bilan``, kept in a bilan with
+    errors) counts as not reported, and so does a total that includes one."""
     if not contenu:
         return Mesure()
     positives = [v for v in (contenu.get("sorties_positives") or {}).values() if v is not None]
     depenses = [Decimal(v) for v in (contenu.get("depenses") or {}).values() if v is not None]
     return Mesure(
-        entrees=contenu.get("entrees"), file_active=contenu.get("file_active"), sorties=contenu.get("sorties"),
-        sorties_positives=sum(positives) if positives else None, partenariats=contenu.get("partenariats"),
-        depenses=sum(depenses, ZERO) if depenses else None,
+        entrees=_count(contenu.get("entrees")), file_active=_count(contenu.get("file_active")),
+        sorties=_count(contenu.get("sorties")),
+        sorties_positives=sum(positives) if positives and min(positives) >= 0 else None,
+        partenariats=_count(contenu.get("partenariats")),
+        depenses=sum(depenses, ZERO) if depenses and min(depenses) >= ZERO else None,
     )
+
+
+def _count(value: int | None) -> int | None:
+    return value if value is not None and value >= 0 else None
 
 
 def fraction_for(nature: NatureEcheance, cfg: AppelConfig) -> Decimal:
@@ -54,9 +65,11 @@ def fraction_for(nature: NatureEcheance, cfg: AppelConfig) -> Decimal:
 
 
 def line_for(e: Echeance, c: Convention, cfg: AppelConfig, arrete_au: date, seuils: Seuils,
-             budget: SeuilsBudget) -> tuple[LigneSuivi, Mesure]:
-    accepted = [b for b in e.bilans if b.conforme]
-    latest = (accepted or e.bilans or [None])[-1]
+             budget: SeuilsBudget, bilans: list[Bilan] | None = None) -> tuple[LigneSuivi, Mesure]:
+    """``bilans``: those of ``e`` to account for (by default all; the report keeps those received by its date)."""
+    bilans = e.bilans if bilans is None else bilans
+    accepted = [b for b in bilans if b.conforme]
+    latest = (accepted or bilans or [None])[-1]
     m = measure(latest.contenu if latest else None)
     fraction = fraction_for(e.nature, cfg)
     o = cfg.objectifs
@@ -67,7 +80,7 @@ def line_for(e: Echeance, c: Convention, cfg: AppelConfig, arrete_au: date, seui
     prevu = c.budget_salaires + c.budget_deplacements + c.budget_autres
     if accepted:
         statut = "bilan reçu"
-    elif e.bilans:
+    elif bilans:
         statut = "reçu avec erreurs"
     elif arrete_au > e.due_le:
         statut = "en retard"
@@ -88,6 +101,18 @@ def line_for(e: Echeance, c: Convention, cfg: AppelConfig, arrete_au: date, seui
     ), m
 
 
+def current_lines(pairs: list[tuple[LigneSuivi, Mesure]]) -> list[tuple[LigneSuivi, Mesure]]:
+    """Each convention once, for the PLIE-wide total: its latest period with a bilan, else its latest period.
+    A final bilan counts the whole year, its mid-term bilan the first months of the same year: adding both
+    would count the same participants twice (``pairs`` come ordered by convention, then period)."""
+    latest: dict[str, tuple[LigneSuivi, Mesure]] = {}
+    for ligne, mesure in pairs:
+        current = latest.get(ligne.convention)
+        if current is None or ligne.statut in REPORTED or current[0].statut not in REPORTED:
+            latest[ligne.convention] = (ligne, mesure)
+    return list(latest.values())
+
+
 def total_line(lignes: list[LigneSuivi], mesures: list[Mesure], seuils: Seuils, cfg: AppelConfig) -> LigneSuivi:
     def total(attr: str) -> int | None:
         values = [getattr(x, attr) for x in lignes if getattr(x, attr) is not None]
@@ -103,7 +128,8 @@ def total_line(lignes: list[LigneSuivi], mesures: list[Mesure], seuils: Seuils, 
     consomme = [x.budget_consomme for x in lignes if x.budget_consomme is not None]
     etp = sum((x.etp for x in lignes), ZERO)
     return LigneSuivi(
-        convention="TOTAL PLIE", porteur=f"{len({x.convention for x in lignes})} convention(s)", periode="toutes périodes",
+        convention="TOTAL PLIE", porteur=f"{len({x.convention for x in lignes})} convention(s)",
+        periode="dernier bilan de chaque convention",
         etp=etp, fraction=Decimal(1),
         entrees=total("entrees"), objectif_entrees=dec_sum("objectif_entrees"),
         couleur_entrees=couleur(total("entrees"), dec_sum("objectif_entrees"), seuils),
@@ -121,16 +147,20 @@ def total_line(lignes: list[LigneSuivi], mesures: list[Mesure], seuils: Seuils, 
 def write_suivi_report(session: Session, annee: int, path: Path, *, maintenant: datetime) -> tuple[Path, Path]:
     """The consolidated workbook (with charts) and its French .docx synthesis beside it."""
     appel, cfg = load_appel(session, annee)
-    arrete_au = maintenant.date()
+    arrete_au = maintenant.astimezone(PARIS).date()  # the SA's day, not UTC's
     seuils = Seuils(cfg.suivi.seuil_vert, cfg.suivi.seuil_orange)
     budget = SeuilsBudget()
     pairs: list[tuple[LigneSuivi, Mesure]] = []
     for c in session.scalars(select(Convention).where(Convention.appel_id == appel.id).order_by(Convention.numero)):
         echeances = session.scalars(select(Echeance).where(Echeance.convention_id == c.id)
                                     .order_by(Echeance.periode_debut, Echeance.due_le))
-        pairs.extend(line_for(e, c, cfg, arrete_au, seuils, budget) for e in echeances if e.due_le <= arrete_au or e.bilans)
+        for e in echeances:
+            recus = [b for b in e.bilans if b.recu_le <= maintenant]  # replaying a past day ignores later bilans
+            if e.due_le <= arrete_au or recus:
+                pairs.append(line_for(e, c, cfg, arrete_au, seuils, budget, recus))
     lignes = [ligne for ligne, _ in pairs]
-    total = total_line(lignes, [m for _, m in pairs], seuils, cfg)
+    courantes = current_lines(pairs)
+    total = total_line([ligne for ligne, _ in courantes], [m for _, m in courantes], seuils, cfg)
     workbook = write_rapport_suivi(path, titre=f"Suivi des conventions — appel à projets {annee}", arrete_au=arrete_au,
                                    lignes=lignes, total=total, seuils_texte=describe_seuils(seuils, budget))
     synthese = render_synthese_suivi(SyntheseSuiviData(

@@ -19,12 +19,16 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TypeVar
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
+from adapters.storage import private_output
+
 log = logging.getLogger(__name__)
 
+K = TypeVar("K")
 CHUNK_SIZE = 200
 FILE_MODE = 0o600
 
@@ -124,6 +128,15 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.communicate()
 
 
+def pdf_versions(documents: dict[K, Path], outdir: Path, *, enabled: bool) -> dict[K, Path]:
+    """Each document as PDF when LibreOffice is there and PDFs are wanted (one call for the whole batch);
+    the document itself otherwise, or where its conversion failed."""
+    if not documents or not enabled or soffice_path() is None:
+        return dict(documents)
+    converted = convert_to_pdf(list(documents.values()), outdir)
+    return {key: converted.get(Path(path).resolve(), path) for key, path in documents.items()}
+
+
 def inspect_pdf(data: bytes) -> str | None:
     """None when ``data`` is a readable PDF with pages, else the French reason why not."""
     if b"%PDF-" not in data[:1024]:  # the header may follow a little junk
@@ -162,15 +175,6 @@ def merge_pdfs(parts: list[tuple[str, Path]], out: Path) -> Path:
         if reader.is_encrypted and not _unlock(reader):
             raise ValueError(f"{path.name} : {RAISON_CHIFFRE}")
         writer.append(reader, outline_item=titre, import_outline=False)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as stream:
-            writer.write(stream)
-        os.replace(tmp_name, out)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return out
+    with private_output(out) as stream:
+        writer.write(stream)
+    return Path(out)

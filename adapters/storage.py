@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,9 +50,21 @@ class Storage:
 
 def write_private(target: Path, data: bytes) -> None:
     """Atomic write with owner-only permissions."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.chmod(tmp, FILE_MODE)
-    os.replace(tmp, target)
+    with private_output(target) as stream:
+        stream.write(data)
+
+
+@contextmanager
+def private_output(target: Path) -> Iterator[BinaryIO]:
+    """A file written atomically with owner-only permissions: a failure leaves no partial file."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as stream:
+            yield stream
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

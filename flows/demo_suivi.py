@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import typer
 from sqlalchemy import select
 
 from adapters.eml_samples import build_depot_email, write_maildir_message

@@ -1,11 +1,12 @@
 """Declarative base and the column types every table shares."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, DateTime, MetaData, Numeric, String, TypeDecorator
+from sqlalchemy import JSON, DateTime, Enum, MetaData, Numeric, String, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 CENT = Decimal("0.01")
@@ -60,6 +61,11 @@ class Montant(TypeDecorator):
 
     def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
         return None if value is None else Decimal(str(value)).quantize(CENT)
+
+
+def enum_column(cls: type[enum.Enum]) -> Enum:
+    """A state column stored as its French value (VARCHAR, no native enum: new states need no migration)."""
+    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
 
 
 class Base(DeclarativeBase):

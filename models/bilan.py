@@ -73,7 +73,7 @@ def check_bilan(b: BilanLu, *, fichiers_recus: set[str] | None = None) -> list[s
         libelle = LIBELLES[NOMS_RESSOURCES[src]]
         erreurs += _check_montant(b.ressources_recues.get(src), libelle,
                                   requis=src in RESSOURCES_REQUISES and not illisible(libelle))  # fmt: skip
-    recus = None if fichiers_recus is None else {_nom_fichier(f) for f in fichiers_recus}
+    recus = None if fichiers_recus is None else {same_file_key(f) for f in fichiers_recus}
     for ligne in b.justificatifs:
         erreurs += _check_justificatif(ligne, recus, illisible(f"Justificatif ligne {ligne.ligne}"))
     return erreurs
@@ -153,12 +153,13 @@ def _check_justificatif(ligne: JustificatifLigne, recus: set[str] | None, montan
         erreurs.append(f"{debut} : montant négatif ({format_euros(ligne.montant)})")
     if not ligne.fichier:
         erreurs.append(f"{debut} : fichier non renseigné")
-    elif recus is not None and _nom_fichier(ligne.fichier) not in recus:
+    elif recus is not None and same_file_key(ligne.fichier) not in recus:
         erreurs.append(f"{debut} : fichier « {ligne.fichier} » absent du message")
     return erreurs
 
 
-def _nom_fichier(nom: str) -> str:
-    """A file name compared loosely: last path component, NFC, casefolded, stripped."""
+def same_file_key(nom: str) -> str:
+    """A file name compared loosely: last path component, NFC, casefolded, stripped
+    (« Frais_KM.pdf » listed in the form is the « frais_km.pdf » attached)."""
     dernier = nom.replace("\\", "/").rsplit("/", 1)[-1]
     return unicodedata.normalize("NFC", dernier).strip().casefold()

@@ -114,11 +114,12 @@ class Periode:
 
 
 def one_year_from(debut: date) -> Periode:
-    """A one-year period: 1 January 2018 → 31 December 2018 (29 February falls back to the 28th)."""
+    """A one-year period: 1 January 2018 → 31 December 2018; 29 February 2020 → 28 February 2021
+    (the next year then starts on 1 March, so renewals do not drift a day earlier each year)."""
     try:
         next_start = debut.replace(year=debut.year + 1)
-    except ValueError:
-        next_start = debut.replace(year=debut.year + 1, day=28)
+    except ValueError:  # 29 February, and no 29th next year
+        next_start = date(debut.year + 1, 3, 1)
     return Periode(debut, next_start - timedelta(days=1))
 
 
@@ -143,6 +144,14 @@ def next_action(statut: ConventionStatut, renouvellements: int, renouvellements_
     if renouvellements == renouvellements_max - 1:
         return "dernier renouvellement possible"
     return "renouvelable"
+
+
+def requires_new_call(*, renouvellements: int, renouvellements_max: int, fin: date, publie_le: date,
+                      nouveau_debut: date) -> bool:
+    """A call published on ``publie_le`` for conventions starting ``nouveau_debut`` must tell this convention's
+    porteur that only a new answer continues the action: it cannot be renewed any more, it is still running
+    when the call is published, and it ends before the new call's conventions start."""
+    return renouvellements >= renouvellements_max and publie_le <= fin < nouveau_debut
 
 
 def objectifs_pro_rata(etp: Decimal, *, entrees: int, file_active: int, taux_sorties_positives: Decimal,

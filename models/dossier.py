@@ -6,14 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, Sha256, Texte
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+from models.base import Base, Sha256, Texte, enum_column
 
 
 class DossierStatut(enum.Enum):
@@ -77,7 +73,7 @@ class Dossier(Base):
     porteur_id: Mapped[int] = mapped_column(ForeignKey("porteur.id"))
     seq: Mapped[int]
     numero: Mapped[str] = mapped_column(String(20), unique=True)
-    statut: Mapped[DossierStatut] = mapped_column(_enum(DossierStatut))
+    statut: Mapped[DossierStatut] = mapped_column(enum_column(DossierStatut))
     canaux: Mapped[list[str]]
     pieces_manquantes: Mapped[list[str]]
     motifs: Mapped[list[str]]
@@ -104,8 +100,8 @@ class Depot(Base):
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
     cle: Mapped[str] = mapped_column(String(300))
     empreinte_pieces: Mapped[str | None] = mapped_column(String(64))
-    canal: Mapped[Canal] = mapped_column(_enum(Canal))
-    statut: Mapped[DepotStatut] = mapped_column(_enum(DepotStatut))
+    canal: Mapped[Canal] = mapped_column(enum_column(Canal))
+    statut: Mapped[DepotStatut] = mapped_column(enum_column(DepotStatut))
     recu_le: Mapped[datetime]
     recu_source: Mapped[str] = mapped_column(String(20))
     hors_delai: Mapped[bool]
@@ -149,7 +145,7 @@ class Piece(Base):
     depot_id: Mapped[int] = mapped_column(ForeignKey("depot.id"))
     nom: Mapped[Texte]
     nom_origine: Mapped[str | None] = mapped_column(String(500))
-    nature: Mapped[NaturePiece] = mapped_column(_enum(NaturePiece))
+    nature: Mapped[NaturePiece] = mapped_column(enum_column(NaturePiece))
     referent: Mapped[str | None] = mapped_column(String(200))
     sha256: Mapped[Sha256]
     taille: Mapped[int]

@@ -7,18 +7,14 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, Sha256
+from models.base import Base, Sha256, enum_column
 from models.porteur import siret_motif
 from templates.formats import format_decimal_fr, format_euros
 
 CENT = Decimal("0.01")
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
 
 
 class Avis(enum.Enum):
@@ -58,7 +54,7 @@ class Instruction(Base):
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
     version: Mapped[int]
     empreinte: Mapped[Sha256]
-    avis: Mapped[Avis] = mapped_column(_enum(Avis))
+    avis: Mapped[Avis] = mapped_column(enum_column(Avis))
     constats: Mapped[list[dict[str, Any]]]
     instruit_le: Mapped[datetime]
     note_chemin: Mapped[str | None] = mapped_column(String(500))
@@ -73,7 +69,7 @@ class DecisionComite(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"))
     comite_le: Mapped[date] = mapped_column(Date)
-    decision: Mapped[Decision] = mapped_column(_enum(Decision))
+    decision: Mapped[Decision] = mapped_column(enum_column(Decision))
     motif: Mapped[str | None] = mapped_column(Text)
     reponse_avant: Mapped[date | None] = mapped_column(Date)
     fichier_sha256: Mapped[Sha256]

@@ -101,20 +101,20 @@ class Envoi:
 
 def due_mailings(
     *, aujourd_hui: date, due_le: date, demande_jours_avant: int, relances_jours_apres: list[int],
-    demande_envoyee: bool, relances_envoyees: set[int], recu: bool,
+    demande_le: date | None, relances_envoyees: set[int], recu: bool,
 ) -> list[Envoi]:
     """What must go out today for one échéance — whatever day it last ran: a missed day is caught up,
-    but a porteur never gets several reminders at once (only the latest one due)."""
+    but a porteur never gets several messages at once: only the latest reminder due, and never on the
+    day the request went out (a request caught up after its reminders' days goes out alone)."""
     if recu:
         return []
-    out: list[Envoi] = []
-    if not demande_envoyee and aujourd_hui >= due_le - timedelta(days=demande_jours_avant):
-        out.append(Envoi("demande", 0))
+    if demande_le is None:
+        return [Envoi("demande", 0)] if aujourd_hui >= due_le - timedelta(days=demande_jours_avant) else []
     due_ranks = [rang for rang, jours in enumerate(sorted(relances_jours_apres), start=1)
                  if aujourd_hui >= due_le + timedelta(days=jours)]
-    if due_ranks and max(due_ranks) not in relances_envoyees and (demande_envoyee or out):
-        out.append(Envoi("relance", max(due_ranks)))
-    return out
+    if due_ranks and max(due_ranks) not in relances_envoyees and aujourd_hui > demande_le:
+        return [Envoi("relance", max(due_ranks))]
+    return []
 
 
 def is_late(*, aujourd_hui: date, due_le: date, recu: bool) -> bool:

@@ -504,7 +504,7 @@ DERNIER_RENOUVELLEMENT = (
     "une réponse à un nouvel appel à projets."
 )
 COLONNES_REFERENTS_CONVENTION = (
-    ("Référent de parcours", Cm(8.5), "{{ r.nom }}", "Total ({{ nb_referents }} référents)"),
+    ("Référent de parcours", Cm(8.5), "{{ r.nom }}", "Total ({{ nb_referents }})"),
     ("ETP", Cm(2.5), "{{ r.etp }}", "{{ etp_total }}"),
     ("Salaire chargé annuel", Cm(5.0), "{{ r.salaire }}", "{{ total_salaires_referents }}"),
 )

@@ -156,7 +156,7 @@ def engagements_context(*, referents: tuple[ReferentConvention, ...], etp_total:
             {"nom": r.nom_complet, "etp": format_decimal_fr(r.etp), "salaire": format_euros(r.salaire)}
             for r in referents
         ],
-        "nb_referents": str(len(referents)),
+        "nb_referents": f"{len(referents)} référent{'s' if len(referents) > 1 else ''}",
         "etp_total": format_decimal_fr(etp_total),
         "total_salaires_referents": format_euros(sum((r.salaire for r in referents), Decimal(0))),
         "budget_salaires": format_euros(budget_salaires),

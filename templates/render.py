@@ -7,8 +7,6 @@ otherwise corrupt the XML and silently truncate the document) and
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,8 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined
+
+from adapters.storage import private_output
 
 from templates.attestation import AttestationData, PieceLine, attestation_context
 
@@ -62,18 +62,9 @@ def render_docx(template_name: str, context: dict[str, Any], out: Path) -> Path:
     template_path = _template_path(template_name)
     tpl = DocxTemplate(str(template_path))
     tpl.render(context, _ENV, autoescape=True)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as stream:
-            tpl.save(stream)
-        os.replace(tmp_name, out)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return out
+    with private_output(out) as stream:
+        tpl.save(stream)
+    return Path(out)
 
 
 def render_attestation(a: AttestationData, out: Path) -> Path:

@@ -14,6 +14,7 @@ from flows.runtime import set_prefect_defaults
 set_prefect_defaults()
 
 from actions.attestations import render_pending  # noqa: E402
+from actions.bilans import render_pending_accuses  # noqa: E402
 from actions.depots import register_mailbox  # noqa: E402
 from actions.outbox import send_pending  # noqa: E402
 from actions.publication import publish_appel  # noqa: E402
@@ -114,5 +115,6 @@ def run_intake(factory, storage: Storage, maildir: Path, mail: MailSettings, *, 
     """What the intake flow does, without Prefect: register, render (.docx), send."""
     report = register_mailbox(factory, storage, 2018, iter_mailbox(maildir), maintenant=maintenant)
     render_pending(factory, storage, 2018, pdf=False, workers=1)
+    render_pending_accuses(factory, storage, pdf=False)
     sent = send_pending(factory, mail, storage.root)
     return report, sent

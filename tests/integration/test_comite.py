@@ -14,7 +14,12 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
-from actions.comite import DecisionsRefusees, notify_decisions, prepare_comite, record_decisions
+from actions.comite import (
+    DecisionsRefusees,
+    notify_decisions,
+    prepare_comite,
+    record_decisions,
+)
 from actions.depots import SaisieRefusee, register_postal
 from actions.export import export_appel
 from actions.instruction import admit_late_dossier, instruct_appel
@@ -33,7 +38,7 @@ UTC = timezone.utc
 INSTRUCTION = datetime(2017, 12, 8, 13, 0, tzinfo=UTC)
 PREPARATION = datetime(2017, 12, 9, 9, 0, tzinfo=UTC)
 COMITE = datetime(2017, 12, 11, 17, 0, tzinfo=UTC)
-PREMIERE_LIGNE = 6  # the synthesis' header is on row 5
+DEPOT = paris(6, 10)
 NOT_OURS = ("ce classeur n'est pas une synthèse produite pour l'appel 2018 (« aap comite preparer ») : "
             "aucune décision enregistrée")
 QUESTIONS = "Merci d'envoyer l'original signé par courrier.\nQuel est le planning de recrutement ?"
@@ -55,8 +60,9 @@ class Campagne:
     maildir: Path
     tmp: Path
 
-    def by_mail(self, p, when: datetime, *, n: int = 1, skip: frozenset[int] = frozenset(), **form_changes) -> None:
-        attachments = [("dossier.xlsx", form_bytes(self.tmp / "forms", p, **form_changes))] if n == 1 or form_changes else []
+    def by_mail(self, p, when: datetime, *, n: int = 1, skip: frozenset[int] = frozenset(), with_form: bool = True,
+                **form_changes) -> None:
+        attachments = [("dossier.xlsx", form_bytes(self.tmp / "forms", p, **form_changes))] if with_form else []
         deliver(self.maildir, sender=p.email, when=when, message_id=f"<m{n}-{p.siret}@example.org>", sender_name=p.nom,
                 attachments=[*attachments, *cvs(p, skip)])
 
@@ -70,10 +76,10 @@ class Campagne:
     def intake(self, maintenant: datetime = datetime(2017, 12, 8, 7, 30, tzinfo=UTC)):
         return run_intake(self.factory, self.storage, self.maildir, self.mail, maintenant=maintenant)
 
-    def complete(self, *porteurs, when: datetime = paris(6, 10), **form_changes) -> dict[str, str]:
+    def complete(self, *porteurs, when: datetime = DEPOT) -> dict[str, str]:
         """Each porteur sends by mail and by post, in time: complete dossiers. Returns {porteur name: numero}."""
         for i, p in enumerate(porteurs):  # one minute apart: numbered in this order
-            self.by_mail(p, when + timedelta(minutes=i), **form_changes)
+            self.by_mail(p, when + timedelta(minutes=i))
         self.intake()
         for p in porteurs:
             self.by_post(p, when)
@@ -231,7 +237,7 @@ def test_complement_in_time_reinstructs_only_that_dossier_and_keeps_the_first_in
     campagne.instruct(paris(5, 9))
     assert campagne.rows()["2018-002"]["avis"] == "réservé"
 
-    campagne.by_mail(cv_manquant, paris(6, 9), n=2, skip=frozenset({0}))  # the missing CV, before the deadline
+    campagne.by_mail(cv_manquant, paris(6, 9), n=2, skip=frozenset({0}), with_form=False)  # the missing CV, before the deadline
     campagne.intake(paris(6, 10))
     assert campagne.rows()["2018-002"]["statut"] == "complet"
     report = campagne.instruct(paris(8, 9))
@@ -400,8 +406,8 @@ def test_a_workbook_that_is_not_a_synthesis_at_all_is_refused_with_its_reason(ca
     texte.write_text("Retenu;Non retenu\n")
 
     assert campagne.refused(formulaire) == [
-        "ce classeur n'est pas une synthèse produite par aap pour le comité : zones nommées absentes : "
-        "aap_annee, aap_jeton, aap_decisions"]
+        ("ce classeur n'est pas une synthèse produite par aap pour le comité : zones nommées absentes : "
+        "aap_annee, aap_jeton, aap_decisions")]
     assert campagne.refused(texte) == ["le fichier n'est pas un classeur Excel valide (fichier corrompu ou tronqué)"]
     assert campagne.refused(campagne.tmp / "absent.xlsx") == [
         f"fichier illisible : {campagne.tmp / 'absent.xlsx'} (No such file or directory)"]
@@ -419,8 +425,8 @@ def test_dossier_sent_back_to_instruction_by_a_complement_cannot_be_decided(camp
     rempli = campagne.fill(pack.synthese, {"2018-001": ("Retenu", ""), "2018-002": ("Retenu", "")})
 
     assert campagne.refused(rempli) == [
-        "ligne 7, dossier 2018-002 : le dossier est « complet » : il ne peut pas être retenu "
-        "(seul un dossier instruit peut recevoir une décision)"]
+        ("ligne 7, dossier 2018-002 : le dossier est « complet » : il ne peut pas être retenu "
+        "(seul un dossier instruit peut recevoir une décision)")]
 
 
 # --- decisions recorded ---------------------------------------------------------------------------

@@ -81,8 +81,8 @@ def test_half_time_referent_paid_a_full_time_salary_is_blocking():
 
 def test_each_referent_is_checked_on_its_own():
     result = findings(form(("1", "44500.00"), ("0.5", "22250.01")))
-    assert result == [(Gravite.BLOQUANT, "Paul Durand1 : salaire chargé de 22 250,01 € supérieur au plafond de 22 250,00 € "
-                                         "pour 0,5 ETP (44 500,00 € par ETP)")]
+    assert result == [(Gravite.BLOQUANT, ("Paul Durand1 : salaire chargé de 22 250,01 € supérieur au plafond de 22 250,00 € "
+                                         "pour 0,5 ETP (44 500,00 € par ETP)"))]
 
 
 # --- ETP --------------------------------------------------------------------------------------
@@ -151,8 +151,8 @@ def test_resources_over_expenses_are_unbalanced_too():
 
 def test_budget_salaries_different_from_the_referents_salaries_is_a_reserve():
     result = findings(form(("1", "40000.00"), ("0.5", "20000.00"), budget_salaires="59000.00", budget_autres="1000.00"))
-    assert result == [(Gravite.RESERVE, "salaires du budget (59 000,00 €) différents de la somme des salaires des référents "
-                                        "(60 000,00 €)")]
+    assert result == [(Gravite.RESERVE, ("salaires du budget (59 000,00 €) différents de la somme des salaires des référents "
+                                        "(60 000,00 €)"))]
 
 
 def test_amounts_typed_with_more_decimals_are_compared_exactly():
