@@ -7,14 +7,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+from models.base import Base, enum_column
 
 
 class ConventionStatut(enum.Enum):
@@ -40,7 +36,7 @@ class Convention(Base):
     dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id"), unique=True)
     seq: Mapped[int]
     numero: Mapped[str] = mapped_column(String(30), unique=True)
-    statut: Mapped[ConventionStatut] = mapped_column(_enum(ConventionStatut))
+    statut: Mapped[ConventionStatut] = mapped_column(enum_column(ConventionStatut))
     debut: Mapped[date] = mapped_column(Date)
     fin: Mapped[date] = mapped_column(Date)
     renouvellements: Mapped[int] = mapped_column(default=0)
@@ -73,7 +69,7 @@ class Avenant(Base):
     convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id"))
     ordre: Mapped[int]
     numero: Mapped[str] = mapped_column(String(40), unique=True)
-    nature: Mapped[AvenantNature] = mapped_column(_enum(AvenantNature))
+    nature: Mapped[AvenantNature] = mapped_column(enum_column(AvenantNature))
     renouvellement: Mapped[int | None]
     valide_le: Mapped[date] = mapped_column(Date)
     instance: Mapped[str | None] = mapped_column(String(300))

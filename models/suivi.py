@@ -6,14 +6,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+from models.base import Base, enum_column
 
 
 class NatureEcheance(enum.Enum):
@@ -29,7 +25,7 @@ class Echeance(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id"))
-    nature: Mapped[NatureEcheance] = mapped_column(_enum(NatureEcheance))
+    nature: Mapped[NatureEcheance] = mapped_column(enum_column(NatureEcheance))
     periode_debut: Mapped[date] = mapped_column(Date)
     periode_fin: Mapped[date] = mapped_column(Date)
     due_le: Mapped[date] = mapped_column(Date)
