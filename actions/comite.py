@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.depots import SaisieRefusee, load_appel
@@ -106,8 +106,12 @@ def prepare_comite(
             return PackReport(comite_le, Path(same.synthese_chemin), _existing_bundle(same), numeros, waiting)
         folder = Path(sortie) if sortie else storage.ensure_dir(f"comites/{annee}")
         folder.mkdir(parents=True, exist_ok=True)
+        earlier = session.scalar(select(func.count()).select_from(Comite).where(
+            Comite.appel_id == appel.id, Comite.comite_le == comite_le)) or 0
+        # a new pack for the same comité never overwrites one the SA may already be filling
+        name = f"synthese_comite_{comite_le.isoformat()}" + (f"_{earlier + 1}" if earlier else "") + ".xlsx"
         synthese = write_synthese(
-            folder / f"synthese_comite_{comite_le.isoformat()}.xlsx", annee=annee, titre=appel.titre, comite_le=comite_le,
+            folder / name, annee=annee, titre=appel.titre, comite_le=comite_le,
             referents_voulus=cfg.commande.referents_voulus, lignes=[synthese_line(d) for d in listed], jeton=jeton,
         )
         session.add(Comite(appel_id=appel.id, comite_le=comite_le, jeton=jeton, dossiers=numeros,
@@ -120,12 +124,17 @@ def prepare_comite(
                 notes.append((f"{d.numero} — {d.porteur.nom}", storage.path(latest.note_chemin)))
     bundle = None
     if notes and len(notes) == len(listed):
-        bundle = merge_pdfs(notes, folder / f"notes_instruction_comite_{comite_le.isoformat()}.pdf")
+        bundle = merge_pdfs(notes, bundle_path(synthese))
     return PackReport(comite_le, synthese, bundle, numeros, waiting)
 
 
+def bundle_path(synthese: Path) -> Path:
+    """The notes' bundle beside its synthesis: ``synthese_comite_2017-12-11_2.xlsx`` → ``notes_instruction_comite_2017-12-11_2.pdf``."""
+    return synthese.with_name(synthese.stem.replace("synthese_comite_", "notes_instruction_comite_", 1) + ".pdf")
+
+
 def _existing_bundle(comite: Comite) -> Path | None:
-    bundle = Path(comite.synthese_chemin).parent / f"notes_instruction_comite_{comite.comite_le.isoformat()}.pdf"
+    bundle = bundle_path(Path(comite.synthese_chemin))
     return bundle if bundle.is_file() else None
 
 

@@ -21,7 +21,7 @@ from adapters.workers import worker_pool
 from config.appel_config import AppelConfig, PiecesRegles
 from models.appel import Appel, is_late
 from models.dossier import Canal, Depot, DepotStatut, Piece, Reception
-from actions.porteurs import find_or_create_by_siret, identify_porteur, remember_addresses
+from actions.porteurs import find_or_create_by_siret, identify_porteur, remember_addresses, update_from_form
 from models.porteur import normalize_siret, siret_motif
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
@@ -333,6 +333,8 @@ def _new_depot(
         session.flush()
         return depot
     depot.rang = len([d for d in dossier.depots if d.id != depot.id]) + 1
+    if form is not None and (nouveau or not depot.hors_delai or dossier.admis):
+        update_from_form(porteur, form)  # a late form does not rewrite the contact of a dossier in progress
     remember_addresses(session, porteur, [expediteur, form.contact_email if form else None])
     refresh_dossier(session, dossier, cfg, maintenant, nouveau=nouveau, declencheur=depot)
     allocate_attestation(session, appel, depot, dossier, maintenant)

@@ -14,9 +14,7 @@ def identify_porteur(session: Session, form: FormulaireReponse | None, expediteu
     if form is not None:
         candidate = normalize_siret(form.porteur_siret)
         if is_valid_siret(candidate):
-            porteur = find_or_create_by_siret(session, candidate, form.porteur_nom)
-            update_from_form(porteur, form)
-            return porteur
+            return find_or_create_by_siret(session, candidate, form.porteur_nom)
     if expediteur:
         return session.scalar(select(Porteur).join(PorteurAdresse).where(PorteurAdresse.email == expediteur.lower()))
     return None

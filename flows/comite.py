@@ -71,6 +71,7 @@ def cycle_appel(annee: int, maintenant: str | None = None, attente_secondes: int
             "puis indiquez son chemin ici."
         )),
         timeout=attente_secondes,
+        poll_interval=2,
     )
     decisions = record(annee, answer.fichier, answer.date_comite, maintenant)
     decisions["lettres"] = notify(annee, maintenant)

@@ -645,7 +645,7 @@ def test_preparing_the_same_pack_again_changes_nothing(campagne, trois):
         assert s.scalar(select(func.count()).select_from(Comite)) == 1
 
 
-def test_ajourne_dossier_whose_contact_changed_after_its_deadline_does_not_stop_the_instruction(campagne, trois):
+def test_a_late_form_does_not_rewrite_the_contact_of_an_ajourne_dossier(campagne, trois):
     pack = campagne.prepare()
     campagne.record(campagne.fill(pack.synthese, decide_all()))
     late = porteur(3)
@@ -655,8 +655,8 @@ def test_ajourne_dossier_whose_contact_changed_after_its_deadline_does_not_stop_
 
     report = campagne.instruct(paris(29, 9))
 
-    assert report.instruits == ["2018-003"]  # the contact address changed: a new note
+    assert report.instruits == [] and "2018-003" in report.inchanges  # kept, attested hors délai, not counted
     row = campagne.rows()["2018-003"]
     assert (row["statut"], row["reponse_avant"]) == ("ajourné", "2017-12-26")  # still waiting for its answer
-    assert [i.version for i in campagne.instructions("2018-003")] == [1, 2]
-    assert "nouveau@example.org" in campagne.note("2018-003")
+    assert [i.version for i in campagne.instructions("2018-003")] == [1]
+    assert "nouveau@example.org" not in campagne.note("2018-003")
