@@ -49,6 +49,8 @@ def register_bilan(
         lu = read_bilan_form(form.content, filename=form.filename)
     except FormulaireIllisible as exc:
         lu, erreurs = None, [f"formulaire de bilan illisible : {exc.motif}"]
+    except Exception as exc:  # a hostile workbook may break the reader in ways it does not name
+        lu, erreurs = None, [f"formulaire de bilan illisible : structure inattendue ({type(exc).__name__})"]
     else:
         erreurs = check_bilan(lu, fichiers_recus={p["nom"] for p in pieces})
     cle = hashlib.sha256((msg.message_id or raw_stored.sha256).encode()).hexdigest()

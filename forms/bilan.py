@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import warnings
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -24,14 +23,41 @@ from typing import Any, Literal
 
 from defusedxml import ElementTree
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-from openpyxl.utils import get_column_letter, quote_sheetname, range_boundaries
-from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from forms.classeur import (
+    CADRE,
+    FOND_SAISIE,
+    GRAS,
+    RETOUR,
+    TITRE,
+    Valeurs,
+    Zone,
+    check_zones,
+    create_form_workbook,
+    define_name,
+    find_zone,
+    is_empty,
+    open_hostile_workbook,
+    preview,
+    read_cells,
+    read_source,
+    set_print_layout,
+    table_bounds,
+    table_rows,
+    text_of,
+    value_of,
+    write_input_rows,
+    write_line,
+    write_section,
+    write_technical_sheet,
+    write_value,
+)
 from forms.dossier_reponse import parse_decimal_fr
 from forms.tableur import FORMATS_EXCEL, Format, save_classeur, set_valeur
-from forms.xlsx_safety import FormulaireIllisible, check_xlsx_container
+from forms.xlsx_safety import FormulaireIllisible
 from templates.formats import format_date, format_decimal_fr
 
 __all__ = [
@@ -175,18 +201,11 @@ class BilanLu:
 
 # --------------------------------------------------------------------------- writing
 
-_TITRE = Font(bold=True, size=16, color="1F3864")
-_GRAS = Font(bold=True)
-_SECTION = Font(bold=True, size=12, color="FFFFFF")
-_FOND_SECTION = PatternFill("solid", fgColor="2F5496")
-_FOND_SAISIE = PatternFill("solid", fgColor="FFF2CC")
 _FOND_PREREMPLI = PatternFill("solid", fgColor="E7E6E6")
 _PREREMPLI = Font(color="404040")
-_FIN = Side(style="thin", color="A6A6A6")
-_CADRE = Border(left=_FIN, right=_FIN, top=_FIN, bottom=_FIN)
-_RETOUR = Alignment(wrap_text=True, vertical="top")
 _LARGEURS = {"A": 58, "B": 20, "C": 20, "D": 20, "E": 4}
 _DERNIERE_COLONNE = 4
+_CENTRE = Alignment(wrap_text=True, vertical="center")
 _QUALITATIF_LIGNES = 14
 
 _INDICATEURS: tuple[tuple[str, str, str | None], ...] = (
@@ -208,17 +227,10 @@ def write_bilan_form(path: Path, prefill: BilanPrefill, *, lignes_justificatifs:
         raise ValueError(f"période de bilan inconnue : {prefill.periode!r}")
     if lignes_justificatifs < 1:
         raise ValueError("le tableau des justificatifs a au moins une ligne")
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET_BILAN
-    ws.sheet_view.showGridLines = False
-    for lettre, largeur in _LARGEURS.items():
-        ws.column_dimensions[lettre].width = largeur
     titre = f"Bilan {PERIODES[prefill.periode]} — convention {prefill.convention_numero}"
-    wb.properties.title = titre
-    wb.properties.creator = "PLIE — appel à projets"
+    wb, ws = create_form_workbook(SHEET_BILAN, titre, _LARGEURS)
 
-    _ligne(ws, 1, titre, font=_TITRE, hauteur=24)
+    _ligne(ws, 1, titre, font=TITRE, hauteur=24)
     _ligne(ws, 2, prefill.porteur_nom, font=Font(bold=True, size=12))
     _ligne(ws, 3, (
         f"À retourner au plus tard le {format_date(prefill.date_limite)}, par courriel, avec les "
@@ -264,11 +276,11 @@ def write_bilan_form(path: Path, prefill: BilanPrefill, *, lignes_justificatifs:
         ws.cell(row=row, column=1).alignment = Alignment(vertical="center", wrap_text=True, indent=2)
         ws.row_dimensions[row].height = 30
         row += 1
-    _libelle(ws, row, "Taux de sorties positives", font=_GRAS)
+    _libelle(ws, row, "Taux de sorties positives", font=GRAS)
     _prerempli(ws.cell(row=row, column=2), prefill.objectifs.get("taux_sorties_positives"), "pourcent")
     sorties = f"C{lignes_sorties['sorties']}"
     taux = ws.cell(row=row, column=3, value=f'=IF(N({sorties})>0,SUM(C{premiere_sp}:C{row - 1})/{sorties},"")')
-    taux.number_format, taux.fill, taux.border, taux.font = FORMATS_EXCEL["pourcent"], _FOND_PREREMPLI, _CADRE, _GRAS
+    taux.number_format, taux.fill, taux.border, taux.font = FORMATS_EXCEL["pourcent"], _FOND_PREREMPLI, CADRE, GRAS
     row += 1
     for champ, libelle, objectif in _AUTRES_INDICATEURS:
         _indicateur(wb, ws, row, champ, libelle, prefill.objectifs.get(objectif) if objectif else None)
@@ -293,7 +305,7 @@ def write_bilan_form(path: Path, prefill: BilanPrefill, *, lignes_justificatifs:
         _saisie_cellule(wb, ws, row, 3, NOMS_DEPENSES[cat], "euros")
         zone = f"{quote_sheetname(SHEET_JUSTIFICATIFS)}!$%s$6:$%s${fin_justificatifs}"
         somme = ws.cell(row=row, column=4, value=f'=SUMIF({zone % ("B", "B")},"{cat}",{zone % ("D", "D")})')
-        somme.number_format, somme.fill, somme.border = FORMAT_EURO, _FOND_PREREMPLI, _CADRE
+        somme.number_format, somme.fill, somme.border = FORMAT_EURO, _FOND_PREREMPLI, CADRE
         row += 1
     row = _total(ws, row, "Total des dépenses", debut, colonnes=(2, 3, 4)) + 1
     row = _entetes(ws, row, ("Ressources", "Prévu (convention)", "Reçu"))
@@ -307,10 +319,7 @@ def write_bilan_form(path: Path, prefill: BilanPrefill, *, lignes_justificatifs:
 
     _feuille_justificatifs(wb, prefill, lignes_justificatifs)
     _feuille_technique(wb, prefill)
-    ws.page_setup.orientation = "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    set_print_layout(ws, "portrait")
     premiere = f"C{lignes_sorties['entrees']}"
     ws.sheet_view.selection[0].activeCell = ws.sheet_view.selection[0].sqref = premiere
     return save_classeur(wb, path)
@@ -318,27 +327,18 @@ def write_bilan_form(path: Path, prefill: BilanPrefill, *, lignes_justificatifs:
 
 def _ligne(ws, row: int, texte: str, *, font: Font | None = None, hauteur: float | None = None) -> None:
     """One line of text across the form's width."""
-    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=_DERNIERE_COLONNE)
-    cell = ws.cell(row=row, column=1)
-    set_valeur(cell, texte)
-    cell.alignment = Alignment(wrap_text=True, vertical="center")
-    if font is not None:
-        cell.font = font
-    if hauteur is not None:
-        ws.row_dimensions[row].height = hauteur
+    write_line(ws, row, texte, colonnes=_DERNIERE_COLONNE, alignment=_CENTRE, font=font, hauteur=hauteur)
 
 
 def _section(ws, row: int, intitule: str) -> int:
-    _ligne(ws, row, intitule, font=_SECTION, hauteur=20)
-    ws.cell(row=row, column=1).fill = _FOND_SECTION
-    return row + 1
+    return write_section(ws, row, intitule, colonnes=_DERNIERE_COLONNE, alignment=_CENTRE)
 
 
 def _entetes(ws, row: int, intitules: tuple[str, ...]) -> int:
     for col, intitule in enumerate(intitules, start=1):
         cell = ws.cell(row=row, column=col)
         set_valeur(cell, intitule)
-        cell.font, cell.border = _GRAS, _CADRE
+        cell.font, cell.border = GRAS, CADRE
         cell.alignment = Alignment(horizontal="left" if col == 1 else "center", vertical="center", wrap_text=True)
     return row + 1
 
@@ -347,7 +347,7 @@ def _libelle(ws, row: int, texte: str, *, font: Font | None = None) -> None:
     cell = ws.cell(row=row, column=1)
     set_valeur(cell, texte)
     cell.alignment = Alignment(vertical="center", wrap_text=True)
-    cell.border = _CADRE
+    cell.border = CADRE
     if font is not None:
         cell.font = font
 
@@ -355,7 +355,7 @@ def _libelle(ws, row: int, texte: str, *, font: Font | None = None) -> None:
 def _prerempli(cell, valeur: Any, format: Format = "texte") -> None:
     """A grey, locked cell the porteur reads but does not fill."""
     set_valeur(cell, valeur, format)
-    cell.fill, cell.border, cell.font = _FOND_PREREMPLI, _CADRE, _PREREMPLI
+    cell.fill, cell.border, cell.font = _FOND_PREREMPLI, CADRE, _PREREMPLI
     cell.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
     cell.protection = Protection(locked=True)
 
@@ -367,19 +367,19 @@ def _indicateur(wb: Workbook, ws, row: int, champ: str, libelle: str, objectif: 
 
 def _saisie(wb: Workbook, ws, row: int, name: str, libelle: str, sorte: str) -> None:
     _libelle(ws, row, libelle)
-    ws.cell(row=row, column=2).border = _CADRE
+    ws.cell(row=row, column=2).border = CADRE
     _saisie_cellule(wb, ws, row, 3, name, sorte)
 
 
 def _saisie_cellule(wb: Workbook, ws, row: int, col: int, name: str, sorte: str) -> None:
     """A yellow, unlocked, named input cell, validated as a whole number or an amount ≥ 0."""
     cell = ws.cell(row=row, column=col)
-    cell.fill, cell.border = _FOND_SAISIE, _CADRE
+    cell.fill, cell.border = FOND_SAISIE, CADRE
     cell.protection = Protection(locked=False)
     cell.alignment = Alignment(horizontal="right", vertical="center")
     cell.number_format = FORMAT_EURO if sorte == "euros" else FORMATS_EXCEL["nombre"]
     _valider(ws, cell.coordinate, sorte)
-    _nommer(wb, name, ws.title, f"${get_column_letter(col)}${row}")
+    define_name(wb, name, ws.title, f"${get_column_letter(col)}${row}")
 
 
 def _valider(ws, zone: str, sorte: str) -> None:
@@ -399,11 +399,11 @@ def _valider(ws, zone: str, sorte: str) -> None:
 
 
 def _total(ws, row: int, libelle: str, debut: int, *, colonnes: tuple[int, ...]) -> int:
-    _libelle(ws, row, libelle, font=_GRAS)
+    _libelle(ws, row, libelle, font=GRAS)
     for col in colonnes:
         lettre = get_column_letter(col)
         cell = ws.cell(row=row, column=col, value=f"=SUM({lettre}{debut}:{lettre}{row - 1})")
-        cell.font, cell.fill, cell.border, cell.number_format = _GRAS, _FOND_PREREMPLI, _CADRE, FORMAT_EURO
+        cell.font, cell.fill, cell.border, cell.number_format = GRAS, _FOND_PREREMPLI, CADRE, FORMAT_EURO
     return row + 1
 
 
@@ -413,11 +413,11 @@ def _qualitatif(wb: Workbook, ws, row: int) -> None:
     for r in range(row, fin + 1):
         ws.row_dimensions[r].height = 22
         for col in range(1, _DERNIERE_COLONNE + 1):
-            ws.cell(row=r, column=col).border = _CADRE
+            ws.cell(row=r, column=col).border = CADRE
     cell = ws.cell(row=row, column=1)
-    cell.fill, cell.alignment, cell.number_format = _FOND_SAISIE, _RETOUR, "@"
+    cell.fill, cell.alignment, cell.number_format = FOND_SAISIE, RETOUR, "@"
     cell.protection = Protection(locked=False)
-    _nommer(wb, NOM_QUALITATIF, ws.title, f"$A${row}")
+    define_name(wb, NOM_QUALITATIF, ws.title, f"$A${row}")
 
 
 def _feuille_justificatifs(wb: Workbook, prefill: BilanPrefill, lignes: int) -> None:
@@ -443,16 +443,9 @@ def _feuille_justificatifs(wb: Workbook, prefill: BilanPrefill, lignes: int) -> 
     for col, titre in enumerate(("N°", *JUSTIFICATIF_TITRES), start=1):
         cell = ws.cell(row=entete, column=col)
         set_valeur(cell, titre)
-        cell.font, cell.fill, cell.border = _GRAS, _FOND_PREREMPLI, _CADRE
+        cell.font, cell.fill, cell.border = GRAS, _FOND_PREREMPLI, CADRE
         cell.alignment = Alignment(horizontal="center", vertical="center")
-    formats = ("@", "@", FORMAT_EURO, "@")
-    for r in range(premiere, derniere + 1):
-        numero = ws.cell(row=r, column=1, value=r - entete)
-        numero.alignment, numero.border = Alignment(horizontal="center"), _CADRE
-        for col, fmt in enumerate(formats, start=2):
-            cell = ws.cell(row=r, column=col)
-            cell.number_format, cell.fill, cell.border = fmt, _FOND_SAISIE, _CADRE
-            cell.protection = Protection(locked=False)
+    write_input_rows(ws, entete, derniere, ("@", "@", FORMAT_EURO, "@"), deverrouiller=True)
     cles = [cle for cle, _ in CATEGORIES_DEPENSES]
     liste = DataValidation(
         type="list", formula1='"' + ",".join(cles) + '"', allow_blank=True,
@@ -464,32 +457,19 @@ def _feuille_justificatifs(wb: Workbook, prefill: BilanPrefill, lignes: int) -> 
     liste.add(f"B{premiere}:B{derniere}")
     ws.add_data_validation(liste)
     _valider(ws, f"D{premiere}:D{derniere}", "euros")
-    _nommer(wb, NOM_JUSTIFICATIFS, SHEET_JUSTIFICATIFS, f"$B${entete}:$E${derniere}")
+    define_name(wb, NOM_JUSTIFICATIFS, SHEET_JUSTIFICATIFS, f"$B${entete}:$E${derniere}")
     ws.freeze_panes = f"A{premiere}"
     ws.print_title_rows = f"{entete}:{entete}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    set_print_layout(ws, "landscape")
 
 
 def _feuille_technique(wb: Workbook, prefill: BilanPrefill) -> None:
     """The hidden sheet ``aap``: what ties the returned file to its request."""
-    ws = wb.create_sheet(SHEET_TECHNIQUE)
-    ws.sheet_state = "hidden"
-    for row, (libelle, valeur, nom) in enumerate((
+    write_technical_sheet(wb, SHEET_TECHNIQUE, (
         ("Jeton", prefill.jeton, NOM_JETON),
         ("Convention", prefill.convention_numero, NOM_CONVENTION),
         ("Période", prefill.periode, NOM_PERIODE),
-    ), start=1):  # fmt: skip
-        set_valeur(ws.cell(row=row, column=1), libelle)
-        set_valeur(ws.cell(row=row, column=2), valeur)
-        _nommer(wb, nom, SHEET_TECHNIQUE, f"$B${row}")
-    ws.column_dimensions["B"].width = 40
-
-
-def _nommer(wb: Workbook, name: str, feuille: str, reference: str) -> None:
-    wb.defined_names[name] = DefinedName(name, attr_text=f"{quote_sheetname(feuille)}!{reference}")
+    ), largeurs={"B": 40})  # fmt: skip
 
 
 # --------------------------------------------------------------------------- filling
@@ -507,10 +487,10 @@ def fill_bilan_form(blank: Path, out: Path, values: dict) -> Path:
             continue
         if name == NOM_JUSTIFICATIFS or name not in NOMS_CELLULES:
             raise KeyError(f"zone nommée inconnue dans le bilan : {name}")
-        feuille, (col, row, _, _) = _zone(wb, name)
-        _ecrire(wb[feuille].cell(row=row, column=col), valeur)
+        feuille, (col, row, _, _) = find_zone(wb, name)
+        write_value(wb[feuille].cell(row=row, column=col), valeur)
     justificatifs = values.get("justificatifs", [])
-    feuille, (col, entete, _, derniere) = _zone(wb, NOM_JUSTIFICATIFS)
+    feuille, (col, entete, _, derniere) = find_zone(wb, NOM_JUSTIFICATIFS)
     if len(justificatifs) > derniere - entete:
         raise ValueError(f"{len(justificatifs)} justificatifs pour {derniere - entete} lignes de tableau")
     ws = wb[feuille]
@@ -518,16 +498,8 @@ def fill_bilan_form(blank: Path, out: Path, values: dict) -> Path:
         if len(ligne) != len(JUSTIFICATIF_COLONNES):
             raise ValueError(f"justificatif {i} : (categorie, libelle, montant, fichier) attendu, reçu {ligne!r}")
         for j, valeur in enumerate(ligne):
-            _ecrire(ws.cell(row=entete + i, column=col + j), valeur)
+            write_value(ws.cell(row=entete + i, column=col + j), valeur)
     return save_classeur(wb, Path(out))
-
-
-def _ecrire(cell, valeur: object) -> None:
-    if isinstance(valeur, str):
-        cell.value = valeur
-        cell.data_type = "s"
-    else:
-        cell.value = valeur
 
 
 # --------------------------------------------------------------------------- recognising
@@ -558,9 +530,6 @@ def is_bilan_form(data: bytes) -> bool:
 
 # --------------------------------------------------------------------------- reading
 
-_Zone = tuple[str, tuple[int, int, int, int]]
-_Valeurs = dict[tuple[str, int, int], Any]
-
 
 def read_bilan_form(source: Path | bytes, *, filename: str | None = None) -> BilanLu:
     """Read a returned bilan; raise ``FormulaireIllisible`` when it cannot be read at all.
@@ -568,116 +537,33 @@ def read_bilan_form(source: Path | bytes, *, filename: str | None = None) -> Bil
     ``filename`` is the name the porteur gave the file (defaults to the path's name).
     Unreadable values become ``None`` with a French line in ``anomalies``.
     """
-    if isinstance(source, (bytes, bytearray)):
-        data, nom = bytes(source), filename or "bilan.xlsx"
-    else:
-        data, nom = Path(source).read_bytes(), filename or Path(source).name
-    check_xlsx_container(data, nom)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises anything on a hostile file
-        raise FormulaireIllisible(_illisible(exc)) from None
-    try:
+    data, nom = read_source(source, filename, "bilan.xlsx")
+    with open_hostile_workbook(data, nom) as wb:
         zones = _zones_lues(wb)
-        valeurs = _valeurs(wb, zones)
-    except FormulaireIllisible:
-        raise
-    except Exception as exc:
-        raise FormulaireIllisible(_illisible(exc)) from None
-    finally:
-        wb.close()
+        valeurs = read_cells(wb, zones, {NOM_JUSTIFICATIFS: JUSTIFICATIFS_LIGNES_MAX})
     return _bilan(zones, valeurs)
 
 
-def _illisible(exc: Exception) -> str:
-    detail = str(exc).strip() or "contenu interne invalide"
-    return f"le classeur Excel est illisible : {detail[:200]} ({type(exc).__name__})"
-
-
-def _zone(wb, name: str) -> _Zone:
-    """(sheet title, (min_col, min_row, max_col, max_row)) of a defined name."""
-    defn = wb.defined_names.get(name)
-    if defn is None:
-        for ws in wb.worksheets:
-            defn = getattr(ws, "defined_names", {}).get(name)
-            if defn is not None:
-                break
-    if defn is None:
-        raise KeyError(name)
-    for feuille, reference in defn.destinations:
-        bornes = range_boundaries(reference.replace("$", ""))
-        if feuille in wb.sheetnames and None not in bornes:
-            return feuille, bornes  # type: ignore[return-value]
-    raise ValueError(name)
-
-
-def _zones_lues(wb) -> dict[str, _Zone]:
+def _zones_lues(wb) -> dict[str, Zone]:
     """Every defined name the reader needs, checked and bounded."""
-    zones: dict[str, _Zone] = {}
-    absentes, invalides = [], []
-    for name in (*NOMS_CELLULES, NOM_JUSTIFICATIFS):
-        try:
-            zones[name] = _zone(wb, name)
-        except KeyError:
-            absentes.append(name)
-        except Exception:
-            invalides.append(name)
-    if NOM_JETON in absentes:
-        raise FormulaireIllisible(f"{MOTIF_ETRANGER} : zone nommée {NOM_JETON} absente")
-    if absentes:
-        raise FormulaireIllisible(
-            "le formulaire de bilan a été modifié : zones nommées absentes : " + ", ".join(absentes)
-        )
-    for name, (_, (min_col, min_row, max_col, _)) in zones.items():
-        largeur = len(JUSTIFICATIF_COLONNES) if name == NOM_JUSTIFICATIFS else 1
-        if max_col - min_col + 1 < largeur or min_row > LIGNE_MAX or max_col > COLONNE_MAX:
-            invalides.append(name)
-    if invalides:
-        raise FormulaireIllisible(
-            "le formulaire de bilan a été modifié : zones nommées invalides : " + ", ".join(invalides)
-        )
-    return zones
+    try:
+        find_zone(wb, NOM_JETON)
+    except KeyError:
+        raise FormulaireIllisible(f"{MOTIF_ETRANGER} : zone nommée {NOM_JETON} absente") from None
+    except Exception:  # noqa: BLE001 - reported below, among the invalid zones
+        pass
+    return check_zones(
+        wb, {**dict.fromkeys(NOMS_CELLULES, 1), NOM_JUSTIFICATIFS: len(JUSTIFICATIF_COLONNES)},
+        ligne_max=LIGNE_MAX, colonne_max=COLONNE_MAX,
+        motif_absentes="le formulaire de bilan a été modifié", motif_invalides="le formulaire de bilan a été modifié",
+    )  # fmt: skip
 
 
-def _bornes_justificatifs(zone: _Zone) -> tuple[str, range, range]:
-    """Sheet, columns and rows (header first) of the justificatifs table, bounded."""
-    feuille, (min_col, entete, max_col, max_row) = zone
-    return feuille, range(min_col, max_col + 1), range(entete, min(max_row, entete + JUSTIFICATIFS_LIGNES_MAX) + 1)
-
-
-def _valeurs(wb, zones: dict[str, _Zone]) -> _Valeurs:
-    """Values of every needed cell, reading each sheet once within a bounding box."""
-    voulues: dict[str, set[tuple[int, int]]] = {}
-    for name, zone in zones.items():
-        feuille, (min_col, min_row, _, _) = zone
-        if name == NOM_JUSTIFICATIFS:
-            _, cols, rows = _bornes_justificatifs(zone)
-            cellules = {(r, c) for r in rows for c in cols}
-        else:
-            cellules = {(min_row, min_col)}
-        voulues.setdefault(feuille, set()).update(cellules)
-    valeurs: _Valeurs = {}
-    for feuille, cellules in voulues.items():
-        r0, c0 = min(r for r, _ in cellules), min(c for _, c in cellules)
-        lignes = wb[feuille].iter_rows(
-            min_row=r0, max_row=max(r for r, _ in cellules), min_col=c0,
-            max_col=max(c for _, c in cellules), values_only=True,
-        )  # fmt: skip
-        for r, ligne in enumerate(lignes, start=r0):
-            for c, valeur in enumerate(ligne, start=c0):
-                if valeur is not None and (r, c) in cellules:
-                    valeurs[(feuille, r, c)] = valeur
-    return valeurs
-
-
-def _bilan(zones: dict[str, _Zone], valeurs: _Valeurs) -> BilanLu:
+def _bilan(zones: dict[str, Zone], valeurs: Valeurs) -> BilanLu:
     anomalies: list[str] = []
 
     def brut(name: str) -> Any:
-        feuille, (col, row, _, _) = zones[name]
-        return valeurs.get((feuille, row, col))
+        return value_of(valeurs, zones[name])
 
     def entier(name: str) -> int | None:
         return _entier(brut(name), LIBELLES[name], anomalies)
@@ -685,17 +571,17 @@ def _bilan(zones: dict[str, _Zone], valeurs: _Valeurs) -> BilanLu:
     def montant(name: str) -> Decimal | None:
         return _montant(brut(name), LIBELLES[name], anomalies)
 
-    jeton = _texte_de(brut(NOM_JETON))
+    jeton = text_of(brut(NOM_JETON))
     if not jeton:
         anomalies.append("Jeton du bilan absent : reprenez le formulaire envoyé par le PLIE")
     quantitatifs = {champ: entier(NOMS_QUANTITATIFS[champ]) for champ, _ in QUANTITATIFS}
     return BilanLu(
         jeton=jeton,
-        convention_numero=_texte_de(brut(NOM_CONVENTION)),
-        periode=_texte_de(brut(NOM_PERIODE)),
+        convention_numero=text_of(brut(NOM_CONVENTION)),
+        periode=text_of(brut(NOM_PERIODE)),
         **quantitatifs,
         sorties_positives={s: entier(NOMS_SORTIES_POSITIVES[s]) for s, _ in SORTIES_POSITIVES},
-        qualitatif=_texte_de(brut(NOM_QUALITATIF)),
+        qualitatif=text_of(brut(NOM_QUALITATIF)),
         depenses={cat: montant(NOMS_DEPENSES[cat]) for cat, _ in CATEGORIES_DEPENSES},
         ressources_recues={src: montant(NOMS_RESSOURCES[src]) for src, _ in SOURCES_RESSOURCES},
         justificatifs=_justificatifs(zones[NOM_JUSTIFICATIFS], valeurs, anomalies),
@@ -703,51 +589,26 @@ def _bilan(zones: dict[str, _Zone], valeurs: _Valeurs) -> BilanLu:
     )
 
 
-def _justificatifs(zone: _Zone, valeurs: _Valeurs, anomalies: list[str]) -> tuple[JustificatifLigne, ...]:
+def _justificatifs(zone: Zone, valeurs: Valeurs, anomalies: list[str]) -> tuple[JustificatifLigne, ...]:
     """One line per non-empty row; columns found by their header, else by their order."""
-    feuille, cols, rows = _bornes_justificatifs(zone)
-    titres = [_cle(_texte_de(valeurs.get((feuille, rows[0], c)))) for c in cols]
+    feuille, cols, rows = table_bounds(zone, JUSTIFICATIFS_LIGNES_MAX)
+    titres = [_cle(text_of(valeurs.get((feuille, rows[0], c)))) for c in cols]
     reconnus = {_cle(t): cle for cle, t in zip(JUSTIFICATIF_COLONNES, JUSTIFICATIF_TITRES, strict=True)}
     reconnus |= {cle: cle for cle in JUSTIFICATIF_COLONNES}
     trouves = {reconnus[t]: cols[i] for i, t in reversed(list(enumerate(titres))) if t in reconnus}
     if set(trouves) != set(JUSTIFICATIF_COLONNES):  # header retyped: trust the columns' order
         trouves = {cle: cols[j] for j, cle in enumerate(JUSTIFICATIF_COLONNES)}
     lignes = []
-    for numero, row in enumerate(rows[1:], start=1):
-        brut = {cle: valeurs.get((feuille, row, col)) for cle, col in trouves.items()}
-        if all(_vide(v) for v in brut.values()):
-            continue
+    for numero, brut in table_rows(valeurs, feuille, rows, trouves):
         montant = _montant(brut["montant"], f"Justificatif ligne {numero}", anomalies)
         lignes.append(JustificatifLigne(
-            ligne=numero, categorie=_categorie(brut["categorie"]), libelle=_texte_de(brut["libelle"]),
-            montant=montant, fichier=_texte_de(brut["fichier"]),
+            ligne=numero, categorie=_categorie(brut["categorie"]), libelle=text_of(brut["libelle"]),
+            montant=montant, fichier=text_of(brut["fichier"]),
         ))  # fmt: skip
     return tuple(lignes)
 
 
 # --------------------------------------------------------------------------- cell values
-
-
-def _vide(valeur: Any) -> bool:
-    return valeur is None or (isinstance(valeur, str) and not valeur.strip())
-
-
-def _texte_de(valeur: Any) -> str:
-    """A cell's value as stripped text (numbers without a spurious ``.0``)."""
-    if valeur is None:
-        return ""
-    if isinstance(valeur, float) and valeur.is_integer():
-        return str(int(valeur))
-    if isinstance(valeur, datetime):
-        valeur = valeur.date()
-    if isinstance(valeur, date):
-        return valeur.strftime("%d/%m/%Y")
-    return str(valeur).strip()
-
-
-def _apercu(valeur: Any) -> str:
-    texte = _texte_de(valeur)
-    return texte if len(texte) <= 60 else texte[:59] + "…"
 
 
 def _cle(texte: str) -> str:
@@ -763,13 +624,13 @@ _CATEGORIES_LUES = {_cle(cle): cle for cle, _ in CATEGORIES_DEPENSES} | {
 
 def _categorie(valeur: Any) -> str:
     """A key of ``CATEGORIES_DEPENSES`` (typed as key or label, any case), else the text typed."""
-    texte = _texte_de(valeur)
+    texte = text_of(valeur)
     return _CATEGORIES_LUES.get(_cle(texte), texte)
 
 
 def _entier(valeur: Any, libelle: str, anomalies: list[str]) -> int | None:
     """A whole number (negative ones kept for the rules to refuse), or None with an anomaly."""
-    if _vide(valeur):
+    if is_empty(valeur):
         return None
     nombre: int | None = None
     if isinstance(valeur, int) and not isinstance(valeur, bool):
@@ -781,16 +642,16 @@ def _entier(valeur: Any, libelle: str, anomalies: list[str]) -> int | None:
         if re.fullmatch(r"[+-]?\d{1,12}([.,]0*)?", texte):
             nombre = int(re.split(r"[.,]", texte)[0])
     if nombre is None or abs(nombre) >= ENTIER_MAX:
-        anomalies.append(f"{libelle} : valeur illisible « {_apercu(valeur)} » (nombre entier attendu)")
+        anomalies.append(f"{libelle} : valeur illisible « {preview(valeur)} » (nombre entier attendu)")
         return None
     return nombre
 
 
 def _montant(valeur: Any, libelle: str, anomalies: list[str]) -> Decimal | None:
-    if _vide(valeur):
+    if is_empty(valeur):
         return None
     try:
         return parse_decimal_fr(valeur)
     except ValueError:
-        anomalies.append(f"{libelle} : montant illisible « {_apercu(valeur)} »")
+        anomalies.append(f"{libelle} : montant illisible « {preview(valeur)} »")
         return None

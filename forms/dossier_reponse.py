@@ -9,22 +9,44 @@ Reading treats the file as hostile: container checks first
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from babel.numbers import format_currency
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter, quote_sheetname, range_boundaries
-from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from forms.xlsx_safety import FormulaireIllisible, check_xlsx_container
+from forms.classeur import (
+    CADRE,
+    FOND_SAISIE,
+    GRAS,
+    RETOUR,
+    TITRE,
+    Valeurs,
+    Zone,
+    check_zones,
+    create_form_workbook,
+    define_name,
+    find_zone,
+    is_empty,
+    open_hostile_workbook,
+    preview,
+    read_cells,
+    read_source,
+    set_print_layout,
+    table_bounds,
+    table_rows,
+    text_of,
+    value_of,
+    write_input_rows,
+    write_line,
+    write_section,
+    write_value,
+)
+from forms.xlsx_safety import FormulaireIllisible
 
 __all__ = [
     "MONEY_NAMES",
@@ -118,17 +140,10 @@ class FormulaireReponse:
 
 # --------------------------------------------------------------------------- writing
 
-_GRAS = Font(bold=True)
-_TITRE = Font(bold=True, size=16, color="1F3864")
-_SECTION = Font(bold=True, size=12, color="FFFFFF")
-_FOND_SECTION = PatternFill("solid", fgColor="2F5496")
-_FOND_SAISIE = PatternFill("solid", fgColor="FFF2CC")
 _FOND_TOTAL = PatternFill("solid", fgColor="E7E6E6")
 _TECHNIQUE = Font(italic=True, size=8, color="808080")
-_FIN = Side(style="thin", color="A6A6A6")
-_CADRE = Border(left=_FIN, right=_FIN, top=_FIN, bottom=_FIN)
-_RETOUR = Alignment(wrap_text=True, vertical="top")
 _LARGEURS = {"A": 6, "B": 36, "C": 22, "D": 14, "E": 24, "F": 34}
+_COLONNES = len(_LARGEURS)
 
 _RUBRIQUES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("1. La structure porteuse", (
@@ -164,21 +179,14 @@ def write_dossier_reponse(
     lignes_referents: int = 20,
 ) -> Path:
     """Write the blank form for one call to ``path`` and return it."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET_TITLE
-    ws.sheet_view.showGridLines = False
-    for lettre, largeur in _LARGEURS.items():
-        ws.column_dimensions[lettre].width = largeur
     entete = f"Appel à projets PLIE {annee} — Dossier de réponse"
-    wb.properties.title = entete
-    wb.properties.creator = "PLIE — appel à projets"
+    wb, ws = create_form_workbook(SHEET_TITLE, entete, _LARGEURS)
 
-    _texte(ws, 1, entete, font=_TITRE, hauteur=24)
+    _texte(ws, 1, entete, font=TITRE, hauteur=24)
     _texte(ws, 2, titre, font=Font(bold=True, size=12))
     _texte(ws, 3, f"Date limite de réponse : {date_limite}, par courriel et par voie postale.",
            font=Font(bold=True, color="C00000"))
-    _texte(ws, 5, "Mode d'emploi", font=_GRAS)
+    _texte(ws, 5, "Mode d'emploi", font=GRAS)
     consignes = (
         "Complétez les cellules sur fond jaune. Ne renommez pas la feuille et ne déplacez "
         "pas les cellules : le formulaire est lu automatiquement.",
@@ -223,10 +231,7 @@ def write_dossier_reponse(
     ), hauteur=30)
     row += 1
     _tableau_referents(wb, ws, row, lignes_referents)
-    ws.page_setup.orientation = "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    set_print_layout(ws, "portrait")
     ws.sheet_view.selection[0].activeCell = ws.sheet_view.selection[0].sqref = "C11"
 
     path = Path(path)
@@ -236,20 +241,11 @@ def write_dossier_reponse(
 
 def _texte(ws, row: int, valeur: str, *, font: Font | None = None, hauteur: float | None = None) -> None:
     """One line of text across the form's width."""
-    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=6)
-    cell = ws.cell(row=row, column=1, value=valeur)
-    cell.data_type = "s"
-    cell.alignment = _RETOUR
-    if font is not None:
-        cell.font = font
-    if hauteur is not None:
-        ws.row_dimensions[row].height = hauteur
+    write_line(ws, row, valeur, colonnes=_COLONNES, alignment=RETOUR, font=font, hauteur=hauteur, nettoyer=False)
 
 
 def _section(ws, row: int, intitule: str) -> int:
-    _texte(ws, row, intitule, font=_SECTION, hauteur=20)
-    ws.cell(row=row, column=1).fill = _FOND_SECTION
-    return row + 1
+    return write_section(ws, row, intitule, colonnes=_COLONNES, alignment=RETOUR, nettoyer=False)
 
 
 def _saisie(wb: Workbook, ws, row: int, name: str, libelle: str, *, number_format: str) -> None:
@@ -258,9 +254,9 @@ def _saisie(wb: Workbook, ws, row: int, name: str, libelle: str, *, number_forma
     ws.cell(row=row, column=1, value=libelle).alignment = Alignment(vertical="center", wrap_text=True)
     ws.merge_cells(start_row=row, start_column=3, end_row=row, end_column=6)
     for col in range(3, 7):
-        ws.cell(row=row, column=col).border = _CADRE
+        ws.cell(row=row, column=col).border = CADRE
     cell = ws.cell(row=row, column=3)
-    cell.fill = _FOND_SAISIE
+    cell.fill = FOND_SAISIE
     cell.number_format = number_format
     cell.alignment = Alignment(horizontal="left", vertical="center")
     ws.row_dimensions[row].height = 18
@@ -269,10 +265,10 @@ def _saisie(wb: Workbook, ws, row: int, name: str, libelle: str, *, number_forma
 
 def _total(ws, row: int, libelle: str, formule: str) -> None:
     ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
-    ws.cell(row=row, column=1, value=libelle).font = _GRAS
+    ws.cell(row=row, column=1, value=libelle).font = GRAS
     ws.merge_cells(start_row=row, start_column=3, end_row=row, end_column=6)
     cell = ws.cell(row=row, column=3, value=formule)
-    cell.font = _GRAS
+    cell.font = GRAS
     cell.fill = _FOND_TOTAL
     cell.number_format = FORMAT_EURO
     cell.alignment = Alignment(horizontal="left")
@@ -283,7 +279,7 @@ def _tableau_referents(wb: Workbook, ws, row: int, lignes: int) -> None:
     intitules = ("N°", "Nom", "Prénom", "ETP (ex. 0,5)", "Salaire chargé annuel", "Fichier du CV")
     for col, intitule in enumerate(intitules, start=1):
         cell = ws.cell(row=row, column=col, value=intitule)
-        cell.font, cell.fill, cell.border = _GRAS, _FOND_TOTAL, _CADRE
+        cell.font, cell.fill, cell.border = GRAS, _FOND_TOTAL, CADRE
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     entete = row + 1
     for col, name in enumerate(REFERENT_COLUMNS, start=2):
@@ -291,12 +287,7 @@ def _tableau_referents(wb: Workbook, ws, row: int, lignes: int) -> None:
         cell.font, cell.alignment = _TECHNIQUE, Alignment(horizontal="center")
     formats = ("@", "@", "0.00", FORMAT_EURO, "@")
     premiere, derniere = entete + 1, entete + lignes
-    for r in range(premiere, derniere + 1):
-        numero = ws.cell(row=r, column=1, value=r - entete)
-        numero.alignment, numero.border = Alignment(horizontal="center"), _CADRE
-        for col, fmt in enumerate(formats, start=2):
-            cell = ws.cell(row=r, column=col)
-            cell.number_format, cell.fill, cell.border = fmt, _FOND_SAISIE, _CADRE
+    write_input_rows(ws, entete, derniere, formats)
     _nommer(wb, REFERENTS_NAME, f"$B${entete}:$F${derniere}")
     etp = DataValidation(
         type="decimal", operator="between", formula1="0.01", formula2="1", allow_blank=True,
@@ -314,7 +305,7 @@ def _tableau_referents(wb: Workbook, ws, row: int, lignes: int) -> None:
 
 
 def _nommer(wb: Workbook, name: str, reference: str) -> None:
-    wb.defined_names[name] = DefinedName(name, attr_text=f"{quote_sheetname(SHEET_TITLE)}!{reference}")
+    define_name(wb, name, SHEET_TITLE, reference)
 
 
 # --------------------------------------------------------------------------- filling
@@ -323,46 +314,20 @@ def _nommer(wb: Workbook, name: str, reference: str) -> None:
 def fill_dossier_reponse(blank: Path, out: Path, data: FormulaireReponse) -> Path:
     """Write ``data`` into a copy of the blank form (samples for demo, tests, bench)."""
     wb = load_workbook(blank)
-    zones = {name: _zone(wb, name) for name in (*SCALAR_NAMES, REFERENTS_NAME)}
+    zones = {name: find_zone(wb, name) for name in (*SCALAR_NAMES, REFERENTS_NAME)}
     for name in SCALAR_NAMES:
         feuille, (col, row, _, _) = zones[name]
-        _ecrire(wb[feuille].cell(row=row, column=col), getattr(data, name))
+        write_value(wb[feuille].cell(row=row, column=col), getattr(data, name))
     feuille, (col, row, _, derniere) = zones[REFERENTS_NAME]
     if len(data.referents) > derniere - row:
         raise ValueError(f"{len(data.referents)} référents pour {derniere - row} lignes de tableau")
     ws = wb[feuille]
     for i, referent in enumerate(data.referents, start=1):
         for j, champ in enumerate(REFERENT_COLUMNS):
-            _ecrire(ws.cell(row=row + i, column=col + j), getattr(referent, champ))
+            write_value(ws.cell(row=row + i, column=col + j), getattr(referent, champ))
     out = Path(out)
     wb.save(out)
     return out
-
-
-def _ecrire(cell, valeur: object) -> None:
-    """Text stays text (never a formula); money and ETP stay exact numbers."""
-    if isinstance(valeur, str):
-        cell.value = valeur
-        cell.data_type = "s"
-    else:
-        cell.value = valeur
-
-
-def _zone(wb, name: str) -> tuple[str, tuple[int, int, int, int]]:
-    """(sheet title, (min_col, min_row, max_col, max_row)) of a defined name."""
-    defn = wb.defined_names.get(name)
-    if defn is None:
-        for ws in wb.worksheets:
-            defn = getattr(ws, "defined_names", {}).get(name)
-            if defn is not None:
-                break
-    if defn is None:
-        raise KeyError(name)
-    for feuille, reference in defn.destinations:
-        bornes = range_boundaries(reference.replace("$", ""))
-        if feuille in wb.sheetnames and None not in bornes:
-            return feuille, bornes  # type: ignore[return-value]
-    raise ValueError(name)
 
 
 # --------------------------------------------------------------------------- reading
@@ -373,99 +338,31 @@ def read_dossier_reponse(source: Path | bytes, *, filename: str | None = None) -
 
     ``filename`` is the name the porteur gave the file (defaults to the path's name).
     """
-    if isinstance(source, (bytes, bytearray)):
-        data, nom = bytes(source), filename or "formulaire.xlsx"
-    else:
-        data, nom = Path(source).read_bytes(), filename or Path(source).name
-    check_xlsx_container(data, nom)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises anything on a hostile file
-        raise FormulaireIllisible(_illisible(exc)) from None
-    try:
+    data, nom = read_source(source, filename, "formulaire.xlsx")
+    with open_hostile_workbook(data, nom) as wb:
         zones = _zones_lues(wb)
-        valeurs = _valeurs(wb, zones)
-    except FormulaireIllisible:
-        raise
-    except Exception as exc:
-        raise FormulaireIllisible(_illisible(exc)) from None
-    finally:
-        wb.close()
+        valeurs = read_cells(wb, zones, {REFERENTS_NAME: REFERENTS_LIGNES_MAX})
     return _formulaire(zones, valeurs)
 
 
-def _illisible(exc: Exception) -> str:
-    detail = str(exc).strip() or "contenu interne invalide"
-    return f"le classeur Excel est illisible : {detail[:200]} ({type(exc).__name__})"
-
-
-_Zone = tuple[str, tuple[int, int, int, int]]
-_Valeurs = dict[tuple[str, int, int], Any]
-
-
-def _zones_lues(wb) -> dict[str, _Zone]:
+def _zones_lues(wb) -> dict[str, Zone]:
     """Every defined name the reader needs, checked and bounded."""
-    zones: dict[str, _Zone] = {}
-    absentes, invalides = [], []
-    for name in (*SCALAR_NAMES, REFERENTS_NAME):
-        try:
-            zones[name] = _zone(wb, name)
-        except KeyError:
-            absentes.append(name)
-        except Exception:
-            invalides.append(name)
-    if absentes:
-        raise FormulaireIllisible(
-            "ce fichier n'est pas le dossier de réponse de l'appel : zones nommées absentes : "
-            + ", ".join(absentes)
-        )
-    for name, (_, (min_col, min_row, max_col, max_row)) in zones.items():
-        largeur = len(REFERENT_COLUMNS) if name == REFERENTS_NAME else 1
-        if max_col - min_col + 1 < largeur or min_row > LIGNE_MAX or max_col > COLONNE_MAX:
-            invalides.append(name)
-    if invalides:
-        raise FormulaireIllisible(
-            "le dossier de réponse a été modifié : zones nommées invalides : " + ", ".join(invalides)
-        )
-    return zones
+    return check_zones(
+        wb, {**dict.fromkeys(SCALAR_NAMES, 1), REFERENTS_NAME: len(REFERENT_COLUMNS)},
+        ligne_max=LIGNE_MAX, colonne_max=COLONNE_MAX,
+        motif_absentes="ce fichier n'est pas le dossier de réponse de l'appel",
+        motif_invalides="le dossier de réponse a été modifié",
+    )  # fmt: skip
 
 
-def _valeurs(wb, zones: dict[str, _Zone]) -> _Valeurs:
-    """Values of every needed cell, reading each sheet once within a bounding box."""
-    voulues: dict[str, set[tuple[int, int]]] = {}
-    for name, (feuille, (min_col, min_row, _, _)) in zones.items():
-        if name == REFERENTS_NAME:
-            _, cols, rows = _bornes_referents(zones[name])
-            cellules = {(r, c) for r in rows for c in cols}
-        else:
-            cellules = {(min_row, min_col)}
-        voulues.setdefault(feuille, set()).update(cellules)
-    valeurs: _Valeurs = {}
-    for feuille, cellules in voulues.items():
-        rows = [r for r, _ in cellules]
-        cols = [c for _, c in cellules]
-        r0, c0 = min(rows), min(cols)
-        lignes = wb[feuille].iter_rows(
-            min_row=r0, max_row=max(rows), min_col=c0, max_col=max(cols), values_only=True
-        )
-        for r, ligne in enumerate(lignes, start=r0):
-            for c, valeur in enumerate(ligne, start=c0):
-                if valeur is not None and (r, c) in cellules:
-                    valeurs[(feuille, r, c)] = valeur
-    return valeurs
-
-
-def _formulaire(zones: dict[str, _Zone], valeurs: _Valeurs) -> FormulaireReponse:
+def _formulaire(zones: dict[str, Zone], valeurs: Valeurs) -> FormulaireReponse:
     manquants: list[str] = []
     anomalies: list[str] = []
     champs: dict[str, Any] = {}
     for name in SCALAR_NAMES:
-        feuille, (col, row, _, _) = zones[name]
-        brut = valeurs.get((feuille, row, col))
+        brut = value_of(valeurs, zones[name])
         libelle = f"{LIBELLES[name]} ({name})"
-        if _vide(brut):
+        if is_empty(brut):
             champs[name] = None if name in MONEY_NAMES else ""
             if name not in OPTIONAL_NAMES:
                 manquants.append(libelle)
@@ -476,7 +373,7 @@ def _formulaire(zones: dict[str, _Zone], valeurs: _Valeurs) -> FormulaireReponse
         elif name == "contact_telephone":
             champs[name] = _telephone(brut)
         else:
-            champs[name] = _texte_de(brut)
+            champs[name] = text_of(brut)
     referents = _referents(zones[REFERENTS_NAME], valeurs, anomalies)
     if not referents:
         manquants.append(MANQUE_REFERENT)
@@ -485,39 +382,29 @@ def _formulaire(zones: dict[str, _Zone], valeurs: _Valeurs) -> FormulaireReponse
     )
 
 
-def _bornes_referents(zone: _Zone) -> tuple[str, range, range]:
-    """Sheet, columns and rows (header first) of the référents table, bounded."""
-    feuille, (min_col, entete, max_col, max_row) = zone
-    derniere = min(max_row, entete + REFERENTS_LIGNES_MAX)
-    return feuille, range(min_col, max_col + 1), range(entete, derniere + 1)
-
-
-def _referents(zone: _Zone, valeurs: _Valeurs, anomalies: list[str]) -> tuple[Referent, ...]:
+def _referents(zone: Zone, valeurs: Valeurs, anomalies: list[str]) -> tuple[Referent, ...]:
     """One Referent per non-empty row; columns found by their header, else by order."""
-    feuille, cols, rows = _bornes_referents(zone)
-    titres = [_texte_de(valeurs.get((feuille, rows[0], c))).lower() for c in cols]
+    feuille, cols, rows = table_bounds(zone, REFERENTS_LIGNES_MAX)
+    titres = [text_of(valeurs.get((feuille, rows[0], c))).lower() for c in cols]
     if set(REFERENT_COLUMNS) <= set(titres):
         colonnes = {champ: cols[titres.index(champ)] for champ in REFERENT_COLUMNS}
     else:  # header retyped by the porteur: trust the columns' order
         colonnes = {champ: cols[j] for j, champ in enumerate(REFERENT_COLUMNS)}
     referents = []
-    for numero, row in enumerate(rows[1:], start=1):
-        brut = {champ: valeurs.get((feuille, row, col)) for champ, col in colonnes.items()}
-        if all(_vide(v) for v in brut.values()):
-            continue
-        a_completer = [LIBELLES_REFERENT[c] for c, v in brut.items() if _vide(v)]
+    for numero, brut in table_rows(valeurs, feuille, rows, colonnes):
+        a_completer = [LIBELLES_REFERENT[c] for c, v in brut.items() if is_empty(v)]
         if a_completer:
             manque = ", ".join(a_completer)
             anomalies.append(f"Référent de la ligne {numero} incomplet, à compléter : {manque}")
         etp = salaire = None
-        if not _vide(brut["etp"]):
+        if not is_empty(brut["etp"]):
             etp = _nombre_ou_anomalie(brut["etp"], f"ETP de la ligne {numero} illisible", anomalies, etp=True)
-        if not _vide(salaire_brut := brut["salaire_charge_annuel"]):
+        if not is_empty(salaire_brut := brut["salaire_charge_annuel"]):
             motif = f"Salaire chargé annuel de la ligne {numero} illisible"
             salaire = _nombre_ou_anomalie(salaire_brut, motif, anomalies)
         referents.append(Referent(
-            nom=_texte_de(brut["nom"]), prenom=_texte_de(brut["prenom"]), etp=etp,
-            salaire_charge_annuel=salaire, cv_fichier=_texte_de(brut["cv_fichier"]),
+            nom=text_of(brut["nom"]), prenom=text_of(brut["prenom"]), etp=etp,
+            salaire_charge_annuel=salaire, cv_fichier=text_of(brut["cv_fichier"]),
         ))  # fmt: skip
     return tuple(referents)
 
@@ -525,36 +412,14 @@ def _referents(zone: _Zone, valeurs: _Valeurs, anomalies: list[str]) -> tuple[Re
 # --------------------------------------------------------------------------- cell values
 
 
-def _vide(valeur: Any) -> bool:
-    return valeur is None or (isinstance(valeur, str) and not valeur.strip())
-
-
-def _texte_de(valeur: Any) -> str:
-    """A cell's value as stripped text (numbers without a spurious ``.0``)."""
-    if valeur is None:
-        return ""
-    if isinstance(valeur, float) and valeur.is_integer():
-        return str(int(valeur))
-    if isinstance(valeur, datetime) and valeur.time() == time(0):
-        return valeur.date().strftime("%d/%m/%Y")
-    if isinstance(valeur, date):
-        return valeur.strftime("%d/%m/%Y")
-    return str(valeur).strip()
-
-
-def _apercu(valeur: Any) -> str:
-    texte = _texte_de(valeur)
-    return texte if len(texte) <= 60 else texte[:59] + "…"
-
-
 def _siret(valeur: Any, libelle: str, anomalies: list[str]) -> str:
     """Digits as text; a number keeps its leading zeros back (14 digits)."""
     if isinstance(valeur, (int, float)) and not isinstance(valeur, bool) and float(valeur).is_integer():
         siret = str(int(valeur)).zfill(14)
     else:
-        siret = re.sub(r"\s", "", _texte_de(valeur))
+        siret = re.sub(r"\s", "", text_of(valeur))
     if not re.fullmatch(r"\d{14}", siret):
-        anomalies.append(f"{libelle} illisible : « {_apercu(valeur)} » (14 chiffres attendus)")
+        anomalies.append(f"{libelle} illisible : « {preview(valeur)} » (14 chiffres attendus)")
     return siret
 
 
@@ -563,7 +428,7 @@ def _telephone(valeur: Any) -> str:
     if isinstance(valeur, (int, float)) and not isinstance(valeur, bool) and float(valeur).is_integer():
         chiffres = str(int(valeur))
         return "0" + chiffres if len(chiffres) == 9 else chiffres
-    return _texte_de(valeur)
+    return text_of(valeur)
 
 
 def _nombre_ou_anomalie(
@@ -573,7 +438,7 @@ def _nombre_ou_anomalie(
     try:
         return parse_decimal_fr(valeur, etp=etp)
     except ValueError:
-        anomalies.append(f"{motif} : « {_apercu(valeur)} »")
+        anomalies.append(f"{motif} : « {preview(valeur)} »")
         return None
 
 

@@ -11,23 +11,33 @@ the decisions against the database and reports every problem at once.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from decimal import Decimal
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
-from openpyxl.utils import get_column_letter, quote_sheetname, range_boundaries
-from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from forms.classeur import (
+    CADRE,
+    FOND_SAISIE,
+    Zone,
+    create_form_workbook,
+    define_name,
+    find_zone,
+    open_hostile_workbook,
+    read_source,
+    set_print_layout,
+    text_of,
+    write_line,
+    write_technical_sheet,
+)
 from forms.tableur import save_classeur, set_valeur
-from forms.xlsx_safety import FormulaireIllisible, check_xlsx_container
 from templates.formats import format_date, format_decimal_fr
 
 __all__ = [
@@ -71,9 +81,6 @@ MOTIF_ETRANGER = "ce classeur n'est pas une synthèse produite par aap pour le c
 _TITRE = Font(bold=True, size=14, color="1F3864")
 _ENTETE = Font(bold=True, color="FFFFFF")
 _FOND_ENTETE = PatternFill("solid", fgColor="2F5496")
-_FOND_SAISIE = PatternFill("solid", fgColor="FFF2CC")
-_FIN = Side(style="thin", color="A6A6A6")
-_CADRE = Border(left=_FIN, right=_FIN, top=_FIN, bottom=_FIN)
 
 
 class SyntheseIllisible(Exception):
@@ -132,14 +139,9 @@ def write_synthese(
     jeton: str,
 ) -> Path:
     """Write the synthesis for the comité of ``comite_le`` to ``path`` (0o600, atomically)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET_TITLE
     entete_texte = f"Comité de pilotage du {format_date(comite_le)} — appel à projets {annee}"
-    wb.properties.title = entete_texte
-    wb.properties.creator = "PLIE — appel à projets"
-    for j, (_, largeur) in enumerate(COLONNES, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = largeur
+    largeurs = {get_column_letter(j): largeur for j, (_, largeur) in enumerate(COLONNES, start=1)}
+    wb, ws = create_form_workbook(SHEET_TITLE, entete_texte, largeurs, quadrillage=True)
 
     _ligne_texte(ws, 1, entete_texte, font=_TITRE)
     _ligne_texte(ws, 2, titre, font=Font(bold=True))
@@ -153,7 +155,7 @@ def write_synthese(
     for j, (intitule, _) in enumerate(COLONNES, start=1):
         cell = ws.cell(row=entete, column=j)
         set_valeur(cell, intitule)
-        cell.font, cell.fill, cell.border = _ENTETE, _FOND_ENTETE, _CADRE
+        cell.font, cell.fill, cell.border = _ENTETE, _FOND_ENTETE, CADRE
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     ws.row_dimensions[entete].height = 30
     for i, ligne in enumerate(lignes, start=entete + 1):
@@ -168,14 +170,11 @@ def write_synthese(
         _couleurs_avis(ws, entete + 1, derniere)
     _couverture(ws, derniere + 2, lignes, referents_voulus)
 
-    _nommer(wb, NOM_DECISIONS, SHEET_TITLE, f"$A${entete}:${fin_colonnes}${derniere}")
+    define_name(wb, NOM_DECISIONS, SHEET_TITLE, f"$A${entete}:${fin_colonnes}${derniere}")
     _feuille_technique(wb, annee, jeton)
 
     ws.print_title_rows = f"{entete}:{entete}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    set_print_layout(ws, "landscape")
     premiere_saisie = ws.cell(row=entete + 1, column=COL_DECISION + 1).coordinate
     for selection in ws.sheet_view.selection:
         if selection.pane == "bottomRight":
@@ -184,12 +183,10 @@ def write_synthese(
 
 
 def _ligne_texte(ws, row: int, texte: str, *, font: Font) -> None:
-    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=len(COLONNES))
-    cell = ws.cell(row=row, column=1)
-    set_valeur(cell, texte)
-    cell.font = font
-    cell.alignment = Alignment(wrap_text=True, vertical="center")
-    ws.row_dimensions[row].height = 30 if row == 3 else 20
+    write_line(
+        ws, row, texte, colonnes=len(COLONNES), alignment=Alignment(wrap_text=True, vertical="center"),
+        font=font, hauteur=30 if row == 3 else 20,
+    )  # fmt: skip
 
 
 def _ligne_dossier(ws, row: int, ligne: LigneSynthese) -> None:
@@ -201,11 +198,11 @@ def _ligne_dossier(ws, row: int, ligne: LigneSynthese) -> None:
     for j, valeur in enumerate(valeurs):
         cell = ws.cell(row=row, column=j + 1)
         set_valeur(cell, valeur, "euros" if j in COLONNES_EUROS else "texte")
-        cell.border = _CADRE
+        cell.border = CADRE
         cell.alignment = Alignment(vertical="top", wrap_text=j in COLONNES_RETOUR)
     for j in (COL_DECISION, COL_MOTIF):
         cell = ws.cell(row=row, column=j + 1)
-        cell.fill = _FOND_SAISIE
+        cell.fill = FOND_SAISIE
         cell.protection = Protection(locked=False)
         cell.number_format = "@"
 
@@ -250,20 +247,10 @@ def _couverture(ws, row: int, lignes: list[LigneSynthese], referents_voulus: int
 
 def _feuille_technique(wb: Workbook, annee: int, jeton: str) -> None:
     """The hidden sheet ``aap``: the call's year and the token that ties the file to aap."""
-    ws = wb.create_sheet(SHEET_TECHNIQUE)
-    ws.sheet_state = "hidden"
-    for row, (libelle, valeur, nom) in enumerate(
-        (("Année de l'appel", annee, NOM_ANNEE), ("Jeton", jeton, NOM_JETON)), start=1
-    ):
-        set_valeur(ws.cell(row=row, column=1), libelle)
-        set_valeur(ws.cell(row=row, column=2), valeur)
-        _nommer(wb, nom, SHEET_TECHNIQUE, f"$B${row}")
-    ws.column_dimensions["A"].width = 20
-    ws.column_dimensions["B"].width = 40
-
-
-def _nommer(wb: Workbook, name: str, feuille: str, reference: str) -> None:
-    wb.defined_names[name] = DefinedName(name, attr_text=f"{quote_sheetname(feuille)}!{reference}")
+    write_technical_sheet(
+        wb, SHEET_TECHNIQUE, (("Année de l'appel", annee, NOM_ANNEE), ("Jeton", jeton, NOM_JETON)),
+        largeurs={"A": 20, "B": 40},
+    )
 
 
 # --------------------------------------------------------------------------- reading
@@ -271,64 +258,31 @@ def _nommer(wb: Workbook, name: str, feuille: str, reference: str) -> None:
 
 def read_synthese(path: Path | bytes) -> SyntheseLue:
     """Read the decisions typed into a synthesis; raise ``SyntheseIllisible`` if it cannot be read."""
-    if isinstance(path, (bytes, bytearray)):
-        data, nom = bytes(path), "synthese.xlsx"
-    else:
-        data, nom = Path(path).read_bytes(), Path(path).name
-    try:
-        check_xlsx_container(data, nom)
-    except FormulaireIllisible as exc:
-        raise SyntheseIllisible(exc.motif) from None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises anything on a hostile file
-        raise SyntheseIllisible(_illisible(exc)) from None
-    try:
+    data, nom = read_source(path, None, "synthese.xlsx")
+    with open_hostile_workbook(data, nom, erreur=SyntheseIllisible) as wb:
         zones = _zones(wb)
         annee = _annee(_cellule(wb, zones[NOM_ANNEE]))
         jeton = _texte_de(_cellule(wb, zones[NOM_JETON])) or None
         decisions = _decisions(wb, zones[NOM_DECISIONS])
-    except SyntheseIllisible:
-        raise
-    except Exception as exc:
-        raise SyntheseIllisible(_illisible(exc)) from None
-    finally:
-        wb.close()
     return SyntheseLue(annee=annee, jeton=jeton, decisions=decisions)
 
 
-def _illisible(exc: Exception) -> str:
-    detail = str(exc).strip() or "contenu interne invalide"
-    return f"le classeur Excel est illisible : {detail[:200]} ({type(exc).__name__})"
-
-
-_Zone = tuple[str, tuple[int, int, int, int]]
-
-
-def _zones(wb) -> dict[str, _Zone]:
+def _zones(wb) -> dict[str, Zone]:
     """The three defined names, each resolved to (sheet, bounds) and bounded."""
-    zones: dict[str, _Zone] = {}
+    zones: dict[str, Zone] = {}
     absentes, invalides = [], []
     for name in (NOM_ANNEE, NOM_JETON, NOM_DECISIONS):
-        defn = wb.defined_names.get(name)
-        if defn is None:
+        try:
+            zone: Zone | None = find_zone(wb, name, sheet_scoped=False)
+        except KeyError:
             absentes.append(name)
             continue
-        zone = None
-        try:
-            for feuille, reference in defn.destinations:
-                bornes = range_boundaries(reference.replace("$", ""))
-                if feuille in wb.sheetnames and None not in bornes:
-                    zone = (feuille, bornes)
-                    break
         except Exception:
             zone = None
         if zone is None or zone[1][1] > LIGNE_MAX or zone[1][2] > COLONNES_MAX:
             invalides.append(name)
         else:
-            zones[name] = zone  # type: ignore[assignment]
+            zones[name] = zone
     if absentes:
         raise SyntheseIllisible(f"{MOTIF_ETRANGER} : zones nommées absentes : " + ", ".join(absentes))
     if invalides:
@@ -338,14 +292,14 @@ def _zones(wb) -> dict[str, _Zone]:
     return zones
 
 
-def _cellule(wb, zone: _Zone) -> Any:
+def _cellule(wb, zone: Zone) -> Any:
     feuille, (col, row, _, _) = zone
     for ligne in wb[feuille].iter_rows(min_row=row, max_row=row, min_col=col, max_col=col, values_only=True):
         return ligne[0]
     return None
 
 
-def _decisions(wb, zone: _Zone) -> tuple[DecisionLue, ...]:
+def _decisions(wb, zone: Zone) -> tuple[DecisionLue, ...]:
     """Rows under the header with a N°: their decision and motif, as stripped texts."""
     feuille, (min_col, entete, max_col, max_row) = zone
     derniere = min(max_row, entete + LIGNES_MAX)
@@ -403,16 +357,8 @@ def _annee(valeur: Any) -> int | None:
 
 
 def _texte_de(valeur: Any) -> str:
-    """A cell's value as stripped text (numbers without a spurious ``.0``)."""
-    if valeur is None:
-        return ""
-    if isinstance(valeur, float) and valeur.is_integer():
-        return str(int(valeur))
-    if isinstance(valeur, datetime) and valeur.time() != time(0):
-        return valeur.strftime("%d/%m/%Y %H:%M")
-    if isinstance(valeur, date):
-        return valeur.strftime("%d/%m/%Y")
-    return str(valeur).strip()
+    """A cell's value as stripped text, with the time of a date when it is not midnight."""
+    return text_of(valeur, avec_heure=True)
 
 
 # --------------------------------------------------------------------------- filling (demo, tests)
