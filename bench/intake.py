@@ -22,12 +22,16 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -326,8 +330,10 @@ def _aap() -> str:
     return found
 
 
-def _env(base: Path, smtp_port: int, pdf: bool) -> dict[str, str]:
+def _env(base: Path, smtp_port: int, pdf: bool, api_url: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if api_url:  # A talks to a Prefect server already running, as in production
+        env["PREFECT_API_URL"] = api_url
     env.update({
         "AAP_DATABASE_URL": f"sqlite:///{base / 'aap.sqlite'}",
         "AAP_STORAGE_DIR": str(base / "storage"),
@@ -364,12 +370,12 @@ def _publish(aap: str, env: dict[str, str], cwd: Path) -> Path:
     return Path(found.group(1).strip())
 
 
-def _run_a(aap: str, maildir: Path, base: Path, n: int, pdf: bool) -> tuple[Measure, int, int]:
+def _run_a(aap: str, maildir: Path, base: Path, n: int, pdf: bool, api_url: str | None = None) -> tuple[Measure, int, int]:
     """One timed ``aap depots relever`` on a freshly published database, checked."""
     from adapters.smtp_sink import SmtpSink
 
     with SmtpSink(base / "sink") as sink:
-        env = _env(base, sink.port, pdf)
+        env = _env(base, sink.port, pdf, api_url)
         if not (base / "aap.sqlite").exists():
             _publish(aap, env, base)
         m = measure([aap, "depots", "relever", str(maildir), "--appel", str(ANNEE), "--maintenant", MAINTENANT],
@@ -399,7 +405,42 @@ def _run_b(maildir: Path, base: Path, n: int, pdf: bool) -> tuple[Measure, int, 
     return m, report["depots"], mails
 
 
-def compare(n: int, pdf: bool, work: Path, repeat: int = 1) -> dict:
+@contextmanager
+def prefect_server(work: Path) -> Iterator[str]:
+    """A ``prefect server start`` on loopback, started and stopped outside the timings."""
+    from adapters.smtp_sink import find_free_port
+
+    port = find_free_port()
+    env = {**os.environ, "PREFECT_HOME": str(work / "prefect-server"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_UI_ENABLED": "false"}
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        for _ in range(900):
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            _fail("le serveur Prefect n'a pas démarré", "", "")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def compare(n: int, pdf: bool, work: Path, repeat: int = 1, server: bool = False) -> dict:
+    if server:
+        with prefect_server(work) as url:
+            return _compare(n, pdf, work, repeat, url)
+    return _compare(n, pdf, work, repeat, None)
+
+
+def _compare(n: int, pdf: bool, work: Path, repeat: int, api_url: str | None) -> dict:
     """Generate the dépôts, then time A and B alternately ``repeat`` times; keep each one's best."""
     aap = _aap()
     maildir = work / "boite-depots"
@@ -413,14 +454,14 @@ def compare(n: int, pdf: bool, work: Path, repeat: int = 1) -> dict:
     for r in range(1, repeat + 1):
         for base in (work / f"a{r}", work / f"b{r}"):
             base.mkdir(parents=True, exist_ok=True)
-        runs_a.append(_run_a(aap, maildir, work / f"a{r}", n, pdf))
+        runs_a.append(_run_a(aap, maildir, work / f"a{r}", n, pdf, api_url))
         runs_b.append(_run_b(maildir, work / f"b{r}", n, pdf))
     best_a = min(runs_a, key=lambda run: run[0].seconds)
     best_b = min(runs_b, key=lambda run: run[0].seconds)
     ratio = best_a[0].seconds / best_b[0].seconds
     peak = max(m.peak_rss_sum_mb for m, _, _ in runs_a + runs_b)
     return {
-        "n": n, "pdf": pdf, "repeat": repeat, "generation_s": round(generated, 1), "ratio": round(ratio, 3),
+        "n": n, "pdf": pdf, "repeat": repeat, "prefect": "serveur déjà lancé" if api_url else "serveur éphémère", "generation_s": round(generated, 1), "ratio": round(ratio, 3),
         "ratio_cpu": round(best_a[0].cpu_seconds / best_b[0].cpu_seconds, 3),
         "target_ratio": TARGET_RATIO, "target_rss_mb": TARGET_RSS_MB,
         "ok": ratio <= TARGET_RATIO and peak <= TARGET_RSS_MB,
@@ -457,7 +498,8 @@ def print_table(r: dict) -> None:
         ("attestations reçues (SMTP)", str(a["mails"]), str(b["mails"])),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    print(f"Relève de {r['n']} dépôts, attestations {'PDF' if r['pdf'] else '.docx'} ; {r['cpus']} processeurs, "
+    print(f"Relève de {r['n']} dépôts, attestations {'PDF' if r['pdf'] else '.docx'}, Prefect : {r['prefect']} ; "
+          f"{r['cpus']} processeurs, "
           f"charge {r['load_average'][0]:.1f} ; génération des messages : {r['generation_s']} s (non comptée)")
     if r["repeat"] > 1:
         print(f"  meilleur de {r['repeat']} essais — A : {r['a_seconds_all']} s ; B : {r['b_seconds_all']} s")
@@ -479,6 +521,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", type=Path, help="garder les fichiers dans ce dossier (vide ou absent)")
     parser.add_argument("--repeat", type=int, default=1, help="mesurer A et B tour à tour k fois, garder le meilleur")
     parser.add_argument("--json", action="store_true", help="sortie JSON")
+    parser.add_argument("--serveur-prefect", action="store_true",
+                        help="A parle à un serveur Prefect déjà lancé (comme en production) au lieu du serveur éphémère")
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--maildir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -493,10 +537,10 @@ def main(argv: list[str] | None = None) -> None:
         args.keep.mkdir(parents=True, exist_ok=True)
         if any(args.keep.iterdir()):
             raise SystemExit(f"--keep : le dossier {args.keep} n'est pas vide")
-        result = compare(args.n, args.pdf, args.keep.resolve(), args.repeat)
+        result = compare(args.n, args.pdf, args.keep.resolve(), args.repeat, args.serveur_prefect)
     else:
         with tempfile.TemporaryDirectory(prefix="aap-bench-") as tmp:
-            result = compare(args.n, args.pdf, Path(tmp), args.repeat)
+            result = compare(args.n, args.pdf, Path(tmp), args.repeat, args.serveur_prefect)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
