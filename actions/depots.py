@@ -339,3 +339,34 @@ def _new_depot(
     refresh_dossier(session, dossier, cfg, maintenant, nouveau=nouveau, declencheur=depot)
     allocate_attestation(session, appel, depot, dossier, maintenant)
     return depot
+
+
+def attach_depot(
+    factory: sessionmaker[Session], annee: int, depot_id: int, *, siret: str, nom: str | None, maintenant: datetime
+) -> Depot:
+    """The SA ties a waiting (non identifié) dépôt to a porteur: it joins its dossier and gets its attestation."""
+    siret = normalize_siret(siret)
+    if (motif := siret_motif(siret)) is not None:
+        raise SaisieRefusee(motif)
+
+    def record() -> Depot:
+        with transaction(factory) as session:
+            appel, cfg = load_appel(session, annee)
+            depot = session.get(Depot, depot_id, with_for_update=True)
+            if depot is None or depot.appel_id != appel.id:
+                raise SaisieRefusee(f"aucun dépôt n° {depot_id} pour l'appel {annee}")
+            if depot.statut is not DepotStatut.NON_IDENTIFIE:
+                raise SaisieRefusee(f"le dépôt n° {depot_id} est déjà rattaché au dossier {depot.dossier.numero}")
+            porteur = find_or_create_by_siret(session, siret, nom)
+            dossier, nouveau = get_or_create_dossier(session, appel, porteur, depot.recu_le)
+            depot.dossier, depot.statut = dossier, DepotStatut.ENREGISTRE
+            depot.motifs = [m for m in depot.motifs if m != NON_IDENTIFIE] + [
+                f"rattaché par l'assistante au dossier {dossier.numero} (SIRET {siret})"]
+            session.flush()
+            depot.rang = len([d for d in dossier.depots if d.id != depot.id]) + 1
+            remember_addresses(session, porteur, [depot.expediteur])
+            refresh_dossier(session, dossier, cfg, maintenant, nouveau=nouveau, declencheur=depot)
+            allocate_attestation(session, appel, depot, dossier, maintenant)
+            return depot
+
+    return retry_on_conflict(record)

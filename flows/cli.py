@@ -103,6 +103,26 @@ def depot_postal(
     _echo_mail(result["courriels"])
 
 
+@depot_app.command("rattacher")
+def depot_rattacher(
+    depot: Annotated[int, typer.Argument(help="Numéro du dépôt non identifié (colonne N° de « aap dossiers »).")],
+    annee: AnneeAppel,
+    siret: Annotated[str, typer.Option("--siret", help="SIRET de la structure (14 chiffres).")],
+    nom: Annotated[Optional[str], typer.Option("--nom", help="Nom de la structure, si elle est encore inconnue.")] = None,
+    maintenant: Maintenant = None,
+) -> None:
+    """Rattache un dépôt non identifié à une structure : il rejoint son dossier et reçoit son attestation."""
+    from actions.depots import SaisieRefusee
+    from flows.depots import rattachement_depot
+
+    try:
+        result = rattachement_depot(annee, depot, siret, nom, maintenant)
+    except SaisieRefusee as exc:
+        _fail(str(exc))
+    typer.echo(f"Dépôt n° {result['depot']['depot']} rattaché au dossier {result['depot']['dossier']}.")
+    _echo_mail(result["courriels"])
+
+
 @app.command("dossiers")
 def dossiers(
     annee: AnneeAppel,

@@ -8,7 +8,7 @@ from prefect import flow, task
 
 from actions.attestations import render_pending
 from actions.bilans import render_pending_accuses
-from actions.depots import register_mailbox, register_postal
+from actions.depots import attach_depot, register_mailbox, register_postal
 from adapters.mailbox import iter_mailbox
 from flows.mail import send_outbox
 from flows.runtime import parse_moment, runtime
@@ -30,6 +30,13 @@ def register_postal_task(annee: int, siret: str, recu_le: str, files: list[str],
         nom=nom, maintenant=parse_moment(maintenant),
     )
     return {"depot": depot.id, "resultat": outcome}
+
+
+@task(name="rattacher-depot")
+def attach_task(annee: int, depot: int, siret: str, nom: str | None, maintenant: str | None) -> dict:
+    rt = runtime()
+    d = attach_depot(rt.factory, annee, depot, siret=siret, nom=nom, maintenant=parse_moment(maintenant))
+    return {"depot": d.id, "dossier": d.dossier.numero}
 
 
 @task(name="rendre-attestations")
@@ -56,6 +63,16 @@ def depot_postal(annee: int, siret: str, recu_le: str, files: list[str], nom: st
     """Enregistre un dépôt reçu par courrier et envoie son attestation."""
     return {
         "depot": register_postal_task(annee, siret, recu_le, files, nom, maintenant),
+        "attestations": render_attestations(annee),
+        "courriels": send_outbox(),
+    }
+
+
+@flow(name="rattachement-depot")
+def rattachement_depot(annee: int, depot: int, siret: str, nom: str | None = None, maintenant: str | None = None) -> dict:
+    """Rattache un dépôt non identifié à une structure, puis atteste et envoie l'attestation."""
+    return {
+        "depot": attach_task(annee, depot, siret, nom, maintenant),
         "attestations": render_attestations(annee),
         "courriels": send_outbox(),
     }

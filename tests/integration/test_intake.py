@@ -1,6 +1,7 @@
 """The intake end to end on a real database, real files and a real SMTP server."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from actions.listing import list_dossiers
@@ -220,3 +221,29 @@ def test_outbox_sends_by_chunks_and_a_failing_row_waits_for_the_next_run(factory
     assert sink.connections == 3  # 5 rows, chunks of 2
     again = send_pending(factory, mail, storage.root, chunk=2)
     assert (again.envoyes, again.echecs) == (0, 0)
+
+
+def test_sa_ties_a_waiting_depot_to_a_porteur_and_its_attestation_goes_out(factory, storage, appel, sink, mail, maildir):
+    from actions.attestations import render_pending
+    from actions.depots import SaisieRefusee, attach_depot
+
+    p = porteur(90)
+    deliver(maildir, sender="secretariat@inconnu.example.org", when=paris(6, 9), message_id="<orphelin@example.org>",
+            attachments=[("lettre.pdf", cvs(p)[0][1])])
+    run_intake(factory, storage, maildir, mail)
+    with factory() as s:
+        [waiting] = [r for r in list_dossiers(s, 2018, str(storage.root)) if r["numero"] is None]
+
+    with pytest.raises(SaisieRefusee, match="SIRET invalide"):
+        attach_depot(factory, 2018, waiting["depot"], siret="12345678901234", nom=None, maintenant=paris(8, 9))
+    depot = attach_depot(factory, 2018, waiting["depot"], siret=p.siret, nom=p.nom, maintenant=paris(8, 9))
+    render_pending(factory, storage, 2018, pdf=False, workers=1)
+    send_pending(factory, mail, storage.root)
+
+    row = _rows(factory, storage)[p.nom]
+    assert row["numero"] == "2018-001" and len(row["attestations"]) == 1
+    assert any("rattaché par l'assistante" in m for m in row["motifs"])
+    [message] = sink.messages()
+    assert message["To"].addresses[0].addr_spec == "secretariat@inconnu.example.org"
+    with pytest.raises(SaisieRefusee, match="déjà rattaché"):
+        attach_depot(factory, 2018, depot.id, siret=p.siret, nom=None, maintenant=paris(8, 10))
