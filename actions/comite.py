@@ -17,11 +17,29 @@ from adapters.database import transaction
 from adapters.pdf import merge_pdfs, pdf_versions
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
-from forms.synthese import DECISIONS, LigneSynthese, SyntheseIllisible, read_synthese, write_synthese
+from forms.synthese import (
+    DECISIONS,
+    LigneSynthese,
+    SyntheseIllisible,
+    read_synthese,
+    write_synthese,
+)
 from models.appel import Appel
 from models.comite import Comite
-from models.dossier import UNDECIDED, Dossier, DossierStatut, TransitionInterdite, advance
-from models.instruction import DECISION_LABELS, Decision, DecisionComite, Instruction, to_decimal
+from models.dossier import (
+    UNDECIDED,
+    Dossier,
+    DossierStatut,
+    TransitionInterdite,
+    advance,
+)
+from models.instruction import (
+    DECISION_LABELS,
+    Decision,
+    DecisionComite,
+    Instruction,
+    to_decimal,
+)
 from templates.formats import format_decimal_fr
 from templates.lettre_decision import LettreDecisionData, lettre_context, render_lettre
 from templates.mails import render_mail

@@ -15,7 +15,13 @@ from adapters.pdf import convert_to_pdf, soffice_path
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from models.appel import Appel
-from models.convention import Avenant, AvenantNature, Convention, objectifs_pro_rata, one_year_from
+from models.convention import (
+    Avenant,
+    AvenantNature,
+    Convention,
+    objectifs_pro_rata,
+    one_year_from,
+)
 from templates.avenant import AvenantData, avenant_context, render_avenant
 from templates.convention import (
     ConventionData,

@@ -15,7 +15,8 @@ from actions.depots import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
 from adapters.database import retry_on_conflict, transaction
 from config.appel_config import AppelConfig, SuiviRegles
-from forms.tableur import Colonne as C, Feuille, write_tableur
+from forms.tableur import Colonne as C
+from forms.tableur import Feuille, write_tableur
 from models.appel import Appel
 from models.convention import (
     Avenant,

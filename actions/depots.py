@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from functools import partial
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.bilans import bilan_attachment, register_bilan
-from actions.dossiers import allocate_attestation, deadline_for, get_or_create_dossier, refresh_dossier
+from actions.dossiers import (
+    allocate_attestation,
+    deadline_for,
+    get_or_create_dossier,
+    refresh_dossier,
+)
 from actions.pieces import DepotAnalyse, analyse_files, formulaire_as_json
+from actions.porteurs import (
+    find_or_create_by_siret,
+    identify_porteur,
+    remember_addresses,
+    update_from_form,
+)
 from adapters.database import retry_on_conflict, transaction
 from adapters.mailbox import IncomingMessage, delivery_time, parse_message
 from adapters.storage import Storage, Stored
@@ -21,7 +32,6 @@ from adapters.workers import worker_pool
 from config.appel_config import AppelConfig, PiecesRegles
 from models.appel import Appel, is_late
 from models.dossier import Canal, Depot, DepotStatut, Piece, Reception
-from actions.porteurs import find_or_create_by_siret, identify_porteur, remember_addresses, update_from_form
 from models.porteur import normalize_siret, siret_motif
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves

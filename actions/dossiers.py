@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 from config.appel_config import AppelConfig
 from models.appel import Appel, attestation_numero, dossier_numero
 from models.dossier import (
+    RECEPTION,
     Attestation,
     Depot,
     Dossier,
     DossierStatut,
     NaturePiece,
     PieceVue,
-    RECEPTION,
     advance,
     assess_completeness,
 )

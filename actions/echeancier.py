@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,8 +15,20 @@ from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from forms.bilan import BilanPrefill, write_bilan_form
 from models.appel import Appel
-from models.convention import Convention, ConventionStatut, next_action, objectifs_pro_rata, one_year_from
-from models.suivi import Echeance, due_mailings, is_late, jeton_echeance, planned_echeances
+from models.convention import (
+    Convention,
+    ConventionStatut,
+    next_action,
+    objectifs_pro_rata,
+    one_year_from,
+)
+from models.suivi import (
+    Echeance,
+    due_mailings,
+    is_late,
+    jeton_echeance,
+    planned_echeances,
+)
 from templates.formats import format_date
 from templates.mails import render_mail
 from templates.suivi_mails import demande_context, digest_context, relance_context

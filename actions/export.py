@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from actions.depots import load_appel
-from templates.formats import format_date
 from forms.tableur import Colonne, Feuille, write_tableur
 from models.courriel import Courriel
 from models.dossier import Depot, Dossier
 from models.instruction import DecisionComite
+from templates.formats import format_date
 
 C = Colonne
 

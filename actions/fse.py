@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from actions.depots import SaisieRefusee
 from adapters.pdf import convert_to_pdf, merge_pdfs, soffice_path
 from adapters.storage import Storage
+from models.bilan import same_file_key
 from models.convention import Convention
 from models.dossier import Depot
 from models.instruction import DecisionComite
-from models.bilan import same_file_key
 from models.suivi import Echeance
 from templates.fiche_presence import FichePresenceData, render_fiche
 from templates.index_fse import IndexFseData, JustificatifIndex, render_index_fse

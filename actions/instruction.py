@@ -18,9 +18,22 @@ from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from models.appel import Appel
 from models.dossier import Dossier, DossierStatut, advance
-from models.instruction import Constat, Gravite, Instruction, examine_dossier, propose_avis, salary_ceiling, to_decimal
+from models.instruction import (
+    Constat,
+    Gravite,
+    Instruction,
+    examine_dossier,
+    propose_avis,
+    salary_ceiling,
+    to_decimal,
+)
 from templates.formats import format_decimal_fr
-from templates.note_instruction import ConstatLigne, NoteInstructionData, ReferentLigne, render_note
+from templates.note_instruction import (
+    ConstatLigne,
+    NoteInstructionData,
+    ReferentLigne,
+    render_note,
+)
 
 INSTRUCTIBLE = {DossierStatut.INCOMPLET, DossierStatut.COMPLET, DossierStatut.INSTRUIT, DossierStatut.AJOURNE}
 

@@ -15,10 +15,22 @@ from actions.depots import load_appel
 from config.appel_config import AppelConfig
 from forms.rapport_suivi import LigneSuivi, write_rapport_suivi
 from models.convention import Convention
-from models.indicateurs import Seuils, SeuilsBudget, couleur, couleur_budget, describe_seuils, objectif_pro_rata
+from models.indicateurs import (
+    Seuils,
+    SeuilsBudget,
+    couleur,
+    couleur_budget,
+    describe_seuils,
+    objectif_pro_rata,
+)
 from models.suivi import Bilan, Echeance, NatureEcheance
 from templates.formats import format_decimal_fr
-from templates.synthese_suivi import ConventionSuivi, IndicateurLigne, SyntheseSuiviData, render_synthese_suivi
+from templates.synthese_suivi import (
+    ConventionSuivi,
+    IndicateurLigne,
+    SyntheseSuiviData,
+    render_synthese_suivi,
+)
 
 ZERO = Decimal("0")
 PARIS = ZoneInfo("Europe/Paris")

@@ -8,9 +8,9 @@ from prefect import flow, task
 from actions.convention_documents import render_pending_conventions
 from actions.conventions import Modification, establish_conventions, modify, prolong
 from actions.depots import SaisieRefusee
-from models.convention import ConventionNonSignee, RenouvellementsEpuises
 from flows.mail import send_outbox
 from flows.runtime import parse_moment, runtime
+from models.convention import ConventionNonSignee, RenouvellementsEpuises
 
 
 @task(name="etablir-conventions")

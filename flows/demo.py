@@ -7,22 +7,22 @@ from decimal import Decimal
 from pathlib import Path
 
 import typer
+from sqlalchemy import func, select
 
 from actions.listing import list_dossiers
 from actions.publication import register_known_porteur
 from adapters.smtp_sink import SmtpSink
 from config.appel_config import CONFIG_DIR
+from flows.comite import decisions_comite, preparation_comite
 from flows.demo_data import KNOWN, build_answers, build_sample
 from flows.demo_suivi import replay_year
 from flows.depots import depot_postal, releve_depots
+from flows.instruction import instruction
 from flows.publication import publication
 from flows.runtime import PARIS, configure, runtime
 from flows.summary import decisions_table, dossiers_table
-from flows.instruction import instruction
-from flows.comite import decisions_comite, preparation_comite
 from forms.synthese import fill_decisions
 from models.instruction import DecisionComite
-from sqlalchemy import func, select
 from templates.formats import format_date
 
 ANNEE = 2018
@@ -132,8 +132,17 @@ def demo_decisions(rows: list[dict]) -> dict[str, tuple[str, str]]:
 
 def run_conventions(rt, sortie: Path) -> None:
     """Conventions for the retained dossiers, signatures, two renewals and a refused third, a modification."""
-    from actions.conventions import Modification, export_conventions, list_conventions, sign
-    from flows.conventions import avenant_modification, avenant_prolongation, etablissement_conventions
+    from actions.conventions import (
+        Modification,
+        export_conventions,
+        list_conventions,
+        sign,
+    )
+    from flows.conventions import (
+        avenant_modification,
+        avenant_prolongation,
+        etablissement_conventions,
+    )
     from flows.summary import conventions_table
 
     result = etablissement_conventions(ANNEE, None, datetime(2017, 12, 21, 10, 0, tzinfo=PARIS).isoformat())

@@ -13,7 +13,13 @@ from sqlalchemy import select
 
 from adapters.eml_samples import build_depot_email, write_maildir_message
 from flows.demo_data import cv_pdf
-from forms.bilan import NOMS_DEPENSES, NOMS_QUANTITATIFS, NOMS_RESSOURCES, NOMS_SORTIES_POSITIVES, fill_bilan_form
+from forms.bilan import (
+    NOMS_DEPENSES,
+    NOMS_QUANTITATIFS,
+    NOMS_RESSOURCES,
+    NOMS_SORTIES_POSITIVES,
+    fill_bilan_form,
+)
 from models.convention import Convention
 from models.suivi import Echeance, NatureEcheance
 

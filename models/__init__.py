@@ -1,11 +1,11 @@
 """The tables, one module per lifecycle noun. Importing this package registers them all."""
 from models.appel import Appel
 from models.base import Base
+from models.comite import Comite
+from models.convention import Avenant, Convention
 from models.courriel import Courriel, CourrielStatut
 from models.dossier import Attestation, Depot, Dossier, Piece, Reception
 from models.instruction import DecisionComite, Instruction
-from models.comite import Comite
-from models.convention import Avenant, Convention
 from models.porteur import Porteur, PorteurAdresse
 from models.suivi import Bilan, Echeance
 

@@ -13,7 +13,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from templates.formats import format_date, format_datetime_paris, format_taille, to_paris
+from templates.formats import (
+    format_date,
+    format_datetime_paris,
+    format_taille,
+    to_paris,
+)
 from templates.render import render_docx
 
 Periode = Literal["mi-parcours", "final"]

@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from templates.formats import format_date, format_datetime_paris, format_taille, to_paris
+from templates.formats import (
+    format_date,
+    format_datetime_paris,
+    format_taille,
+    to_paris,
+)
 
 Canal = Literal["courriel", "courrier"]
 StatutPiece = Literal["acceptée", "refusée"]

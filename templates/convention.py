@@ -15,7 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from templates.attestation import format_siret
-from templates.formats import NBSP, format_date, format_decimal_fr, format_euros, to_paris
+from templates.formats import (
+    NBSP,
+    format_date,
+    format_decimal_fr,
+    format_euros,
+    to_paris,
+)
 from templates.render import render_docx
 
 TEMPLATE = "convention.docx"

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Literal
 
 from templates.attestation import LIBELLES_CANAUX, format_siret
-from templates.formats import format_date, format_datetime_paris, format_decimal_fr, format_euros, to_paris
+from templates.formats import (
+    format_date,
+    format_datetime_paris,
+    format_decimal_fr,
+    format_euros,
+    to_paris,
+)
 from templates.render import render_docx
 
 Gravite = Literal["bloquant", "réserve", "information"]

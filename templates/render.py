@@ -17,7 +17,6 @@ from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined
 
 from adapters.storage import private_output
-
 from templates.attestation import AttestationData, PieceLine, attestation_context
 
 __all__ = [

@@ -16,7 +16,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Literal
 
-from templates.formats import NBSP, format_date, format_decimal_fr, format_euros, to_paris
+from templates.formats import (
+    NBSP,
+    format_date,
+    format_decimal_fr,
+    format_euros,
+    to_paris,
+)
 from templates.render import render_docx
 
 Couleur = Literal["vert", "orange", "rouge", "—"]
