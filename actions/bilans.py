@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.outbox import enqueue
 from adapters.database import retry_on_conflict, transaction
 from adapters.mailbox import IncomingMessage
-from adapters.pdf import convert_to_pdf, soffice_path
+from adapters.pdf import pdf_versions
 from adapters.storage import Storage
 from forms.bilan import is_bilan_form, read_bilan_form
 from forms.xlsx_safety import FormulaireIllisible
@@ -110,9 +110,7 @@ def render_pending_accuses(factory: sessionmaker[Session], storage: Storage, *, 
     if not jobs:
         return 0
     documents = {k: path for k, (_, path) in jobs.items()}
-    if pdf and soffice_path():
-        converted = convert_to_pdf(list(documents.values()), folder)
-        documents = {k: converted.get(v.resolve(), v) for k, v in documents.items()}
+    documents = pdf_versions(documents, folder, enabled=pdf)
     with transaction(factory) as session:
         for bilan_id, (data, _) in jobs.items():
             b = session.get(Bilan, bilan_id)

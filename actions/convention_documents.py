@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.conventions import AMOUNTS, echeances
 from actions.outbox import enqueue
 from adapters.database import transaction
-from adapters.pdf import convert_to_pdf, soffice_path
+from adapters.pdf import pdf_versions
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from models.appel import Appel
@@ -93,9 +93,7 @@ def render_pending_conventions(factory: sessionmaker[Session], storage: Storage,
     if not jobs:
         return 0
     documents = {k: path for k, (_, path) in jobs.items()}
-    if pdf and soffice_path():
-        converted = convert_to_pdf(list(documents.values()), folder)
-        documents = {k: converted.get(v.resolve(), v) for k, v in documents.items()}
+    documents = pdf_versions(documents, folder, enabled=pdf)
     with transaction(factory) as session:
         for (kind, row_id), (data, _) in jobs.items():
             row = session.get(Convention if kind == "convention" else Avenant, row_id)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.depots import SaisieRefusee
-from adapters.pdf import convert_to_pdf, merge_pdfs, soffice_path
+from adapters.pdf import convert_to_pdf, merge_pdfs, pdf_versions, soffice_path
 from adapters.storage import Storage
 from models.bilan import same_file_key
 from models.convention import Convention
@@ -38,10 +38,7 @@ def render_fiches_presence(session: Session, storage: Storage, numero: str, mois
                      folder / f"fiche_{mois:%Y-%m}_{i}.docx")
         for i, r in enumerate(c.referents, start=1)
     ]
-    if pdf and soffice_path():
-        converted = convert_to_pdf(out, folder)
-        out = [converted.get(p.resolve(), p) for p in out]
-    return out
+    return list(pdf_versions(dict(enumerate(out)), folder, enabled=pdf).values())
 
 
 def build_fse_pack(session: Session, storage: Storage, numero: str, target: Path, *, maintenant: datetime) -> Path:
