@@ -51,8 +51,9 @@ def dossiers(rt, sink, mail, tmp_path) -> list:
     publish_appel(rt.factory, rt.storage, load_appel_config(2018), maintenant=datetime(2017, 11, 21, 8, 0, tzinfo=UTC))
     good, bad = porteur(61, referents=2), porteur(62)
     maildir = tmp_path / "boite"
-    for p, changes in ((good, {}), (bad, {"budget_deplacements": Decimal("0")})):
-        deliver(maildir, sender=p.email, when=paris(6, 10), message_id=f"<m-{p.siret}@example.org>", sender_name=p.nom,
+    # received a minute apart: the dossiers are numbered in order of reception (2018-001 is the good one)
+    for minute, (p, changes) in enumerate(((good, {}), (bad, {"budget_deplacements": Decimal("0")}))):
+        deliver(maildir, sender=p.email, when=paris(6, 10, minute), message_id=f"<m-{p.siret}@example.org>", sender_name=p.nom,
                 attachments=[("dossier.xlsx", form_bytes(tmp_path / "forms", p, **changes)), *cvs(p)])
     run_intake(rt.factory, rt.storage, maildir, mail)
     for p in (good, bad):
