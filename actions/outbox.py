@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.database import transaction
 from adapters.smtp import MailSettings, OutgoingMail, make_message_id, send_batch
+from config.organisme import current_organisme
 from config.settings import Settings
 from models.courriel import Courriel, CourrielStatut
 
@@ -52,7 +53,7 @@ def enqueue(
 def mail_settings(settings: Settings) -> MailSettings:
     return MailSettings(
         host=settings.smtp_host, port=settings.smtp_port,
-        sender=f"{settings.mail_from_name} <{settings.mail_from}>",
+        sender=f"{settings.mail_from_name or current_organisme().nom} <{settings.mail_from}>",
         username=settings.smtp_user, password=settings.smtp_password, starttls=settings.smtp_starttls,
     )
 

@@ -50,8 +50,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 PREFIXES = ("Association", "Régie de quartier", "Chantier d'insertion", "Entreprise d'insertion",
             "Atelier", "Coopérative", "Mission locale", "Groupement d'employeurs")
-LIEUX = ("Dijon", "Chenôve", "Quetigny", "Talant", "Longvic", "Fontaine-lès-Dijon", "Saint-Apollinaire",
-         "Marsannay-la-Côte", "Plombières-lès-Dijon", "Chevigny-Saint-Sauveur")
+LIEUX = ("Valmont", "Bourg-sur-Lac", "Saint-Aubin-les-Prés", "Vernelle", "Montclair", "Haute-Rive", "Les Aulnes",
+         "Sainte-Colombe-du-Val", "Beaumesnil", "Villers-la-Source")
 PRENOMS = ("Sophie", "Karim", "Lucie", "Yann", "Paul", "Emma", "Hugo", "Éloïse", "Nora", "Marc", "Inès", "Théo")
 NOMS = ("Durand", "Petit", "Bernard", "Moreau", "Garnier", "Roux", "Faure", "Lefèvre", "Blanc", "Girard")
 
@@ -312,7 +312,7 @@ def run_bare(maildir: Path, out: Path, smtp_port: int, pdf: bool) -> dict:
         else:
             failed.append(f"{mail.key} : {error}")
 
-    send_batch(MailSettings(host="127.0.0.1", port=smtp_port, sender="PLIE du bassin dijonnais <plie@example.org>"),
+    send_batch(MailSettings(host="127.0.0.1", port=smtp_port, sender="PLIE <plie@example.org>"),
                mails, on_result)
     rows = db.execute("SELECT count(*) FROM depot").fetchone()[0]
     db.close()

@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     mail_from: str = "plie@example.org"
-    mail_from_name: str = "PLIE du bassin dijonnais"
+    mail_from_name: str | None = None  # default: the organisation's name (config/organisme.toml)
     sa_email: str = "assistante.plie@example.org"  # who receives the échéancier's daily digest
     pdf: Literal["auto", "off"] = "auto"
     outbox_lease_seconds: int = 600

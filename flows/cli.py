@@ -30,6 +30,8 @@ app.add_typer(appel_app, name="appel")
 app.add_typer(depots_app, name="depots")
 app.add_typer(depot_app, name="depot")
 app.add_typer(courriels_app, name="courriels")
+modeles_app = typer.Typer(help="Les modèles Word des documents.", no_args_is_help=True)
+app.add_typer(modeles_app, name="modeles")
 
 Maintenant = Annotated[Optional[str], typer.Option("--maintenant", help="Date et heure à utiliser comme « maintenant » (ISO 8601, heure de Paris par défaut).")]
 AnneeAppel = Annotated[int, typer.Option("--appel", help="Année de l'appel, par exemple 2018.")]
@@ -501,6 +503,23 @@ def courriels_envoyer() -> None:
     from flows.mail import send_outbox
 
     _echo_mail(send_outbox())
+
+
+@modeles_app.command("verifier")
+def modeles_verifier(
+    fichier: Annotated[Optional[Path], typer.Argument(
+        help="Modèle modifié à vérifier (par exemple templates/convention.docx) ; sans fichier : tous les modèles.")] = None,
+) -> None:
+    """Dit si un modèle Word modifié peut servir : variables connues, balises correctes, aucune section manquante."""
+    from templates.verification import verifier_modele, verifier_tous
+
+    resultats = verifier_tous() if fichier is None else {fichier.name: verifier_modele(fichier)}
+    for nom, problemes in resultats.items():
+        typer.echo(f"{nom} : {'utilisable' if not problemes else 'inutilisable'}")
+        for probleme in problemes:
+            typer.echo(f"  - {probleme}")
+    if any(resultats.values()):
+        raise typer.Exit(1)
 
 
 @app.command("demo")

@@ -66,13 +66,12 @@ def accuse_context(a: AccuseBilanData) -> dict[str, object]:
         "numero": a.numero,
         "convention_numero": a.convention_numero,
         "porteur_nom": a.porteur_nom,
-        **periode_context(a.periode, a.periode_debut, a.periode_fin),
+        **{k: v for k, v in periode_context(a.periode, a.periode_debut, a.periode_fin).items() if k != "periode"},
         "recu_le": format_datetime_paris(a.recu_le),
         "pieces": [
             {"nom": nom, "taille": format_taille(taille), "sha256": sha256}
             for nom, taille, sha256 in a.pieces
         ],
-        "nb_pieces": str(len(a.pieces)),
         "erreurs": [erreur.strip() for erreur in a.erreurs],
         "accepte": not a.erreurs,
         "emis_le": format_date(a.emis_le),

@@ -100,9 +100,7 @@ def avenant_context(a: AvenantData) -> dict[str, object]:
     return {
         "numero": a.numero,
         "ordre": str(a.ordre),
-        "nature": a.nature,
         "prolongation": prolongation,
-        "modification": not prolongation,
         "convention_numero": a.convention_numero,
         "convention_debut": format_date(a.convention_debut),
         "appel_annee": str(a.appel_annee),

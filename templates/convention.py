@@ -118,7 +118,6 @@ def convention_context(c: ConventionData) -> dict[str, object]:
         **parties_context(c.porteur_nom, c.porteur_siret, c.porteur_adresse, c.representant),
         "debut": format_date(c.debut),
         "fin": format_date(c.fin),
-        "renouvellements_max": str(c.renouvellements_max),
         "renouvelable": c.renouvellements_max > 0,
         "limite_renouvellements": limite_renouvellements(c.renouvellements_max),
         **engagements_context(
@@ -173,12 +172,6 @@ def engagements_context(*, referents: tuple[ReferentConvention, ...], etp_total:
         "ressources_autres": format_euros(ressources_autres),
         "total_depenses": format_euros(total_depenses),
         "total_ressources": format_euros(total_ressources),
-        "objectifs": {
-            "entrees": format_decimal_fr(objectifs.entrees),
-            "file_active": format_decimal_fr(objectifs.file_active),
-            "taux_sorties_positives": format_pourcentage(objectifs.taux_sorties_positives),
-            "partenariats": format_decimal_fr(objectifs.partenariats),
-        },
         "objectifs_lignes": objectifs_lignes(objectifs),
         "echeances": [
             {"libelle": e.libelle, "due_le": format_date(e.due_le)}

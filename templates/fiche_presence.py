@@ -48,7 +48,6 @@ def fiche_context(f: FichePresenceData) -> dict[str, object]:
         "referent": f.referent.strip(),
         "mois": format_mois(f.mois),
         "lignes": list(range(1, f.lignes + 1)),
-        "nb_lignes": str(f.lignes),
     }
 
 

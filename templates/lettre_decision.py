@@ -71,7 +71,6 @@ def lettre_context(l: LettreDecisionData) -> dict[str, object]:
         "etp_retenus": f"{format_decimal_fr(l.etp_retenus)}\xa0ETP",
         "debut_convention": format_date(l.debut_convention),
         "emis_le": format_date(l.emis_le),
-        "lieu_date": f"Dijon, le {format_date(l.emis_le)}",
         "numero_courrier": l.numero_courrier,
     }
 

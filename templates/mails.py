@@ -2,7 +2,8 @@
 
 A mail template's first line is ``Objet: ...``, the subject; the rest is the
 body. Plain text, so no autoescape; ``StrictUndefined`` so a missing value is an
-error. Every value placed in the subject has its line breaks replaced by a
+error. Every template receives the organisation's identity as ``organisme`` and signs
+with the one block ``_signature.txt.j2``. Every value placed in the subject has its line breaks replaced by a
 space: a porteur's name cannot inject a mail header.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
+from config.organisme import Organisme, current_organisme, organisme_context
 from templates.formats import format_date, format_datetime_paris
 
 MAILS_DIR = Path(__file__).resolve().parent / "mails"
@@ -26,9 +28,10 @@ _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 _NAME = re.compile(r"[a-z0-9_]+")
 
 
-def render_mail(name: str, context: dict[str, Any]) -> tuple[str, str]:
+def render_mail(name: str, context: dict[str, Any], *, organisme: Organisme | None = None) -> tuple[str, str]:
     """Renders mail template ``name`` (``"attestation_depot"``) -> ``(subject, body)``."""
     subject_tpl, body_tpl = _compiled(_template_name(name))
+    context = {**context, "organisme": organisme_context(organisme or current_organisme())}
     subject = " ".join(one_line(subject_tpl.render(context)).split())
     body = body_tpl.render(context).strip("\n") + "\n"
     return subject, body

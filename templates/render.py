@@ -7,16 +7,20 @@ otherwise corrupt the XML and silently truncate the document) and
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from docx import Document
+from docx.shared import Mm
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-from docxtpl import DocxTemplate
+from docxtpl import DocxTemplate, InlineImage
 from jinja2 import Environment, StrictUndefined
 
 from adapters.storage import private_output
+from config.organisme import Organisme, current_organisme, organisme_context
 from templates.attestation import AttestationData, PieceLine, attestation_context
 
 __all__ = [
@@ -27,10 +31,12 @@ __all__ = [
     "read_docx_text",
     "render_attestation",
     "render_docx",
+    "template_sha256",
 ]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent
 FILE_MODE = 0o600
+LOGO_HEIGHT = Mm(18)
 
 
 class _CompilingOnceEnvironment(Environment):
@@ -53,17 +59,44 @@ class _CompilingOnceEnvironment(Environment):
 _ENV = _CompilingOnceEnvironment(undefined=StrictUndefined, autoescape=True)
 
 
-def render_docx(template_name: str, context: dict[str, Any], out: Path) -> Path:
-    """Renders ``templates/<template_name>`` with ``context`` into ``out`` (mode 0600).
+def render_docx(template_name: str, context: dict[str, Any], out: Path, *, organisme: Organisme | None = None) -> Path:
+    """Renders ``templates/<template_name>`` with ``context`` and the organisation's identity (``organisme``)
+    into ``out`` (mode 0600).
 
+    The document's core properties name the template and its SHA-256, so an auditor knows which wording was sent.
     The file appears atomically: a failed render leaves no partial document.
     """
     template_path = _template_path(template_name)
     tpl = DocxTemplate(str(template_path))
-    tpl.render(context, _ENV, autoescape=True)
+    organisme = organisme or current_organisme()
+    tpl.render({**context, "organisme": render_identity(tpl, organisme)}, _ENV, autoescape=True)
+    props = tpl.docx.core_properties
+    props.author = organisme.nom
+    props.identifier = template_sha256(template_name)
+    props.comments = f"Établi à partir du modèle {template_name} (SHA-256 {props.identifier})"
     with private_output(out) as stream:
         tpl.save(stream)
     return Path(out)
+
+
+def template_sha256(template_name: str) -> str:
+    """The SHA-256 of the template file as it is now (recomputed when the file changes)."""
+    path = _template_path(template_name)
+    stat = path.stat()
+    return _sha256(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=64)
+def _sha256(path: Path, _mtime_ns: int, _size: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def render_identity(tpl: DocxTemplate, organisme: Organisme) -> dict[str, Any]:
+    """The ``organisme`` a document receives, with its logo as an image of ``tpl`` when there is one."""
+    identity = organisme_context(organisme)
+    if organisme.logo is not None:
+        identity["logo"] = InlineImage(tpl, str(organisme.logo), height=LOGO_HEIGHT)
+    return identity
 
 
 def render_attestation(a: AttestationData, out: Path) -> Path:

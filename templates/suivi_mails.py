@@ -46,7 +46,6 @@ def relance_context(*, convention_numero: str, porteur_nom: str, periode: str, p
                           periode_debut=periode_debut, periode_fin=periode_fin, date_limite=date_limite,
                           formulaire_nom=formulaire_nom),
         "rang": format_rang(rang),
-        "retard_jours": str(retard_jours),
         "retard": f"{retard_jours} jour{'s' if retard_jours > 1 else ''}",
     }
 

@@ -197,7 +197,7 @@ def test_attestation_mail_body_is_french_plain_text_and_signed():
     assert "  - Pièce manquante : CV de chaque référent proposé" in body
     assert "avant la date limite du 7 décembre 2017 à 17 h 00" in body
     assert "&amp;" not in body
-    assert body.rstrip().splitlines()[-2] == "L'équipe d'animation du PLIE du bassin dijonnais"
+    assert body.rstrip().splitlines()[-4:-2] == ["L'équipe d'animation", "PLIE du bassin dijonnais"]
 
 
 def test_late_attestation_mail_says_it_will_not_be_instructed():
@@ -220,7 +220,7 @@ def test_announcement_mail_gives_deadline_both_channels_form_and_cv():
     assert "24 avenue du Lac" in body
     assert "CV de chaque salarié proposé comme référent" in body
     assert "comité de pilotage du 11 décembre 2017" in body
-    assert "L'équipe d'animation du PLIE du bassin dijonnais" in body
+    assert "L'équipe d'animation\nPLIE du bassin dijonnais\n" in body
 
 
 def test_mail_with_missing_value_fails():
