@@ -15,8 +15,6 @@ CONFIG_DIR = Path(__file__).resolve().parent / "appels"
 class AppelSection(BaseModel):
     annee: int
     titre: str
-    organisme: str
-    adresse_postale: str
     adresses_depot: list[str]
     fuseau: str = "Europe/Paris"
 
