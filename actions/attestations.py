@@ -3,23 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.outbox import enqueue
-from adapters.database import transaction
-from adapters.pdf import pdf_versions
+from actions.documents import DocumentSpec, produce
 from adapters.storage import Storage
-from adapters.workers import worker_pool
 from models.appel import Appel
-from models.dossier import Attestation, Depot
+from models.dossier import Attestation
 from templates.attestation import AttestationData, PieceLine, attestation_context
-from templates.mails import render_mail
-from templates.render import render_attestation
-
-PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
 
 
 @dataclass
@@ -44,8 +36,15 @@ def attestation_data(attestation: Attestation, appel: Appel) -> AttestationData:
     )
 
 
-def _render(job: tuple[AttestationData, Path]) -> Path:
-    return render_attestation(*job)
+def _spec(appel: Appel) -> DocumentSpec:
+    return DocumentSpec(
+        nature="attestation", modele="attestation_depot.docx", chemin=Attestation.chemin,
+        a_faire=lambda: select(Attestation).where(Attestation.appel_id == appel.id, Attestation.chemin.is_(None))
+        .order_by(Attestation.seq),
+        dossier=lambda a: f"attestations/{appel.annee}", fichier=lambda a, data: a.numero,
+        donnees=lambda session, a: attestation_data(a, appel), contexte=attestation_context,
+        notification="attestation_depot", quand=lambda a, data: a.emise_le,
+    )
 
 
 def render_pending(
@@ -54,39 +53,7 @@ def render_pending(
     """Render every attestation of the call that has no document yet, then queue its e-mail."""
     with factory() as session:
         appel = session.scalar(select(Appel).where(Appel.annee == annee))
-        if appel is None:
-            return RenderReport(sans_adresse=[])
-        todo = list(session.scalars(
-            select(Attestation).where(Attestation.appel_id == appel.id, Attestation.chemin.is_(None)).order_by(Attestation.seq)
-        ))
-        jobs = {a.id: (attestation_data(a, appel), storage.ensure_dir(f"attestations/{annee}") / f"{a.numero}.docx") for a in todo}
-    report = RenderReport(sans_adresse=[])
-    if not jobs:
-        return report
-    with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, ("templates.render",)) as pool:
-        list(pool.imap(_render, jobs.values(), chunksize=16))
-    docx = {aid: out for aid, (_, out) in jobs.items()}
-    documents = pdf_versions(docx, storage.ensure_dir(f"attestations/{annee}"), enabled=pdf)
-    report.pdf = sum(documents[aid] != docx[aid] for aid in docx)
-    with transaction(factory) as session:
-        for aid, (data, _) in jobs.items():
-            chemin = str(documents[aid].relative_to(storage.root))
-            won = session.execute(
-                update(Attestation).where(Attestation.id == aid, Attestation.chemin.is_(None)).values(chemin=chemin)
-            ).rowcount
-            if not won:  # another run recorded it (and queued its mail) first
-                continue
-            attestation = session.get(Attestation, aid)
-            report.rendues += 1
-            destinataires = attestation.contenu["destinataires"]
-            if not destinataires:
-                report.sans_adresse.append(attestation.numero)
-                continue
-            subject, body = render_mail("attestation_depot", attestation_context(data))
-            depot = session.get(Depot, attestation.depot_id)
-            enqueue(
-                session, cle=f"attestation:{attestation.numero}", destinataires=destinataires, sujet=subject,
-                corps=body, pieces_jointes=[attestation.chemin], maintenant=attestation.emise_le,
-                appel_id=appel.id, dossier_id=depot.dossier_id,
-            )
-    return report
+    if appel is None:
+        return RenderReport(sans_adresse=[])
+    done = produce(factory, storage, _spec(appel), pdf=pdf, workers=workers, sans_adresse=lambda a: a.numero)
+    return RenderReport(rendues=len(done.produits), pdf=done.pdf, sans_adresse=done.sans_adresse)

@@ -10,10 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.outbox import enqueue
+from actions.documents import DocumentSpec, produce
 from adapters.database import retry_on_conflict, transaction
 from adapters.mailbox import IncomingMessage
-from adapters.pdf import pdf_versions
 from adapters.storage import Storage
 from forms.bilan import is_bilan_form, read_bilan_form
 from forms.xlsx_safety import FormulaireIllisible
@@ -22,8 +21,7 @@ from models.bilan import check_bilan
 from models.convention import Convention
 from models.dossier import Reception
 from models.suivi import Bilan, Echeance, NatureEcheance
-from templates.accuse_bilan import AccuseBilanData, accuse_context, render_accuse
-from templates.mails import render_mail
+from templates.accuse_bilan import AccuseBilanData, accuse_context
 
 
 def bilan_attachment(msg: IncomingMessage) -> int | None:
@@ -98,31 +96,18 @@ def _json(value: Any) -> Any:
     return value
 
 
+ACCUSE = DocumentSpec(
+    nature="accuse_bilan", modele="accuse_bilan.docx", chemin=Bilan.accuse_chemin,
+    a_faire=lambda: select(Bilan).where(Bilan.accuse_chemin.is_(None)).order_by(Bilan.id),
+    dossier=lambda b: "suivi/accuses", fichier=lambda b, data: b.numero,
+    donnees=lambda session, b: accuse_data(session, b), contexte=accuse_context,
+    notification="accuse_bilan", quand=lambda b, data: b.enregistre_le,
+)
+
+
 def render_pending_accuses(factory: sessionmaker[Session], storage: Storage, *, pdf: bool) -> int:
     """The numbered receipt of each bilan without one, mailed back with the errors to fix, if any."""
-    with factory() as session:
-        todo = list(session.scalars(select(Bilan).where(Bilan.accuse_chemin.is_(None)).order_by(Bilan.id)))
-        folder = storage.ensure_dir("suivi/accuses")
-        jobs = {}
-        for b in todo:
-            data = accuse_data(session, b)
-            jobs[b.id] = (data, render_accuse(data, folder / f"{b.numero}.docx"))
-    if not jobs:
-        return 0
-    documents = {k: path for k, (_, path) in jobs.items()}
-    documents = pdf_versions(documents, folder, enabled=pdf)
-    with transaction(factory) as session:
-        for bilan_id, (data, _) in jobs.items():
-            b = session.get(Bilan, bilan_id)
-            if b.accuse_chemin is not None:
-                continue
-            b.accuse_chemin = str(documents[bilan_id].relative_to(storage.root))
-            to = _recipient(session, b)
-            if to:
-                subject, body = render_mail("accuse_bilan", accuse_context(data))
-                enqueue(session, cle=f"accuse:{b.numero}", destinataires=[to], sujet=subject, corps=body,
-                        pieces_jointes=[b.accuse_chemin], maintenant=b.enregistre_le, appel_id=b.appel_id)
-    return len(jobs)
+    return len(produce(factory, storage, ACCUSE, pdf=pdf).produits)
 
 
 def accuse_data(session: Session, b: Bilan) -> AccuseBilanData:
@@ -136,11 +121,3 @@ def accuse_data(session: Session, b: Bilan) -> AccuseBilanData:
         recu_le=b.recu_le, pieces=tuple((p["nom"], p["taille"], p["sha256"]) for p in b.pieces),
         erreurs=tuple(b.erreurs), emis_le=b.enregistre_le,
     )
-
-
-def _recipient(session: Session, b: Bilan) -> str | None:
-    if b.echeance is not None:
-        contact = session.get(Convention, b.echeance.convention_id).dossier.porteur.contact_email
-        if contact:
-            return contact
-    return b.expediteur

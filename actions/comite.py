@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.depots import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
-from actions.outbox import enqueue
+from actions.documents import DocumentSpec, produce
 from adapters.database import transaction
-from adapters.pdf import merge_pdfs, pdf_versions
+from adapters.pdf import merge_pdfs
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from forms.synthese import (
@@ -40,9 +40,8 @@ from models.instruction import (
     Instruction,
     to_decimal,
 )
-from templates.formats import format_decimal_fr
-from templates.lettre_decision import LettreDecisionData, lettre_context, render_lettre
-from templates.mails import render_mail
+from francais.formats import format_decimal_fr
+from templates.lettre_decision import LettreDecisionData, lettre_context
 
 DECISION_STATUT = {Decision.RETENU: DossierStatut.RETENU, Decision.NON_RETENU: DossierStatut.NON_RETENU,
                    Decision.AJOURNE: DossierStatut.AJOURNE}
@@ -259,31 +258,16 @@ def notify_decisions(factory: sessionmaker[Session], storage: Storage, annee: in
     """A letter for every decision that has none yet, mailed through the outbox with the letter attached."""
     with factory() as session:
         appel, cfg = load_appel(session, annee)
-        todo = list(session.scalars(
-            select(DecisionComite).join(Dossier, Dossier.id == DecisionComite.dossier_id)
-            .where(Dossier.appel_id == appel.id, DecisionComite.lettre_chemin.is_(None))
-        ))
-        folder = storage.ensure_dir(f"decisions/{annee}")
-        jobs = {}
-        for dc in todo:
-            dossier = session.get(Dossier, dc.dossier_id)
-            data = lettre_data(appel, cfg, dossier, dc, maintenant)
-            jobs[dc.id] = (data, render_lettre(data, folder / f"{data.numero_courrier}.docx"))
-    documents = {k: path for k, (_, path) in jobs.items()}
-    documents = pdf_versions(documents, folder, enabled=pdf)
-    with transaction(factory) as session:
-        for dc_id, (data, _) in jobs.items():
-            dc = session.get(DecisionComite, dc_id)
-            if dc.lettre_chemin is not None:
-                continue
-            dc.lettre_chemin = str(documents[dc_id].relative_to(storage.root))
-            dossier = session.get(Dossier, dc.dossier_id)
-            if dossier.porteur.contact_email:
-                subject, body = render_mail("notification_decision", lettre_context(data))
-                enqueue(session, cle=f"decision:{dossier.numero}:{dc.comite_le.isoformat()}",
-                        destinataires=[dossier.porteur.contact_email], sujet=subject, corps=body,
-                        pieces_jointes=[dc.lettre_chemin], maintenant=maintenant, appel_id=appel.id, dossier_id=dossier.id)
-    return len(jobs)
+    lettre = DocumentSpec(
+        nature="lettre_decision", modele="lettre_decision.docx", chemin=DecisionComite.lettre_chemin,
+        a_faire=lambda: select(DecisionComite).join(Dossier, Dossier.id == DecisionComite.dossier_id)
+        .where(Dossier.appel_id == appel.id, DecisionComite.lettre_chemin.is_(None)),
+        dossier=lambda dc: f"decisions/{annee}", fichier=lambda dc, data: data.numero_courrier,
+        donnees=lambda session, dc: lettre_data(appel, cfg, session.get(Dossier, dc.dossier_id), dc, maintenant),
+        contexte=lettre_context, notification="notification_decision", quand=lambda dc, data: maintenant,
+        details=lambda session, dc: {"dossier_numero": session.get(Dossier, dc.dossier_id).numero},
+    )
+    return len(produce(factory, storage, lettre, pdf=pdf).produits)
 
 
 def lettre_data(appel: Appel, cfg: AppelConfig, dossier: Dossier, dc: DecisionComite, maintenant: datetime) -> LettreDecisionData:

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.conventions import AMOUNTS, echeances
-from actions.outbox import enqueue
-from adapters.database import transaction
-from adapters.pdf import pdf_versions
+from actions.documents import DocumentSpec, produce
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from models.appel import Appel
@@ -22,16 +19,14 @@ from models.convention import (
     objectifs_pro_rata,
     one_year_from,
 )
-from templates.avenant import AvenantData, avenant_context, render_avenant
+from templates.avenant import AvenantData, avenant_context
 from templates.convention import (
     ConventionData,
     EcheanceConvention,
     ObjectifsConvention,
     ReferentConvention,
     convention_context,
-    render_convention,
 )
-from templates.mails import render_mail
 
 
 def _state(etat: dict[str, Any], cfg: AppelConfig) -> dict[str, Any]:
@@ -77,39 +72,30 @@ def avenant_data(a: Avenant, appel: Appel, cfg: AppelConfig) -> AvenantData:
     )
 
 
+def _config(appel_id: int, session: Session) -> tuple[Appel, AppelConfig]:
+    appel = session.get(Appel, appel_id)
+    return appel, AppelConfig.model_validate(appel.config)
+
+
+CONVENTION = DocumentSpec(
+    nature="convention", modele="convention.docx", chemin=Convention.chemin,
+    a_faire=lambda: select(Convention).where(Convention.chemin.is_(None)).order_by(Convention.id),
+    dossier=lambda c: "conventions", fichier=lambda c, data: c.numero,
+    donnees=lambda session, c: convention_data(c, *_config(c.appel_id, session)), contexte=convention_context,
+    notification="convention_a_signer", quand=lambda c, data: data.emise_le,
+)
+AVENANT = DocumentSpec(
+    nature="avenant", modele="avenant.docx", chemin=Avenant.chemin,
+    a_faire=lambda: select(Avenant).where(Avenant.chemin.is_(None)).order_by(Avenant.id),
+    dossier=lambda a: "conventions", fichier=lambda a, data: a.numero,
+    donnees=lambda session, a: avenant_data(a, *_config(a.convention.appel_id, session)), contexte=avenant_context,
+    notification="avenant_a_signer",
+)
+
+
 def render_pending_conventions(factory: sessionmaker[Session], storage: Storage, *, pdf: bool) -> int:
     """Render every convention and avenant without a document; queue each for signature by e-mail."""
-    jobs: dict[tuple[str, int], tuple[Any, Any]] = {}
-    with factory() as session:
-        folder = storage.ensure_dir("conventions")
-        for c in session.scalars(select(Convention).where(Convention.chemin.is_(None)).order_by(Convention.id)):
-            appel = session.get(Appel, c.appel_id)
-            data = convention_data(c, appel, AppelConfig.model_validate(appel.config))
-            jobs[("convention", c.id)] = (data, render_convention(data, folder / f"{c.numero}.docx"))
-        for a in session.scalars(select(Avenant).where(Avenant.chemin.is_(None)).order_by(Avenant.id)):
-            appel = session.get(Appel, a.convention.appel_id)
-            data = avenant_data(a, appel, AppelConfig.model_validate(appel.config))
-            jobs[("avenant", a.id)] = (data, render_avenant(data, folder / f"{a.numero}.docx"))
-    if not jobs:
-        return 0
-    documents = {k: path for k, (_, path) in jobs.items()}
-    documents = pdf_versions(documents, folder, enabled=pdf)
-    with transaction(factory) as session:
-        for (kind, row_id), (data, _) in jobs.items():
-            row = session.get(Convention if kind == "convention" else Avenant, row_id)
-            if row.chemin is not None:
-                continue
-            row.chemin = str(documents[(kind, row_id)].relative_to(storage.root))
-            convention = row if kind == "convention" else row.convention
-            contact = convention.dossier.porteur.contact_email
-            if not contact:
-                continue
-            context = convention_context(data) if kind == "convention" else avenant_context(data)
-            subject, body = render_mail("convention_a_signer" if kind == "convention" else "avenant_a_signer", context)
-            enqueue(session, cle=f"{kind}:{data.numero}", destinataires=[contact], sujet=subject, corps=body,
-                    pieces_jointes=[row.chemin], maintenant=data.emise_le if kind == "convention" else data.emis_le,
-                    appel_id=convention.appel_id, dossier_id=convention.dossier_id)
-    return len(jobs)
+    return sum(len(produce(factory, storage, spec, pdf=pdf).produits) for spec in (CONVENTION, AVENANT))
 
 
 __all__ = ["AvenantNature", "render_pending_conventions", "convention_data", "avenant_data"]

@@ -31,7 +31,7 @@ from models.convention import (
 )
 from models.dossier import Dossier, DossierStatut
 from models.instruction import salary_ceiling, to_decimal
-from templates.formats import format_date, format_decimal_fr, format_euros, to_paris
+from francais.formats import format_date, format_decimal_fr, format_euros, to_paris
 
 AMOUNTS = ("budget_salaires", "budget_deplacements", "budget_autres", "ressources_fse", "ressources_plie", "ressources_autres")
 ZERO = Decimal("0.00")

@@ -22,7 +22,7 @@ from models.dossier import (
     assess_completeness,
 )
 from models.porteur import Porteur
-from templates.formats import format_datetime_paris
+from francais.formats import format_datetime_paris
 
 DECIDED = {DossierStatut.RETENU, DossierStatut.NON_RETENU}
 

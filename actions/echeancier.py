@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.outbox import enqueue
+from actions.notifications import notify
 from adapters.database import retry_on_conflict, transaction
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
@@ -29,8 +29,7 @@ from models.suivi import (
     jeton_echeance,
     planned_echeances,
 )
-from templates.formats import format_date
-from templates.mails import render_mail
+from francais.formats import format_date
 from templates.suivi_mails import demande_context, digest_context, relance_context
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -57,15 +56,14 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
         retry_on_conflict(lambda: _send_due(factory, storage, echeance_id, jour, maintenant, report))
     with transaction(factory) as session:
         _late_and_ending(session, jour, report)
-        subject, body = render_mail("digest_echeancier", digest_context(
-            jour=jour, envois=report.envois, retards=report.retards, fins_prochaines=report.fins_prochaines))
+        context = digest_context(jour=jour, envois=report.envois, retards=report.retards,
+                                 fins_prochaines=report.fins_prochaines)
         # one digest a day; a later run of the same day that sent something new sends its own
-        first = enqueue(session, cle=f"digest:{jour.isoformat()}", destinataires=[sa_email], sujet=subject, corps=body,
-                        pieces_jointes=[], maintenant=maintenant)
+        first = notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour)
         if first is None and report.envois:
             empreinte = hashlib.sha256("\n".join(report.envois).encode()).hexdigest()[:12]
-            enqueue(session, cle=f"digest:{jour.isoformat()}:{empreinte}", destinataires=[sa_email], sujet=subject,
-                    corps=body, pieces_jointes=[], maintenant=maintenant)
+            notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour,
+                   suite=f":{empreinte}")
     return report
 
 
@@ -114,23 +112,20 @@ def _send_due(factory, storage: Storage, echeance_id: int, jour: date, maintenan
             if e.formulaire_chemin is None:
                 e.formulaire_chemin = _write_form(storage, e, c, appel, cfg)
             if envoi.kind == "demande":
-                subject, body = render_mail("demande_bilan", demande_context(**_mail_args(e, c)))
-                cle = f"demande:{e.jeton}"
+                kind, context, details = "demande_bilan", demande_context(**_mail_args(e, c)), {}
                 e.demande_le = jour
                 what = f"demande de bilan {e.nature.value} {e.periode_debut.year} — {c.numero} ({c.dossier.porteur.nom})"
             else:
-                subject, body = render_mail("relance_bilan", relance_context(
-                    **_mail_args(e, c), rang=envoi.rang, retard_jours=(jour - e.due_le).days))
-                cle = f"relance:{e.jeton}:{envoi.rang}"
+                kind, details = "relance_bilan", {"rang": envoi.rang}
+                context = relance_context(**_mail_args(e, c), rang=envoi.rang, retard_jours=(jour - e.due_le).days)
                 e.relances = [*e.relances, {"rang": envoi.rang, "le": jour.isoformat()}]
                 what = (f"relance n° {envoi.rang} du bilan {e.nature.value} {e.periode_debut.year} — {c.numero} "
                         f"({c.dossier.porteur.nom})")
             if not contact:
                 report.envois.append(f"{what} — aucune adresse électronique connue : à envoyer par courrier "
                                      f"(formulaire : {e.formulaire_chemin})")
-            elif enqueue(session, cle=cle, destinataires=[contact], sujet=subject, corps=body,
-                         pieces_jointes=[e.formulaire_chemin], maintenant=maintenant, appel_id=c.appel_id,
-                         dossier_id=c.dossier_id):
+            elif notify(session, kind, e, context, maintenant=maintenant, pieces_jointes=[e.formulaire_chemin],
+                        **details):
                 report.envois.append(what)
 
 

@@ -12,7 +12,7 @@ from forms.tableur import Colonne, Feuille, write_tableur
 from models.courriel import Courriel
 from models.dossier import Depot, Dossier
 from models.instruction import DecisionComite
-from templates.formats import format_date
+from francais.formats import format_date
 
 C = Colonne
 

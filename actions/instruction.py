@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.depots import SaisieRefusee, load_appel
+from actions.documents import DocumentSpec, produce
 from actions.dossiers import counted_depots, latest_form, refresh_dossier
 from adapters.database import retry_on_conflict, transaction
-from adapters.pdf import pdf_versions
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from models.appel import Appel
@@ -27,12 +27,12 @@ from models.instruction import (
     salary_ceiling,
     to_decimal,
 )
-from templates.formats import format_decimal_fr
+from francais.formats import format_decimal_fr
 from templates.note_instruction import (
     ConstatLigne,
     NoteInstructionData,
     ReferentLigne,
-    render_note,
+    note_context,
 )
 
 INSTRUCTIBLE = {DossierStatut.INCOMPLET, DossierStatut.COMPLET, DossierStatut.INSTRUIT, DossierStatut.AJOURNE}
@@ -122,21 +122,15 @@ def render_notes(factory: sessionmaker[Session], storage: Storage, annee: int, *
     """A note d'instruction for every instruction that has none yet (one LibreOffice call for the batch)."""
     with factory() as session:
         appel, cfg = load_appel(session, annee)
-        todo = list(session.scalars(
-            select(Instruction).join(Dossier, Dossier.id == Instruction.dossier_id)
-            .where(Dossier.appel_id == appel.id, Instruction.note_chemin.is_(None))
-        ))
-        folder = storage.ensure_dir(f"instruction/{annee}")
-        documents = {}
-        for instruction in todo:
-            dossier = session.get(Dossier, instruction.dossier_id)
-            data = note_data(session, appel, cfg, dossier, instruction)
-            documents[instruction.id] = render_note(data, folder / f"note_{dossier.numero}_v{instruction.version}.docx")
-    documents = pdf_versions(documents, folder, enabled=pdf)
-    with transaction(factory) as session:
-        for instruction_id, path in documents.items():
-            session.get(Instruction, instruction_id).note_chemin = str(path.relative_to(storage.root))
-    return len(documents)
+    note = DocumentSpec(
+        nature="note_instruction", modele="note_instruction.docx", chemin=Instruction.note_chemin,
+        a_faire=lambda: select(Instruction).join(Dossier, Dossier.id == Instruction.dossier_id)
+        .where(Dossier.appel_id == appel.id, Instruction.note_chemin.is_(None)),
+        dossier=lambda i: f"instruction/{annee}", fichier=lambda i, data: f"note_{data.dossier_numero}_v{i.version}",
+        donnees=lambda session, i: note_data(session, appel, cfg, session.get(Dossier, i.dossier_id), i),
+        contexte=note_context,
+    )
+    return len(produce(factory, storage, note, pdf=pdf).produits)
 
 
 def note_data(session: Session, appel: Appel, cfg: AppelConfig, dossier: Dossier, instruction: Instruction) -> NoteInstructionData:

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.outbox import enqueue
+from actions.notifications import notify
 from actions.porteurs import find_or_create_by_siret, remember_addresses
 from adapters.database import retry_on_conflict, transaction
 from adapters.storage import Storage
@@ -18,8 +18,8 @@ from models.appel import Appel
 from models.convention import Convention, requires_new_call
 from models.dossier import Dossier
 from models.porteur import Porteur
-from templates.formats import format_datetime_paris
-from templates.mails import annonce_context, render_mail
+from francais.formats import format_datetime_paris
+from templates.mails import annonce_context
 
 
 @dataclass
@@ -71,24 +71,20 @@ def publish_appel(
 def _announce(session: Session, appel: Appel, cfg: AppelConfig, formulaire_nom: str, maintenant: datetime) -> int:
     """Queue the announcement to every known porteur with an address that has not answered yet; a porteur whose
     convention can no longer be renewed is told, in its own announcement, that only an answer to this call continues it."""
-    def announcement(epuisees: list[tuple[str, date, date, int]]) -> tuple[str, str]:
-        return render_mail("annonce_appel", annonce_context(
+    def announcement(epuisees: list[tuple[str, date, date, int]]) -> dict:
+        return annonce_context(
             appel_titre=cfg.appel.titre, appel_annee=cfg.annee, date_limite=cfg.date_limite_utc(),
             formulaire_nom=formulaire_nom, comite_le=cfg.calendrier.comite, conventions_epuisees=epuisees,
-        ))
+        )
 
-    subject, body = announcement([])
     epuisees = _conventions_requiring_this_call(session, appel, cfg)
     count = 0
     answered = select(Dossier.porteur_id).where(Dossier.appel_id == appel.id)
     known = select(Porteur).where(Porteur.contact_email.is_not(None), Porteur.id.not_in(answered)).order_by(Porteur.id)
     for porteur in session.scalars(known):
-        sujet, corps = announcement(epuisees[porteur.id]) if porteur.id in epuisees else (subject, body)
-        queued = enqueue(
-            session, cle=f"annonce:{cfg.annee}:{porteur.id}", destinataires=[porteur.contact_email],
-            sujet=sujet, corps=corps, pieces_jointes=[appel.formulaire_chemin], maintenant=maintenant,
-            appel_id=appel.id,
-        )
+        queued = notify(session, "annonce_appel", porteur, announcement(epuisees.get(porteur.id, [])),
+                        maintenant=maintenant, pieces_jointes=[appel.formulaire_chemin], appel_id=appel.id,
+                        annee=cfg.annee)
         count += queued is not None
     return count
 

@@ -24,7 +24,7 @@ from models.indicateurs import (
     objectif_pro_rata,
 )
 from models.suivi import Bilan, Echeance, NatureEcheance
-from templates.formats import format_decimal_fr
+from francais.formats import format_decimal_fr
 from templates.synthese_suivi import (
     ConventionSuivi,
     IndicateurLigne,

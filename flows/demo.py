@@ -23,7 +23,7 @@ from flows.runtime import PARIS, configure, runtime
 from flows.summary import decisions_table, dossiers_table
 from forms.synthese import fill_decisions
 from models.instruction import DecisionComite
-from templates.formats import format_date
+from francais.formats import format_date
 
 ANNEE = 2018
 INSTRUCTION = datetime(2017, 12, 8, 14, 0, tzinfo=PARIS).isoformat()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from templates.formats import format_date, format_datetime_paris
+from francais.formats import format_date, format_datetime_paris
 
 
 def dossiers_table(rows: list[dict[str, Any]]) -> str:

@@ -58,7 +58,7 @@ from forms.classeur import (
 from forms.dossier_reponse import parse_decimal_fr
 from forms.tableur import FORMATS_EXCEL, Format, save_classeur, set_valeur
 from forms.xlsx_safety import FormulaireIllisible
-from templates.formats import format_date, format_decimal_fr
+from francais.formats import format_date, format_decimal_fr
 
 __all__ = [
     "CATEGORIES_DEPENSES",

@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 
 from forms.tableur import FORMATS_EXCEL, clean_texte, save_classeur, set_valeur
 from models.indicateurs import COULEURS, NON_RENSEIGNE
-from templates.formats import format_date
+from francais.formats import format_date
 
 __all__ = [
     "COLONNES",

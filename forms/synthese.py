@@ -38,7 +38,7 @@ from forms.classeur import (
     write_technical_sheet,
 )
 from forms.tableur import save_classeur, set_valeur
-from templates.formats import format_date, format_decimal_fr
+from francais.formats import format_date, format_decimal_fr
 
 __all__ = [
     "COLONNES",

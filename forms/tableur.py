@@ -23,7 +23,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from templates.formats import to_paris
+from francais.formats import to_paris
 
 __all__ = [
     "FORMATS_EXCEL",

@@ -4,12 +4,13 @@ from models.base import Base
 from models.comite import Comite
 from models.convention import Avenant, Convention
 from models.courriel import Courriel, CourrielStatut
+from models.document import Document
 from models.dossier import Attestation, Depot, Dossier, Piece, Reception
 from models.instruction import DecisionComite, Instruction
 from models.porteur import Porteur, PorteurAdresse
 from models.suivi import Bilan, Echeance
 
 __all__ = [
-    "Appel", "Attestation", "Avenant", "Bilan", "Echeance", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Depot", "Dossier",
+    "Appel", "Attestation", "Avenant", "Bilan", "Echeance", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Document", "Depot", "Dossier",
     "Piece", "Porteur", "PorteurAdresse", "Reception",
 ]

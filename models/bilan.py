@@ -21,7 +21,7 @@ from forms.bilan import (
     BilanLu,
     JustificatifLigne,
 )
-from templates.formats import format_euros
+from francais.formats import format_euros
 
 __all__ = [
     "DEPENSES_REQUISES",

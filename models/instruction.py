@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Sha256, enum_column
 from models.porteur import siret_motif
-from templates.formats import format_decimal_fr, format_euros
+from francais.formats import format_decimal_fr, format_euros
 
 CENT = Decimal("0.01")
 

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
-from templates.formats import (
+from francais.formats import (
     format_date,
     format_datetime_paris,
     format_taille,

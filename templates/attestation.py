@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from templates.formats import (
+from francais.formats import (
     format_date,
     format_datetime_paris,
     format_taille,

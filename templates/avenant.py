@@ -25,7 +25,7 @@ from templates.convention import (
     limite_renouvellements,
     parties_context,
 )
-from templates.formats import format_date, to_paris
+from francais.formats import format_date, to_paris
 from templates.render import render_docx
 
 Nature = Literal["prolongation", "modification"]

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from templates.attestation import format_siret
-from templates.formats import (
+from francais.formats import (
     NBSP,
     format_date,
     format_decimal_fr,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from babel.dates import format_date as babel_format_date
 
-from templates.formats import LOCALE
+from francais.formats import LOCALE
 from templates.render import render_docx
 
 TEMPLATE = "fiche_presence.docx"

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from templates.attestation import format_siret
-from templates.formats import format_date, format_euros, to_paris
+from francais.formats import format_date, format_euros, to_paris
 from templates.render import render_docx
 
 TEMPLATE = "index_fse.docx"

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from config.organisme import Organisme, current_organisme, organisme_context
-from templates.formats import format_date, format_datetime_paris
+from francais.formats import format_date, format_datetime_paris
 
 MAILS_DIR = Path(__file__).resolve().parent / "mails"
 SUFFIX = ".txt.j2"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from templates.attestation import LIBELLES_CANAUX, format_siret
-from templates.formats import (
+from francais.formats import (
     format_date,
     format_datetime_paris,
     format_decimal_fr,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from templates.accuse_bilan import periode_context
-from templates.formats import format_date, format_datetime_paris
+from francais.formats import format_date, format_datetime_paris
 
 RANGS = ("première", "deuxième", "troisième", "quatrième", "cinquième")
 

@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Literal
 
-from templates.formats import (
+from francais.formats import (
     NBSP,
     format_date,
     format_decimal_fr,

@@ -27,7 +27,7 @@ from forms.bilan import (
 )
 from forms.dossier_reponse import write_dossier_reponse
 from models.bilan import check_bilan, taux_sorties_positives
-from templates.formats import format_euros
+from francais.formats import format_euros
 
 JETON = "BIL-CONV-2018-001-MI-2018"
 FORMULE = "=HYPERLINK(\"http://example.org\",\"clic\")"

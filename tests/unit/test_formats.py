@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from templates.formats import (
+from francais.formats import (
     format_date,
     format_datetime_paris,
     format_decimal_fr,

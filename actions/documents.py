@@ -1,0 +1,100 @@
+"""The one way to make a document: render → optional PDF batch → record path and template SHA-256 → notify.
+
+A ``DocumentSpec`` says, for one kind of document, which rows still need one (their path column is
+empty), how to build the data and the French context, the template, the file name, whether a PDF
+is wanted, and which notification carries it. ``produce`` does the rest the same way for every
+kind: the path is recorded by a conditional update, so two runs at once record it — and mail it —
+once; the ``document`` row keeps the template's SHA-256 for the auditor.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
+
+from actions.notifications import notify, recipients
+from adapters.database import transaction
+from adapters.pdf import pdf_versions
+from adapters.storage import Storage
+from adapters.workers import worker_pool
+from models.document import Document
+from templates.render import render_docx, template_sha256
+
+PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
+
+
+@dataclass(frozen=True)
+class DocumentSpec:
+    nature: str                                   # the kind, as the document table records it
+    modele: str                                   # the Word template under templates/
+    chemin: InstrumentedAttribute[Any]            # the row's path column, empty until its document exists
+    a_faire: Callable[[], Select[Any]]            # the rows still without a document
+    dossier: Callable[[Any], str]                 # their folder under the storage root
+    fichier: Callable[[Any, Any], str]            # file name (without suffix) from (row, data)
+    donnees: Callable[[Session, Any], Any]        # the row's data, as the document states it
+    contexte: Callable[[Any], dict[str, Any]]     # pure: the French context of the data
+    notification: str | None = None               # kind of mail that carries the document (actions.notifications)
+    quand: Callable[[Any, Any], datetime] = lambda row, data: data.emis_le  # the mail's time, from (row, data)
+    details: Callable[[Session, Any], dict[str, Any]] = lambda session, row: {}  # more fields of the mail's key
+    pdf: bool = True
+
+
+@dataclass
+class Production:
+    produits: list[str] = field(default_factory=list)     # file names, in order
+    pdf: int = 0
+    sans_adresse: list[Any] = field(default_factory=list)  # rows whose mail has no recipient
+
+
+def _render(job: tuple[str, dict[str, Any], Path]) -> Path:
+    return render_docx(*job)
+
+
+def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec, *, pdf: bool,
+            workers: int = 1, sans_adresse: Callable[[Any], Any] = lambda row: row.id) -> Production:
+    """Make every document of ``spec`` still missing, record it, and queue its mail if it has one."""
+    with factory() as session:
+        jobs = {}
+        for row in session.scalars(spec.a_faire()):
+            data = spec.donnees(session, row)
+            out = storage.ensure_dir(spec.dossier(row)) / f"{spec.fichier(row, data)}.docx"
+            jobs[row.id] = (data, out)
+    report = Production()
+    if not jobs:
+        return report
+    renders = [(spec.modele, spec.contexte(data), out) for data, out in jobs.values()]
+    with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, ("templates.render",)) as pool:
+        list(pool.imap(_render, renders, chunksize=16))
+    docx = {row_id: out for row_id, (_, out) in jobs.items()}
+    documents = {row_id: docx[row_id] for row_id in docx}
+    for folder in {out.parent for out in docx.values()}:
+        documents.update(pdf_versions({k: v for k, v in docx.items() if v.parent == folder}, folder,
+                                      enabled=pdf and spec.pdf))
+    report.pdf = sum(documents[k] != docx[k] for k in docx)
+    sha256 = template_sha256(spec.modele)
+    table = spec.chemin.class_
+    with transaction(factory) as session:
+        for row_id, (data, _) in jobs.items():
+            chemin = str(documents[row_id].relative_to(storage.root))
+            won = session.execute(
+                update(table).where(table.id == row_id, spec.chemin.is_(None)).values({spec.chemin.key: chemin})
+            ).rowcount
+            if not won:  # another run recorded it (and queued its mail) first
+                continue
+            session.add(Document(nature=spec.nature, objet_id=row_id, chemin=chemin, modele=spec.modele,
+                                 modele_sha256=sha256))
+            report.produits.append(documents[row_id].name)
+            if spec.notification is None:
+                continue
+            row = session.get(table, row_id)
+            if not recipients(session, spec.notification, row):
+                report.sans_adresse.append(sans_adresse(row))
+                continue
+            notify(session, spec.notification, row, spec.contexte(data), pieces_jointes=[chemin],
+                   maintenant=spec.quand(row, data), **spec.details(session, row))
+    return report

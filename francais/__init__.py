@@ -1,0 +1,1 @@
+"""French for people: the formats every layer may import (documents, mails, lists, rules' messages)."""
