@@ -9,13 +9,21 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.database import transaction
-from adapters.smtp import MailSettings, OutgoingMail, make_message_id, send_batch
+from adapters.claimant import current_claimant, is_gone
+from adapters.smtp import (
+    MailSettings,
+    OutgoingMail,
+    SendOutcome,
+    envelope_recipients,
+    make_message_id,
+    send_batch,
+)
 from config.organisme import current_organisme
 from config.settings import Settings
 from models.courriel import Courriel, CourrielStatut
 
 CHUNK = 50  # rows claimed and sent over one connection at a time
-TRANSIENT_MARKERS = ("injoignable", "perdu", "451", "421", "450", "452", "interrompu", "timeout", "délai")
+MAX_ATTEMPTS = 5  # transient failures before a mail is given up (« en échec »)
 
 
 @dataclass
@@ -37,17 +45,27 @@ def enqueue(
     appel_id: int | None = None,
     dossier_id: int | None = None,
 ) -> Courriel | None:
-    """Add the message unless its key is already queued (then return None)."""
+    """Add the message unless its key is already queued (then return None).
+
+    Each recipient must be exactly one valid address; a row that breaks this is kept, already « en échec »
+    with its French reason, and never reaches the SMTP server."""
     if session.scalar(select(Courriel.id).where(Courriel.cle == cle)) is not None:
         return None
+    refusal = recipients_refusal(destinataires)
     courriel = Courriel(
         cle=cle, message_id=make_message_id(cle), appel_id=appel_id, dossier_id=dossier_id,
-        destinataires=destinataires, sujet=sujet, corps=corps, pieces_jointes=pieces_jointes,
-        statut=CourrielStatut.PENDING, tentatives=0, cree_le=maintenant,
+        destinataires=list(destinataires), sujet=sujet, corps=corps, pieces_jointes=pieces_jointes,
+        statut=CourrielStatut.PENDING if refusal is None else CourrielStatut.FAILED, tentatives=0,
+        erreur=refusal, cree_le=maintenant,
     )
     session.add(courriel)
     session.flush()
     return courriel
+
+
+def recipients_refusal(destinataires: list[str]) -> str | None:
+    """None when every recipient is exactly one valid address, else the French reason the mail is refused."""
+    return envelope_recipients(destinataires)[1]
 
 
 def mail_settings(settings: Settings) -> MailSettings:
@@ -60,23 +78,45 @@ def mail_settings(settings: Settings) -> MailSettings:
 
 def send_pending(
     factory: sessionmaker[Session], mail: MailSettings, storage_root: Path, *, lease_seconds: int = 600,
-    chunk: int = CHUNK,
+    chunk: int = CHUNK, max_attempts: int = MAX_ATTEMPTS,
 ) -> SendReport:
-    """Claim what is pending (or abandoned by a dead sender) a few rows at a time, send each chunk over one
-    connection, record each result. The claim is a conditional UPDATE, so two senders running at once never
-    send the same row; claiming by chunks keeps each claim far younger than the lease.
+    """Claim what is pending a few rows at a time, send each chunk over one connection, record each result.
+
+    The claim is a conditional UPDATE that writes this process's token, so two senders running at once never
+    send the same row. Rows left ``sending`` by a process that is gone (``kill -9``) are taken back at once;
+    those of a process on another machine after ``lease_seconds``. At most the one message in flight at a
+    crash can go twice (same Message-ID). A transient failure (4xx, outage) leaves the row pending for the
+    next run, ``max_attempts`` times at most; a permanent one (5xx) fails it with its reason.
     Uses the wall clock: the lease is about processes, not about the call's calendar."""
     report = SendReport()
     tried: set[int] = set()
+    claimant = current_claimant()
     while True:
-        claimed = _claim(factory, lease_seconds, chunk, tried)
+        claimed = _claim(factory, claimant, lease_seconds, chunk, tried)
         if not claimed:
             return report
         tried.update(c.id for c in claimed)
-        _send_chunk(factory, mail, storage_root, claimed, report)
+        _send_chunk(factory, mail, storage_root, claimed, report, max_attempts)
 
 
-def _claim(factory: sessionmaker[Session], lease_seconds: int, chunk: int, tried: set[int]) -> list[Courriel]:
+def release_abandoned(factory: sessionmaker[Session], claimant: str) -> int:
+    """Give back to ``pending`` the rows claimed by processes that are gone; return how many."""
+    with factory() as session:
+        holders = set(session.scalars(
+            select(Courriel.reserve_par).where(Courriel.statut == CourrielStatut.SENDING).distinct()))
+    gone = [h for h in holders if h and h != claimant and is_gone(h)]
+    if not gone:
+        return 0
+    with transaction(factory) as session:
+        return session.execute(
+            update(Courriel).where(Courriel.statut == CourrielStatut.SENDING, Courriel.reserve_par.in_(gone))
+            .values(statut=CourrielStatut.PENDING, reserve_par=None)
+        ).rowcount
+
+
+def _claim(factory: sessionmaker[Session], claimant: str, lease_seconds: int, chunk: int,
+           tried: set[int]) -> list[Courriel]:
+    release_abandoned(factory, claimant)
     now = datetime.now(timezone.utc)
     claimable = or_(
         Courriel.statut == CourrielStatut.PENDING,
@@ -90,7 +130,8 @@ def _claim(factory: sessionmaker[Session], lease_seconds: int, chunk: int, tried
         for cid in session.scalars(query).all():
             won = session.execute(
                 update(Courriel).where(Courriel.id == cid, claimable)
-                .values(statut=CourrielStatut.SENDING, reserve_le=now, tentatives=Courriel.tentatives + 1)
+                .values(statut=CourrielStatut.SENDING, reserve_le=now, reserve_par=claimant,
+                        tentatives=Courriel.tentatives + 1)
             ).rowcount
             if won:
                 claimed.append(session.get(Courriel, cid))
@@ -100,7 +141,7 @@ def _claim(factory: sessionmaker[Session], lease_seconds: int, chunk: int, tried
 
 
 def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root: Path, claimed: list[Courriel],
-                report: SendReport) -> None:
+                report: SendReport, max_attempts: int) -> None:
     outgoing = [
         OutgoingMail(
             key=c.cle, to=tuple(c.destinataires), subject=c.sujet, body=c.corps, message_id=c.message_id,
@@ -108,26 +149,23 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
         )
         for c in claimed
     ]
-    ids = {c.cle: c.id for c in claimed}
+    rows = {c.cle: c for c in claimed}
 
-    def on_result(m: OutgoingMail, error: str | None) -> None:
-        if error is None:
-            values = {"statut": CourrielStatut.SENT, "envoye_le": datetime.now(timezone.utc), "erreur": None}
+    def on_result(m: OutgoingMail, outcome: SendOutcome | None) -> None:
+        row = rows[m.key]
+        values = {"reserve_par": None}
+        if outcome is None:
+            values |= {"statut": CourrielStatut.SENT, "envoye_le": datetime.now(timezone.utc), "erreur": None}
             report.envoyes += 1
-        elif is_transient(error):
-            values = {"statut": CourrielStatut.PENDING, "erreur": error[:2000]}
+        elif outcome.transient and row.tentatives < max_attempts:
+            values |= {"statut": CourrielStatut.PENDING, "erreur": outcome.reason[:2000]}
             report.en_attente += 1
         else:
-            values = {"statut": CourrielStatut.FAILED, "erreur": error[:2000]}
+            reason = outcome.reason if not outcome.transient else (
+                f"abandonné après {row.tentatives} tentatives : {outcome.reason}")
+            values |= {"statut": CourrielStatut.FAILED, "erreur": reason[:2000]}
             report.echecs += 1
         with transaction(factory) as s:
-            s.execute(update(Courriel).where(Courriel.id == ids[m.key]).values(**values))
+            s.execute(update(Courriel).where(Courriel.id == row.id).values(**values))
 
     send_batch(mail, outgoing, on_result)
-
-
-def is_transient(error: str) -> bool:
-    """An outage or a temporary refusal (4xx) is retried; a permanent refusal (5xx) is not."""
-    if error.startswith("remis en partie"):  # some recipients have it: never send it again
-        return False
-    return any(marker in error.lower() for marker in TRANSIENT_MARKERS)

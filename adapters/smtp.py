@@ -3,8 +3,11 @@
 fastapi-mail builds each message (``FastMail.get_message``, the same pipeline
 as ``send_message``) and its ``Connection`` opens the session; we send on that
 one session and report each message's outcome through ``on_result``. Every
-failure becomes French text for the outbox; nothing here raises for an SMTP
-problem.
+outcome is a ``SendOutcome``: transient or not, decided from the SMTP reply
+code (4xx, or no reply at all: transient; 5xx: permanent), never from the
+text, with a French reason for the outbox; nothing here raises for an SMTP
+problem. Every envelope recipient is checked to be exactly one bare address
+(models/adresse.py) before anything is sent.
 
 Behaviour of fastapi-mail 1.6 this module works around (checked by
 tests/integration/test_smtp.py):
@@ -33,7 +36,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import Message
-from email.utils import encode_rfc2231, formataddr, getaddresses, parseaddr, quote
+from email.utils import encode_rfc2231, parseaddr, quote
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,7 +45,9 @@ from fastapi_mail import ConnectionConfig, FastMail, MessageSchema, MessageType
 from fastapi_mail.connection import Connection
 from fastapi_mail.errors import ConnectionErrors
 
-ResultCallback = Callable[["OutgoingMail", "str | None"], None]
+from models.adresse import check_address
+
+ResultCallback = Callable[["OutgoingMail", "SendOutcome | None"], None]
 T = TypeVar("T")
 
 _OFFICE_TYPES = {
@@ -80,6 +85,21 @@ class OutgoingMail:
     attachments: tuple[Path, ...] = ()
 
 
+@dataclass(frozen=True)
+class SendOutcome:
+    """Why one mail was not delivered: ``transient`` (try again later) or not, the SMTP reply code if the
+    server gave one, and the reason in French."""
+
+    transient: bool
+    code: int | None
+    reason: str
+
+
+def outcome_for_code(code: int | None, reason: str) -> SendOutcome:
+    """A 5xx reply is a permanent refusal; a 4xx reply, or no reply at all (connection lost), is transient."""
+    return SendOutcome(transient=not (code is not None and 500 <= code < 600), code=code, reason=reason)
+
+
 def make_message_id(key: str, domain: str = "example.org") -> str:
     """Deterministic Message-ID: the same key always gives the same id."""
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
@@ -93,8 +113,8 @@ def send_batch(
 ) -> None:
     """Send ``mails`` over one connection, calling ``on_result`` for each.
 
-    ``on_result(mail, None)`` on success, ``on_result(mail, "raison")`` on
-    failure. Callable from sync code, including worker threads; if the calling
+    ``on_result(mail, None)`` on success, ``on_result(mail, SendOutcome(...))``
+    on failure. Callable from sync code, including worker threads; if the calling
     thread already runs an event loop, the batch runs on a private thread.
     """
     _run_sync(_send_all(settings, list(mails), on_result))
@@ -119,56 +139,74 @@ async def _send_all(
         connection = Connection(config)
         await connection.__aenter__()
     except ConnectionErrors as error:
-        _report_all(mails, on_result, _connection_error_text(error))
+        _report_all(mails, on_result, _connection_error_outcome(error))
         session = getattr(connection, "session", None)
         if session is not None and session.is_connected:  # e.g. login refused
             session.close()
         return
     except Exception as error:  # invalid settings (e.g. sender address)
-        _report_all(mails, on_result, f"configuration SMTP invalide : {error}")
+        _report_all(mails, on_result, SendOutcome(True, None, f"configuration SMTP invalide : {error}"))
         return
     builder = FastMail(config)
     sender_address = parseaddr(settings.sender)[1]
     try:
         for index, mail in enumerate(mails):
             if not connection.session.is_connected:
-                _report_all(mails[index:], on_result, "connexion SMTP perdue avant l'envoi")
+                _report_all(mails[index:], on_result, SendOutcome(True, None, "connexion SMTP perdue avant l'envoi"))
                 return
             on_result(mail, await _send_one(connection, builder, sender_address, mail))
     finally:
         await _close_quietly(connection)
 
 
+def envelope_recipients(to: Iterable[str]) -> tuple[list[str], str | None]:
+    """The envelope's addresses, each exactly one bare address; else the French reason none is sent."""
+    recipients = []
+    for text in to:
+        check = check_address(text)
+        if check.address is None:
+            return [], f"destinataire refusé avant l'envoi ({check.reason})"
+        recipients.append(check.address)
+    if not recipients:
+        return [], "aucun destinataire"
+    return recipients, None
+
+
 async def _send_one(
     connection: Connection, builder: FastMail, sender_address: str, mail: OutgoingMail
-) -> str | None:
+) -> SendOutcome | None:
+    recipients, refusal = envelope_recipients(mail.to)
+    if refusal is not None:
+        return SendOutcome(False, None, refusal)
     try:
-        message = await _build_message(builder, mail)
+        message = await _build_message(builder, mail, recipients)
     except Exception as error:
-        return f"message impossible à construire : {error}"
-    recipients = [address for _, address in getaddresses(list(mail.to))]
+        return SendOutcome(False, None, f"message impossible à construire : {error}")
     try:
         refused, _ = await connection.session.send_message(
             message, sender=sender_address, recipients=recipients
         )
     except aiosmtplib.SMTPRecipientsRefused as error:
-        return "destinataire refusé : " + "; ".join(
+        codes = [e.code for e in error.recipients]
+        code = max(codes, default=None)  # one 5xx among them makes the refusal permanent
+        return outcome_for_code(code, "destinataire refusé : " + "; ".join(
             f"{e.recipient} ({e.code} {e.message})" for e in error.recipients
-        )
+        ))
     except aiosmtplib.SMTPResponseException as error:
-        return f"refusé par le serveur SMTP : {error.code} {error.message}"
+        return outcome_for_code(error.code, f"refusé par le serveur SMTP : {error.code} {error.message}")
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-        return f"connexion SMTP perdue : {error}"
-    if refused:
-        return "remis en partie ; destinataire refusé : " + "; ".join(
+        return SendOutcome(True, None, f"connexion SMTP perdue : {error}")
+    if refused:  # some recipients have it: never send it again
+        return SendOutcome(False, max(reply.code for reply in refused.values()),
+                           "remis en partie ; destinataire refusé : " + "; ".join(
             f"{address} ({reply.code} {reply.message})" for address, reply in refused.items()
-        )
+        ))
     return None
 
 
-async def _build_message(builder: FastMail, mail: OutgoingMail) -> Message:
+async def _build_message(builder: FastMail, mail: OutgoingMail, recipients: list[str]) -> Message:
     schema = MessageSchema(
-        recipients=[address for _, address in getaddresses(list(mail.to))],
+        recipients=recipients,
         subject=mail.subject,
         body=mail.body,
         subtype=MessageType.plain,
@@ -178,7 +216,7 @@ async def _build_message(builder: FastMail, mail: OutgoingMail) -> Message:
     message = await builder.get_message(schema)
     assert isinstance(message, Message)
     message.replace_header("Message-ID", mail.message_id)
-    message.replace_header("To", ", ".join(_format_address(a) for a in mail.to))
+    message.replace_header("To", ", ".join(recipients))
     del message["Content-Transfer-Encoding"]
     message.del_param("charset")
     return message
@@ -198,11 +236,6 @@ def _attachment(path: Path) -> dict[str, Any]:
         "mime_subtype": subtype,
         "headers": {"Content-Disposition": disposition},
     }
-
-
-def _format_address(text: str) -> str:
-    name, address = parseaddr(text)
-    return formataddr((name, address), charset="utf-8") if name else address
 
 
 def _connection_config(settings: MailSettings) -> ConnectionConfig:
@@ -237,16 +270,19 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _connection_error_text(error: ConnectionErrors) -> str:
+def _connection_error_outcome(error: ConnectionErrors) -> SendOutcome:
+    """No session: nothing is wrong with the mails themselves, so each stays transient (bounded by the outbox)."""
     cause = error.__cause__ or error.__context__
     if isinstance(cause, aiosmtplib.SMTPAuthenticationError):
-        return f"authentification SMTP refusée : {cause.code} {cause.message}"
-    return f"serveur SMTP injoignable : {cause or error.expression}"
+        return SendOutcome(True, cause.code, f"authentification SMTP refusée : {cause.code} {cause.message}")
+    if isinstance(cause, aiosmtplib.SMTPResponseException):
+        return outcome_for_code(cause.code, f"serveur SMTP indisponible : {cause.code} {cause.message}")
+    return SendOutcome(True, None, f"serveur SMTP injoignable : {cause or error.expression}")
 
 
-def _report_all(mails: list[OutgoingMail], on_result: ResultCallback, reason: str) -> None:
+def _report_all(mails: list[OutgoingMail], on_result: ResultCallback, outcome: SendOutcome) -> None:
     for mail in mails:
-        on_result(mail, reason)
+        on_result(mail, outcome)
 
 
 async def _close_quietly(connection: Connection) -> None:

@@ -3,12 +3,15 @@
 Used by the tests and the demo in place of a mail relay. Each saved message
 gets the envelope prepended as headers (``X-Envelope-From``, ``X-Envelope-To``,
 ``X-Peer``, ``X-Sink-Sequence``), so tests can check who it was really sent to
-and over which connection. ``refuse`` simulates an outage (451 on RCPT and
-DATA); ``refused_recipients`` rejects chosen addresses for good (550).
+and over which connection; ``rcpts`` lists every RCPT TO the server was given,
+accepted or not. ``refuse`` simulates an outage (451 on RCPT and
+DATA); ``refused_recipients`` rejects chosen addresses for good (550);
+``data_delay`` makes it a slow relay.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import mailbox
 import socket
@@ -61,6 +64,8 @@ class _MaildirHandler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
+        with self.sink._lock:
+            self.sink.rcpts.append(address)
         if self.sink.refuse:
             return OUTAGE_REPLY
         if address.lower() in {a.lower() for a in self.sink.refused_recipients}:
@@ -71,6 +76,8 @@ class _MaildirHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.sink.refuse:
             return OUTAGE_REPLY
+        if self.sink.data_delay:
+            await asyncio.sleep(self.sink.data_delay)
         self.sink._save(envelope.mail_from, list(envelope.rcpt_tos), session.peer, envelope.content)
         return "250 2.0.0 Message accepted for delivery"
 
@@ -88,6 +95,8 @@ class SmtpSink:
         self.connections = 0
         self.refuse = False
         self.refused_recipients: set[str] = set()
+        self.rcpts: list[str] = []
+        self.data_delay = 0.0  # seconds before each message is accepted (a slow relay)
         self.maildir = mailbox.Maildir(self.maildir_path, create=True)
         self._sequence = len(self.maildir)
 

@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     mail_from_name: str | None = None  # default: the organisation's name (config/organisme.toml)
     sa_email: str = "assistante.plie@example.org"  # who receives the échéancier's daily digest
     pdf: Literal["auto", "off"] = "auto"
-    outbox_lease_seconds: int = 600
+    outbox_lease_seconds: int = 600  # a claim by a process on another machine is taken back after this
+    outbox_max_attempts: int = 5  # transient failures (4xx, outage) before a mail is « en échec »
     workers: int = 2
 
     def sqlite_path(self) -> Path | None:

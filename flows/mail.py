@@ -13,5 +13,6 @@ from flows.runtime import runtime
 def send_outbox() -> dict:
     rt = runtime()
     report = send_pending(rt.factory, mail_settings(rt.settings), rt.storage.root,
-                          lease_seconds=rt.settings.outbox_lease_seconds)
+                          lease_seconds=rt.settings.outbox_lease_seconds,
+                          max_attempts=rt.settings.outbox_max_attempts)
     return asdict(report)

@@ -36,4 +36,5 @@ class Courriel(Base):
     erreur: Mapped[str | None] = mapped_column(Text)
     cree_le: Mapped[datetime]
     reserve_le: Mapped[datetime | None]
+    reserve_par: Mapped[str | None] = mapped_column(String(200))  # the claiming process (adapters/claimant.py)
     envoye_le: Mapped[datetime | None]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.smtp import MailSettings, OutgoingMail, make_message_id, send_batch
+from adapters.smtp import MailSettings, OutgoingMail, SendOutcome, make_message_id, send_batch
 from adapters.smtp_sink import SmtpSink, find_free_port
 
 SENDER = "PLIE du bassin dijonnais <plie@example.org>"
@@ -48,11 +48,11 @@ def make_mail(number: int, *, to: str | None = None, attachments: tuple[Path, ..
     )
 
 
-def send_and_collect(settings: MailSettings, mails: list[OutgoingMail]) -> dict[str, str | None]:
-    results: dict[str, str | None] = {}
+def send_and_collect(settings: MailSettings, mails: list[OutgoingMail]) -> dict[str, SendOutcome | None]:
+    results: dict[str, SendOutcome | None] = {}
 
-    def record(mail: OutgoingMail, error: str | None) -> None:
-        results[mail.key] = error
+    def record(mail: OutgoingMail, outcome: SendOutcome | None) -> None:
+        results[mail.key] = outcome
 
     send_batch(settings, mails, record)
     return results
@@ -141,7 +141,7 @@ def test_outage_reports_every_mail_failed_without_raising(sink: SmtpSink) -> Non
     results = send_and_collect(settings_for(sink.port), mails)
 
     assert set(results) == {m.key for m in mails}
-    assert all(error is not None and "451" in error for error in results.values())
+    assert all(o is not None and o.transient and o.code == 451 for o in results.values())
     assert sink.messages() == []
 
 
@@ -152,8 +152,8 @@ def test_closed_port_reports_every_mail_unreachable() -> None:
 
     assert set(results) == {m.key for m in mails}
     assert all(
-        error is not None and error.startswith("serveur SMTP injoignable : ")
-        for error in results.values()
+        o is not None and o.transient and o.code is None and o.reason.startswith("serveur SMTP injoignable : ")
+        for o in results.values()
     )
 
 
@@ -164,8 +164,9 @@ def test_refused_recipient_does_not_stop_the_batch(sink: SmtpSink) -> None:
     results = send_and_collect(settings_for(sink.port), mails)
 
     assert results[mails[0].key] is None and results[mails[2].key] is None
-    error = results[mails[1].key]
-    assert error is not None and "inconnu@example.org" in error and "550" in error
+    outcome = results[mails[1].key]
+    assert outcome is not None and not outcome.transient and outcome.code == 550
+    assert "inconnu@example.org" in outcome.reason and "550" in outcome.reason
     assert [m["Message-ID"] for m in sink.messages()] == [mails[0].message_id, mails[2].message_id]
     assert sink.connections == 1
 
@@ -174,7 +175,7 @@ def test_partly_refused_recipients_are_reported(sink: SmtpSink) -> None:
     sink.refused_recipients = {"inconnu@example.org"}
     mail = OutgoingMail(
         key="relance:1",
-        to=("Élodie Martin <elodie@example.org>", "inconnu@example.org"),
+        to=("elodie@example.org", "inconnu@example.org"),
         subject="Relance",
         body="Bonjour",
         message_id=make_message_id("relance:1"),
@@ -182,10 +183,11 @@ def test_partly_refused_recipients_are_reported(sink: SmtpSink) -> None:
 
     results = send_and_collect(settings_for(sink.port), [mail])
 
-    assert results["relance:1"] is not None and results["relance:1"].startswith("remis en partie")
+    outcome = results["relance:1"]
+    assert outcome is not None and outcome.reason.startswith("remis en partie") and not outcome.transient
     (message,) = sink.messages()
     assert message["X-Envelope-To"] == "elodie@example.org"
-    assert message["To"].addresses[0].display_name == "Élodie Martin"
+    assert [a.addr_spec for a in message["To"].addresses] == ["elodie@example.org", "inconnu@example.org"]
 
 
 def test_missing_attachment_fails_only_that_mail(sink: SmtpSink, tmp_path: Path) -> None:
@@ -194,7 +196,8 @@ def test_missing_attachment_fails_only_that_mail(sink: SmtpSink, tmp_path: Path)
     results = send_and_collect(settings_for(sink.port), mails)
 
     assert results[mails[0].key] is None and results[mails[2].key] is None
-    assert results[mails[1].key] is not None
+    outcome = results[mails[1].key]
+    assert outcome is not None and not outcome.transient and outcome.reason.startswith("message impossible")
     assert len(sink.messages()) == 2
 
 
@@ -269,3 +272,37 @@ def test_sink_counts_one_connection_per_batch(sink: SmtpSink) -> None:
 
     assert sink.connections == 2
     assert len({m["X-Peer"] for m in sink.messages()}) == 2
+
+
+def test_an_address_containing_451_refused_for_good_is_a_permanent_refusal(sink: SmtpSink) -> None:
+    sink.refused_recipients = {"x451@example.org"}
+
+    results = send_and_collect(settings_for(sink.port), [make_mail(1, to="x451@example.org")])
+
+    outcome = results["attestation:AAP-2018-0001"]
+    assert outcome == SendOutcome(False, 550, "destinataire refusé : x451@example.org (550 5.1.1 destinataire inconnu)")
+
+
+HOSTILE_RECIPIENTS = [
+    "a@example.org, b@example.org",
+    "a@example.org; b@example.org",
+    "x@example.org\r\nBcc: y@example.org",
+    "x@example.org\nBcc: y@example.org",
+    "amis: a@example.org, b@example.org;",
+    '"Evil <a@example.org>" <b@example.org>',
+    "Evil <a@example.org>",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_RECIPIENTS)
+def test_a_recipient_that_is_not_exactly_one_address_is_refused_before_any_rcpt(sink: SmtpSink, hostile: str) -> None:
+    mails = [make_mail(1), make_mail(2, to=hostile), make_mail(3)]
+
+    results = send_and_collect(settings_for(sink.port), mails)
+
+    outcome = results[mails[1].key]
+    assert outcome is not None and not outcome.transient and outcome.code is None
+    assert outcome.reason.startswith("destinataire refusé avant l'envoi (")
+    assert sink.rcpts == ["porteur1@example.org", "porteur3@example.org"]
+    assert [m["X-Envelope-To"] for m in sink.messages()] == ["porteur1@example.org", "porteur3@example.org"]
