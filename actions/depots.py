@@ -344,7 +344,7 @@ def _new_depot(
         return depot
     depot.rang = len([d for d in dossier.depots if d.id != depot.id]) + 1
     if form is not None and (nouveau or not depot.hors_delai or dossier.admis):
-        update_from_form(porteur, form)  # a late form does not rewrite the contact of a dossier in progress
+        update_from_form(porteur, form, expediteur)  # a late form does not rewrite the contact of a dossier in progress
     remember_addresses(session, porteur, [expediteur, form.contact_email if form else None])
     refresh_dossier(session, dossier, cfg, maintenant, nouveau=nouveau, declencheur=depot)
     allocate_attestation(session, appel, depot, dossier, maintenant)

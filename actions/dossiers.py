@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.appel_config import AppelConfig
+from models.adresse import single_address
 from models.appel import Appel, attestation_numero, dossier_numero
 from models.dossier import (
     RECEPTION,
@@ -166,6 +167,6 @@ def attestation_snapshot(depot: Depot, dossier: Dossier, canaux_requis: list[str
 def contact_addresses(depot: Depot, dossier: Dossier) -> list[str]:
     """Where the porteur's mail goes: the form's contact, else the sender, else the porteur's contact."""
     for candidate in ((depot.formulaire or {}).get("contact_email"), dossier.porteur.contact_email, depot.expediteur):
-        if candidate and "@" in candidate and "\n" not in candidate:
-            return [candidate.strip().lower()]
+        if address := single_address(candidate):
+            return [address]
     return []

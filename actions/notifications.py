@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from actions.outbox import enqueue
+from models.adresse import single_address
 from models.convention import Convention
 from models.courriel import Courriel
 from models.dossier import Depot, Dossier
@@ -35,12 +36,12 @@ def _contact(porteur: Porteur | None) -> list[str]:
 
 
 def _bilan_recipients(session: Session, b: Bilan) -> list[str]:
-    """The convention's contact when the bilan is tied to one, else whoever sent it."""
+    """The convention's contact when the bilan is tied to one and it is one valid address, else whoever sent it."""
     if b.echeance is not None:
-        contact = _contact(session.get(Convention, b.echeance.convention_id).dossier.porteur)
+        contact = single_address(session.get(Convention, b.echeance.convention_id).dossier.porteur.contact_email)
         if contact:
-            return contact
-    return [b.expediteur] if b.expediteur else []
+            return [contact]
+    return [sender] if (sender := single_address(b.expediteur)) else []
 
 
 def _of_convention(session: Session, c: Convention) -> tuple[int | None, int | None]:

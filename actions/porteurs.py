@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms.dossier_reponse import FormulaireReponse
+from models.adresse import single_address
 from models.porteur import Porteur, PorteurAdresse, is_valid_siret, normalize_siret
 
 
@@ -31,17 +32,17 @@ def find_or_create_by_siret(session: Session, siret: str, nom: str | None) -> Po
     return porteur
 
 
-def update_from_form(porteur: Porteur, form: FormulaireReponse) -> None:
+def update_from_form(porteur: Porteur, form: FormulaireReponse, expediteur: str | None = None) -> None:
+    """The form's fields; a contact e-mail refused at reading (empty here) gives way to the sender's address."""
     porteur.nom = (form.porteur_nom or porteur.nom)[:500]
     porteur.adresse = form.porteur_adresse[:500] or porteur.adresse
     porteur.contact_nom = form.contact_nom[:200] or porteur.contact_nom
-    email = form.contact_email.strip().lower()
-    porteur.contact_email = email if "@" in email and len(email) <= 254 else porteur.contact_email
+    porteur.contact_email = single_address(form.contact_email) or single_address(expediteur) or porteur.contact_email
     porteur.contact_telephone = form.contact_telephone[:50] or porteur.contact_telephone
 
 
 def remember_addresses(session: Session, porteur: Porteur, addresses: list[str | None]) -> None:
-    for address in {a.strip().lower() for a in addresses if a and "@" in a}:
+    for address in {a for a in map(single_address, addresses) if a}:
         if session.scalar(select(PorteurAdresse.id).where(PorteurAdresse.email == address)) is None:
             session.add(PorteurAdresse(email=address[:254], porteur_id=porteur.id))
     session.flush()

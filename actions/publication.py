@@ -14,6 +14,7 @@ from adapters.database import retry_on_conflict, transaction
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
 from forms.dossier_reponse import write_dossier_reponse
+from models.adresse import single_address
 from models.appel import Appel
 from models.convention import Convention, requires_new_call
 from models.dossier import Dossier
@@ -115,7 +116,7 @@ def register_known_porteur(
     def record() -> int:
         with transaction(factory) as session:
             porteur = find_or_create_by_siret(session, siret, nom)
-            porteur.nom, porteur.contact_email = nom, email.lower()
+            porteur.nom, porteur.contact_email = nom, single_address(email) or porteur.contact_email
             porteur.adresse = adresse or porteur.adresse
             remember_addresses(session, porteur, [email])
             return porteur.id

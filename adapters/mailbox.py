@@ -21,6 +21,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Iterator
 
+from models.adresse import check_header_mailbox
+
 RECEIVED = "received"
 FICHIER = "fichier"
 
@@ -36,6 +38,7 @@ MAX_FILENAME = 150
 _MAX_ORIGINAL_FILENAME = 1000
 _MAX_SUBJECT = 998
 _MAX_SENDER_NAME = 200
+_UNFOLD = re.compile(r"\r?\n(?=[ \t])")
 
 _PARSER = BytesParser(policy=policy.default)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -219,6 +222,12 @@ def _read_headers(message: Message, problems: list[str]) -> _Fields:
         subject=_single_line(_header_text(message, "subject", first), _MAX_SUBJECT),
     )
     fields.sender_address, fields.sender_name = _read_sender(message, first.get("from"))
+    if fields.sender_address is not None:  # exactly one mailbox: no list, no group, no decoy name
+        check = check_header_mailbox(_UNFOLD.sub("", first["from"]))
+        if check.reason is not None:
+            problems.append(f"expéditeur (en-tête From) : {check.reason}")
+        fields.sender_address = check.address
+        fields.sender_name = fields.sender_name if check.display_name else ""
     if fields.sender_address is None:
         problems.append(PROBLEME_EXPEDITEUR)
     return fields

@@ -12,6 +12,13 @@ from typing import BinaryIO
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+PRIVATE_UMASK = 0o077
+
+
+def keep_files_private() -> None:
+    """From now on, everything this process (and its children) creates is its owner's only, from creation:
+    the SQLite database and its -wal/-shm files, var/ and the storage, LibreOffice's output (0600 / 0700)."""
+    os.umask(PRIVATE_UMASK)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from adapters.storage import keep_files_private
+
 
 class Pool(Protocol):
     def imap(self, func: Callable[[Any], Any], iterable: Iterable[Any], chunksize: int = 1) -> Iterator[Any]: ...
@@ -28,5 +30,5 @@ def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Pool]:
         return
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(preload))
-    with context.Pool(workers) as pool:
+    with context.Pool(workers, initializer=keep_files_private) as pool:
         yield pool

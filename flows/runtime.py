@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.database import session_factory
-from adapters.storage import Storage
+from adapters.storage import Storage, keep_files_private
 from config.settings import Settings, get_settings
+
+keep_files_private()  # every process that runs a command, a flow or the demo imports this module first
 
 PARIS = ZoneInfo("Europe/Paris")
 PREFECT_DEFAULTS = {

@@ -47,6 +47,7 @@ from forms.classeur import (
     write_value,
 )
 from forms.xlsx_safety import FormulaireIllisible
+from models.adresse import check_address
 
 __all__ = [
     "MONEY_NAMES",
@@ -372,6 +373,8 @@ def _formulaire(zones: dict[str, Zone], valeurs: Valeurs) -> FormulaireReponse:
             champs[name] = _siret(brut, libelle, anomalies)
         elif name == "contact_telephone":
             champs[name] = _telephone(brut)
+        elif name == "contact_email":
+            champs[name] = _courriel(brut, libelle, anomalies)
         else:
             champs[name] = text_of(brut)
     referents = _referents(zones[REFERENTS_NAME], valeurs, anomalies)
@@ -421,6 +424,16 @@ def _siret(valeur: Any, libelle: str, anomalies: list[str]) -> str:
     if not re.fullmatch(r"\d{14}", siret):
         anomalies.append(f"{libelle} illisible : « {preview(valeur)} » (14 chiffres attendus)")
     return siret
+
+
+def _courriel(valeur: Any, libelle: str, anomalies: list[str]) -> str:
+    """Exactly one address, else "" and the reason: the dépôt's sender is then the contact."""
+    check = check_address(text_of(valeur) if not isinstance(valeur, str) else valeur)
+    if check.address is None:
+        anomalies.append(f"{libelle} refusé : {check.reason} (« {preview(valeur)} ») ; "
+                         "l'adresse de l'expéditeur est utilisée")
+        return ""
+    return check.address
 
 
 def _telephone(valeur: Any) -> str:

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from email.headerregistry import HeaderRegistry
+from email.utils import getaddresses
 
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -96,18 +97,19 @@ def check_header_mailbox(raw: str | None) -> MailboxCheck:
         return MailboxCheck(None, "", VIDE)
     try:
         header = _HEADERS("from", raw)
-        groups, addresses = header.groups, header.addresses
-    except Exception:  # noqa: BLE001 - the email package's parser, fed hostile bytes
-        return MailboxCheck(None, "", EN_TETE_ILLISIBLE)
-    if any(g.display_name is not None for g in groups):
+        groups = [(g.display_name, [(a.display_name, a.addr_spec) for a in g.addresses]) for g in header.groups]
+    except Exception:  # noqa: BLE001 - e.g. an encoded display name hiding a CR/LF: read the raw structure
+        groups = [(None, [pair]) for pair in getaddresses([raw]) if any(pair)]
+    if ":" in raw and any(name is not None for name, _ in groups):
         return MailboxCheck(None, "", GROUPE)
-    if len(addresses) != 1 or len(set(_ADDRESS_LIKE.findall(raw.lower()))) > 1:
-        return MailboxCheck(None, "", PLUSIEURS if addresses else EN_TETE_ILLISIBLE)
-    mailbox = addresses[0]
-    check = check_address(mailbox.addr_spec)
+    mailboxes = [pair for _, pairs in groups for pair in pairs]
+    if len(mailboxes) != 1 or len(set(_ADDRESS_LIKE.findall(raw.lower()))) > 1:
+        return MailboxCheck(None, "", PLUSIEURS if mailboxes else EN_TETE_ILLISIBLE)
+    name, addr_spec = mailboxes[0]
+    check = check_address(addr_spec)
     if not check.ok:
         return MailboxCheck(None, "", check.reason)
-    name = mailbox.display_name or ""
+    name = name or ""
     if "@" in name or "<" in name or ">" in name:
         return MailboxCheck(check.address, "", NOM_TROMPEUR)
     return MailboxCheck(check.address, name)
