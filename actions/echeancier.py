@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.notifications import notify
+from actions.outbox import failed_lines
 from adapters.database import retry_on_conflict, transaction
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
@@ -43,6 +44,7 @@ class EcheancierReport:
     envois: list[str] = field(default_factory=list)
     retards: list[str] = field(default_factory=list)
     fins_prochaines: list[str] = field(default_factory=list)
+    echecs: list[str] = field(default_factory=list)  # mails given up, for the SA
 
 
 def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime, sa_email: str) -> EcheancierReport:
@@ -56,8 +58,9 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
         retry_on_conflict(lambda: _send_due(factory, storage, echeance_id, jour, maintenant, report))
     with transaction(factory) as session:
         _late_and_ending(session, jour, report)
+        report.echecs = failed_lines(session)
         context = digest_context(jour=jour, envois=report.envois, retards=report.retards,
-                                 fins_prochaines=report.fins_prochaines)
+                                 fins_prochaines=report.fins_prochaines, echecs=report.echecs)
         # one digest a day; a later run of the same day that sent something new sends its own
         first = notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour)
         if first is None and report.envois:

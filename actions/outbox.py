@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.database import transaction
 from adapters.claimant import current_claimant, is_gone
+from adapters.database import transaction
 from adapters.smtp import (
     MailSettings,
     OutgoingMail,
@@ -20,7 +20,7 @@ from adapters.smtp import (
 )
 from config.organisme import current_organisme
 from config.settings import Settings
-from models.courriel import Courriel, CourrielStatut
+from models.courriel import STATUT_LIBELLES, Courriel, CourrielStatut, nature_of
 
 CHUNK = 50  # rows claimed and sent over one connection at a time
 MAX_ATTEMPTS = 5  # transient failures before a mail is given up (« en échec »)
@@ -169,3 +169,25 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
             s.execute(update(Courriel).where(Courriel.id == row.id).values(**values))
 
     send_batch(mail, outgoing, on_result)
+
+
+def list_courriels(session: Session, statut: CourrielStatut | None = None) -> list[dict]:
+    """The outbox for the SA: each mail's kind, recipient, status, attempts and error, in French, oldest first."""
+    query = select(Courriel).order_by(Courriel.id)
+    if statut is not None:
+        query = query.where(Courriel.statut == statut)
+    return [
+        {"id": c.id, "cle": c.cle, "nature": nature_of(c.cle), "destinataires": list(c.destinataires),
+         "sujet": c.sujet, "statut": STATUT_LIBELLES[c.statut], "tentatives": c.tentatives, "erreur": c.erreur,
+         "cree_le": c.cree_le.isoformat(), "envoye_le": c.envoye_le.isoformat() if c.envoye_le else None}
+        for c in session.scalars(query)
+    ]
+
+
+def failed_lines(session: Session) -> list[str]:
+    """One French line per mail given up (« en échec »), for the SA's digest."""
+    return [
+        f"{nature_of(c.cle)} ({c.cle.split(':', 1)[-1]}) à {', '.join(c.destinataires) or 'personne'} : "
+        f"{c.erreur or 'raison inconnue'} ({c.tentatives} tentative(s))"
+        for c in session.scalars(select(Courriel).where(Courriel.statut == CourrielStatut.FAILED).order_by(Courriel.id))
+    ]

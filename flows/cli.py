@@ -17,7 +17,8 @@ app = typer.Typer(help="Appel à projets du PLIE : publication, dépôts, attest
 appel_app = typer.Typer(help="L'appel à projets de l'année.", no_args_is_help=True)
 depots_app = typer.Typer(help="Les dépôts reçus par courriel.", no_args_is_help=True)
 depot_app = typer.Typer(help="Un dépôt saisi à la main (courrier).", no_args_is_help=True)
-courriels_app = typer.Typer(help="La boîte d'envoi.", no_args_is_help=True)
+courriels_app = typer.Typer(help="La boîte d'envoi : la lister (sans lancer Prefect), envoyer ce qui attend.",
+                             invoke_without_command=True)
 comite_app = typer.Typer(help="Le comité de pilotage : dossier de séance et décisions.", no_args_is_help=True)
 dossier_app = typer.Typer(help="Un dossier.", no_args_is_help=True)
 conventions_app = typer.Typer(help="Les conventions : établir, lister (--json), exporter.", invoke_without_command=True)
@@ -424,6 +425,8 @@ def echeancier(maintenant: Maintenant = None) -> None:
         typer.echo(f"  envoi : {line}")
     for line in result["retards"]:
         typer.echo(f"  retard : {line}")
+    for line in result["echecs"]:
+        typer.echo(f"  courriel en échec : {line}")
     _echo_mail(result["courriels"])
 
 
@@ -495,6 +498,35 @@ def dossier_fse(
     except SaisieRefusee as exc:
         _fail(str(exc))
     typer.echo(f"Dossier FSE : {path}")
+
+
+STATUTS_COURRIEL = {"en-attente": "pending", "en-cours": "sending", "envoye": "sent", "en-echec": "failed"}
+
+
+@courriels_app.callback()
+def courriels(
+    ctx: typer.Context,
+    statut: Annotated[Optional[str], typer.Option(
+        "--statut", help="Seulement ceux-ci : en-attente, en-cours, envoye, en-echec.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les outils).")] = False,
+) -> None:
+    """Liste la boîte d'envoi : nature, destinataire, statut, essais et erreur de chaque courriel (sans lancer Prefect)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from actions.outbox import list_courriels
+    from flows.runtime import runtime
+    from flows.summary import courriels_table
+    from models.courriel import CourrielStatut
+
+    if statut is not None and statut not in STATUTS_COURRIEL:
+        _fail(f"statut inconnu : « {statut} » (attendu : {', '.join(STATUTS_COURRIEL)})")
+    with runtime().factory() as session:
+        rows = list_courriels(session, CourrielStatut(STATUTS_COURRIEL[statut]) if statut else None)
+    if as_json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        typer.echo(courriels_table(rows))
 
 
 @courriels_app.command("envoyer")

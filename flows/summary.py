@@ -79,3 +79,20 @@ def history_text(row: dict[str, Any]) -> str:
         out.append(f"{h['numero']} ({h['nature']}, {format_date(date.fromisoformat(h['date']))}, {signed})")
         out.extend(f"    {c}" for c in h["changements"])
     return "\n".join(out)
+
+
+def courriels_table(rows: list[dict[str, Any]]) -> str:
+    """The outbox: one line per mail, its error in full when it has one."""
+    if not rows:
+        return "Aucun courriel dans la boîte d'envoi."
+    header = ("N°", "Nature", "Destinataire", "Statut", "Essais", "Créé le", "Erreur")
+    lines = [
+        (str(r["id"]), r["nature"], _cut(", ".join(r["destinataires"]) or "—", 40), r["statut"], str(r["tentatives"]),
+         format_datetime_paris(datetime.fromisoformat(r["cree_le"])), _cut(r["erreur"] or "—", 100))
+        for r in rows
+    ]
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["statut"]] = counts.get(r["statut"], 0) + 1
+    total = " ; ".join(f"{statut} : {n}" for statut, n in counts.items())
+    return _table(header, lines) + f"\n\n{len(rows)} courriel(s) — {total}."

@@ -17,6 +17,31 @@ class CourrielStatut(enum.Enum):
     FAILED = "failed"
 
 
+STATUT_LIBELLES = {
+    CourrielStatut.PENDING: "en attente",
+    CourrielStatut.SENDING: "en cours d'envoi",
+    CourrielStatut.SENT: "envoyé",
+    CourrielStatut.FAILED: "en échec",
+}
+NATURE_LIBELLES = {  # the outbox key's first word → what the SA calls that mail
+    "annonce": "annonce de l'appel",
+    "attestation": "attestation de dépôt",
+    "decision": "lettre de décision",
+    "convention": "convention à signer",
+    "avenant": "avenant à signer",
+    "demande": "demande de bilan",
+    "relance": "relance de bilan",
+    "accuse": "accusé de réception de bilan",
+    "digest": "récapitulatif de l'échéancier",
+}
+
+
+def nature_of(cle: str) -> str:
+    """The kind of mail, in French, from its idempotency key (``attestation:AAP-2018-0003``)."""
+    prefix = cle.split(":", 1)[0]
+    return NATURE_LIBELLES.get(prefix, prefix)
+
+
 class Courriel(Base):
     __tablename__ = "courriel"
 

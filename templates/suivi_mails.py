@@ -51,19 +51,22 @@ def relance_context(*, convention_numero: str, porteur_nom: str, periode: str, p
 
 
 def digest_context(*, jour: date, envois: Iterable[str], retards: Iterable[str],
-                   fins_prochaines: Iterable[str]) -> dict[str, object]:
+                   fins_prochaines: Iterable[str], echecs: Iterable[str] = ()) -> dict[str, object]:
     """Context of ``digest_echeancier``, the SA's summary of one run of the échéancier on ``jour``.
 
-    ``envois``, ``retards`` and ``fins_prochaines`` are French lines, one per item.
+    ``envois``, ``retards``, ``fins_prochaines`` and ``echecs`` (mails given up) are French lines, one per item.
     """
     lignes = {nom: [ligne.strip() for ligne in items if ligne.strip()]
-              for nom, items in (("envois", envois), ("retards", retards), ("fins_prochaines", fins_prochaines))}
+              for nom, items in (("envois", envois), ("retards", retards), ("fins_prochaines", fins_prochaines),
+                                 ("echecs", echecs))}
     resume = ", ".join((
         _compte(len(lignes["envois"]), "envoi", "envois", "aucun envoi"),
         _compte(len(lignes["retards"]), "retard", "retards", "aucun retard"),
         _compte(len(lignes["fins_prochaines"]), "fin de convention proche", "fins de convention proches",
                 "aucune fin de convention proche"),
     ))
+    if lignes["echecs"]:
+        resume += ", " + _compte(len(lignes["echecs"]), "courriel en échec", "courriels en échec", "")
     return {"date": format_date(jour), **lignes, "resume": resume}
 
 

@@ -15,11 +15,17 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
+from actions.echeancier import run_echeancier
 from actions.outbox import enqueue, release_abandoned, send_pending
 from adapters.claimant import current_claimant, is_gone
 from adapters.database import transaction
 from adapters.smtp_sink import SmtpSink
+from adapters.storage import Storage
+from config.settings import Settings
+from flows.cli import app
+from flows.runtime import configure
 from models import Courriel, CourrielStatut
 from tests.conftest import RELEVE
 
@@ -116,6 +122,53 @@ def test_a_row_written_with_a_hostile_recipient_behind_the_outbox_is_refused_at_
     assert report.echecs == 1 and row.statut is CourrielStatut.FAILED
     assert row.erreur == "destinataire refusé avant l'envoi (plusieurs adresses : une seule est attendue)"
     assert sink.rcpts == []
+
+
+# --- what the SA sees: « aap courriels » and the digest ----------------------------------------------
+
+
+def failed_and_sent(factory, sink, mail, tmp_path) -> None:
+    sink.refused_recipients = {"x451@example.org"}
+    queue(factory, 2, to=lambda i: "x451@example.org" if i == 1 else "porteur2@example.org")
+    send_pending(factory, mail, tmp_path)
+
+
+def test_the_courriels_command_lists_each_mail_with_its_kind_recipient_status_attempts_and_error(
+    db_url, factory, sink, mail, tmp_path
+):
+    failed_and_sent(factory, sink, mail, tmp_path)
+    configure(Settings(database_url=db_url, storage_dir=tmp_path / "storage", smtp_port=sink.port, pdf="off"))
+
+    table = CliRunner().invoke(app, ["courriels"])
+    only_failed = CliRunner().invoke(app, ["courriels", "--statut", "en-echec", "--json"])
+    unknown = CliRunner().invoke(app, ["courriels", "--statut", "perdu"])
+
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    [refused] = [line for line in lines if "x451@example.org" in line]
+    assert "attestation de dépôt" in refused and "en échec" in refused and " 1 " in refused
+    assert "destinataire refusé : x451@example.org (550 5.1.1 destinataire inconnu)" in refused
+    [sent] = [line for line in lines if "porteur2@example.org" in line]
+    assert "envoyé" in sent
+    assert lines[-1] == "2 courriel(s) — en échec : 1 ; envoyé : 1."
+    rows = json.loads(only_failed.output)
+    assert [(r["nature"], r["destinataires"], r["statut"], r["tentatives"]) for r in rows] == [
+        ("attestation de dépôt", ["x451@example.org"], "en échec", 1)]
+    assert unknown.exit_code == 1 and "statut inconnu : « perdu »" in unknown.output
+
+
+def test_the_digest_tells_the_sa_which_mails_were_given_up_and_why(factory, sink, mail, tmp_path):
+    failed_and_sent(factory, sink, mail, tmp_path)
+
+    run_echeancier(factory, Storage(tmp_path / "storage"), maintenant=RELEVE, sa_email="assistante.plie@example.org")
+    send_pending(factory, mail, tmp_path)
+
+    [digest] = [m for m in sink.messages() if m["X-Envelope-To"] == "assistante.plie@example.org"]
+    body = digest.get_body(("plain",)).get_content()
+    assert "1 courriel en échec" in digest["Subject"]
+    assert "Courriels en échec, non envoyés (détail : « aap courriels --statut en-echec ») :" in body
+    assert ("  - attestation de dépôt (AAP-2018-0001) à x451@example.org : destinataire refusé : x451@example.org "
+            "(550 5.1.1 destinataire inconnu) (1 tentative(s))") in body
 
 
 # --- crashes: claims of a dead process are free at once ------------------------------------------
