@@ -6,6 +6,7 @@ import email
 import mailbox
 from email import policy
 import os
+import stat
 import subprocess
 import sys
 from collections import Counter
@@ -44,6 +45,14 @@ def test_demo_covers_the_cases_and_a_second_run_duplicates_nothing(tmp_path):
 
     assert tables(first.stdout) == tables(second.stdout)
     assert "décisions déjà enregistrées, rien à refaire" in second.stdout
+
+    var = tmp_path / "var"  # the demo's process set its umask at start: nothing under var/ is readable by others
+    not_private = {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode)) for p in [var, *var.rglob("*")]
+                   if stat.S_IMODE(p.stat().st_mode) != (0o700 if p.is_dir() else 0o600)}
+    assert not_private == {}
+    courriels = json.loads(_aap(tmp_path, "courriels", "--json").stdout)
+    assert courriels and all(c["statut"] == "envoyé" and c["tentatives"] == 1 for c in courriels)
+    assert len(courriels) == len(sent)
 
     rows = json.loads(_aap(tmp_path, "dossiers", "--appel", "2018", "--json").stdout)
     by_name = {r["porteur"]: r for r in rows}
