@@ -17,6 +17,7 @@ from adapters.database import transaction
 from adapters.pdf import merge_pdfs
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
+from config.refus import Refus
 from forms.synthese import (
     DECISIONS,
     LigneSynthese,
@@ -56,7 +57,7 @@ class PackReport:
     non_instruits: list[str]
 
 
-class DecisionsRefusees(Exception):
+class DecisionsRefusees(Refus):
     """The decisions file is refused as a whole; ``problemes`` has one French line per problem."""
 
     def __init__(self, problemes: list[str]):

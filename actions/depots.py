@@ -30,6 +30,7 @@ from adapters.mailbox import IncomingMessage, delivery_time, parse_message
 from adapters.storage import Storage, Stored
 from adapters.workers import worker_pool
 from config.appel_config import AppelConfig, PiecesRegles
+from config.refus import Refus
 from models.appel import Appel, is_late
 from models.dossier import Canal, Depot, DepotStatut, Piece, Reception
 from models.porteur import normalize_siret, siret_motif
@@ -53,7 +54,7 @@ class IntakeReport:
     erreurs: list[str] = field(default_factory=list)
 
 
-class SaisieRefusee(Exception):
+class SaisieRefusee(Refus):
     """A command the SA typed cannot be carried out (French reason)."""
 
 

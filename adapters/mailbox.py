@@ -21,6 +21,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Iterator
 
+from config.refus import Refus
 from models.adresse import check_header_mailbox
 
 RECEIVED = "received"
@@ -93,7 +94,7 @@ class IncomingMessage:
     problems: tuple[str, ...]
 
 
-class BoiteIntrouvable(FileNotFoundError):
+class BoiteIntrouvable(Refus, FileNotFoundError):
     """The mailbox path does not exist or is not a folder."""
 
 

@@ -25,6 +25,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
 from adapters.storage import private_output
+from config.refus import Refus
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ RAISON_CHIFFRE = "PDF protégé par un mot de passe : impossible de le lire"
 RAISON_SANS_PAGE = "PDF sans aucune page"
 
 
-class LibreOfficeAbsent(RuntimeError):
+class LibreOfficeAbsent(Refus, RuntimeError):
     """LibreOffice is not installed: no document can be converted to PDF."""
 
     def __init__(self) -> None:

@@ -7,7 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+
+from config.refus import Refus
 
 CONFIG_DIR = Path(__file__).resolve().parent / "appels"
 
@@ -99,7 +101,19 @@ class AppelConfig(BaseModel):
 def load_appel_config(source: Path | str | int) -> AppelConfig:
     """Load a call from a TOML path, or from its year (``2018`` → ``config/appels/2018.toml``)."""
     path = CONFIG_DIR / f"{source}.toml" if isinstance(source, int) or str(source).isdigit() else Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"configuration de l'appel introuvable : {path}")
-    with path.open("rb") as fh:
-        return AppelConfig.model_validate(tomllib.load(fh))
+    if not path.is_file():
+        raise ConfigurationIllisible(f"configuration de l'appel introuvable : {path}")
+    try:
+        with path.open("rb") as fh:
+            return AppelConfig.model_validate(tomllib.load(fh))
+    except OSError as exc:
+        raise ConfigurationIllisible(f"configuration de l'appel illisible : {path} (accès refusé)") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationIllisible(f"configuration de l'appel mal écrite : {path} (ce n'est pas du TOML valide)") from exc
+    except ValidationError as exc:
+        champs = ", ".join(".".join(str(part) for part in e["loc"]) for e in exc.errors()[:5])
+        raise ConfigurationIllisible(f"configuration de l'appel incomplète ou erronée : {path} (champs : {champs})") from exc
+
+
+class ConfigurationIllisible(Refus):
+    """The call's configuration file is missing, unreadable or wrong (French reason)."""

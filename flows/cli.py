@@ -8,12 +8,14 @@ from typing import Annotated, Optional
 
 import typer
 
+from flows import cli_valeurs as lire
+from flows.cli_edge import Commandes
 from flows.runtime import set_prefect_defaults
 
 set_prefect_defaults()
 
 app = typer.Typer(help="Appel à projets du PLIE : publication, dépôts, attestations.", no_args_is_help=True,
-                  add_completion=False, rich_markup_mode=None)
+                  add_completion=False, rich_markup_mode=None, cls=Commandes)
 appel_app = typer.Typer(help="L'appel à projets de l'année.", no_args_is_help=True)
 depots_app = typer.Typer(help="Les dépôts reçus par courriel.", no_args_is_help=True)
 depot_app = typer.Typer(help="Un dépôt saisi à la main (courrier).", no_args_is_help=True)
@@ -34,8 +36,16 @@ app.add_typer(courriels_app, name="courriels")
 modeles_app = typer.Typer(help="Les modèles Word des documents.", no_args_is_help=True)
 app.add_typer(modeles_app, name="modeles")
 
-Maintenant = Annotated[Optional[str], typer.Option("--maintenant", help="Date et heure à utiliser comme « maintenant » (ISO 8601, heure de Paris par défaut).")]
-AnneeAppel = Annotated[int, typer.Option("--appel", help="Année de l'appel, par exemple 2018.")]
+Maintenant = Annotated[Optional[str], typer.Option(
+    "--maintenant", parser=lire.moment, metavar="DATE",
+    help="Date et heure à utiliser comme « maintenant » (AAAA-MM-JJTHH:MM, heure de Paris par défaut).")]
+AnneeAppel = Annotated[int, typer.Option("--appel", parser=lire.annee, metavar="ANNÉE", help="Année de l'appel, par exemple 2018.")]
+AnneeFacultative = Annotated[Optional[int], typer.Option("--appel", parser=lire.annee, metavar="ANNÉE",
+                                                         help="Année de l'appel (toutes par défaut).")]
+DateComite = Annotated[Optional[str], typer.Option("--date-comite", parser=lire.jour, metavar="DATE",
+                                                   help="Date du comité (AAAA-MM-JJ) ; par défaut celle de l'appel.")]
+ClasseurEcrit = Annotated[Path, typer.Argument(parser=lire.fichier_ecrit, metavar="FICHIER", help="Le classeur .xlsx à écrire.")]
+NumeroConvention = Annotated[str, typer.Argument(metavar="NUMERO", help="Numéro de la convention.")]
 
 
 def _fail(message: str) -> None:
@@ -45,14 +55,13 @@ def _fail(message: str) -> None:
 
 @appel_app.command("publier")
 def appel_publier(
-    config: Annotated[Path, typer.Argument(help="Fichier de configuration de l'appel (config/appels/2018.toml).")],
+    config: Annotated[Path, typer.Argument(parser=lire.config_appel, metavar="CONFIG",
+                                           help="L'année de l'appel (2019) ou son fichier de configuration (config/appels/2019.toml).")],
     maintenant: Maintenant = None,
 ) -> None:
     """Crée l'appel (sans effet s'il existe déjà), produit le dossier de réponse et l'annonce."""
     from flows.publication import publication
 
-    if not config.exists():
-        _fail(f"fichier introuvable : {config}")
     result = publication(str(config), maintenant)
     typer.echo(("Appel créé." if result["cree"] else "Appel déjà publié : rien n'a changé.")
                + f" Annonces mises en file : {result['annonces']}.")
@@ -62,15 +71,13 @@ def appel_publier(
 
 @depots_app.command("relever")
 def depots_relever(
-    boite: Annotated[Path, typer.Argument(help="Boîte Maildir (ou dossier de fichiers .eml) à relever.")],
+    boite: Annotated[Path, typer.Argument(parser=lire.dossier_lu, metavar="BOITE", help="Boîte Maildir (ou dossier de fichiers .eml) à relever.")],
     annee: AnneeAppel,
     maintenant: Maintenant = None,
 ) -> None:
     """Enregistre chaque message reçu comme dépôt, produit et envoie les attestations de dépôt."""
     from flows.depots import releve_depots
 
-    if not boite.is_dir():
-        _fail(f"boîte introuvable : {boite}")
     result = releve_depots(str(boite), annee, maintenant)
     d = result["depots"]
     typer.echo(f"Messages lus : {d['lus']} — nouveaux dépôts : {d['depots']} (dont hors délai : {d['hors_delai']}), "
@@ -83,24 +90,18 @@ def depots_relever(
 
 @depot_app.command("postal")
 def depot_postal(
-    fichiers: Annotated[list[Path], typer.Argument(help="Les pièces numérisées de l'envoi.")],
+    fichiers: Annotated[list[Path], typer.Argument(parser=lire.fichier_lu, metavar="FICHIER", help="Les pièces numérisées de l'envoi.")],
     annee: AnneeAppel,
-    siret: Annotated[str, typer.Option("--siret", help="SIRET de la structure (14 chiffres).")],
-    recu_le: Annotated[str, typer.Option("--recu-le", help="Date du cachet d'arrivée (ISO 8601, heure de Paris par défaut).")],
-    nom: Annotated[Optional[str], typer.Option("--nom", help="Nom de la structure, si elle est encore inconnue.")] = None,
+    siret: Annotated[str, typer.Option("--siret", metavar="SIRET", help="SIRET de la structure (14 chiffres).")],
+    recu_le: Annotated[str, typer.Option("--recu-le", parser=lire.moment, metavar="DATE",
+                                         help="Date du cachet d'arrivée (AAAA-MM-JJTHH:MM, heure de Paris par défaut).")],
+    nom: Annotated[Optional[str], typer.Option("--nom", metavar="NOM", help="Nom de la structure, si elle est encore inconnue.")] = None,
     maintenant: Maintenant = None,
 ) -> None:
     """Enregistre un dépôt reçu par courrier et envoie son attestation."""
-    from actions.depots import SaisieRefusee
     from flows.depots import depot_postal as flow
 
-    missing = [str(f) for f in fichiers if not f.is_file()]
-    if missing:
-        _fail("fichier(s) introuvable(s) : " + ", ".join(missing))
-    try:
-        result = flow(annee, siret, recu_le, [str(f) for f in fichiers], nom, maintenant)
-    except SaisieRefusee as exc:
-        _fail(str(exc))
+    result = flow(annee, siret, recu_le, [str(f) for f in fichiers], nom, maintenant)
     label = {"doublon": "déjà enregistré (rien de nouveau)", "hors_delai": "enregistré hors délai"}
     typer.echo(f"Dépôt postal n° {result['depot']['depot']} : {label.get(result['depot']['resultat'], 'enregistré')}.")
     _echo_mail(result["courriels"])
@@ -108,20 +109,17 @@ def depot_postal(
 
 @depot_app.command("rattacher")
 def depot_rattacher(
-    depot: Annotated[int, typer.Argument(help="Numéro du dépôt non identifié (colonne N° de « aap dossiers »).")],
+    depot: Annotated[int, typer.Argument(parser=lire.numero, metavar="DEPOT",
+                                         help="Numéro du dépôt non identifié (colonne N° de « aap dossiers »).")],
     annee: AnneeAppel,
-    siret: Annotated[str, typer.Option("--siret", help="SIRET de la structure (14 chiffres).")],
-    nom: Annotated[Optional[str], typer.Option("--nom", help="Nom de la structure, si elle est encore inconnue.")] = None,
+    siret: Annotated[str, typer.Option("--siret", metavar="SIRET", help="SIRET de la structure (14 chiffres).")],
+    nom: Annotated[Optional[str], typer.Option("--nom", metavar="NOM", help="Nom de la structure, si elle est encore inconnue.")] = None,
     maintenant: Maintenant = None,
 ) -> None:
     """Rattache un dépôt non identifié à une structure : il rejoint son dossier et reçoit son attestation."""
-    from actions.depots import SaisieRefusee
     from flows.depots import rattachement_depot
 
-    try:
-        result = rattachement_depot(annee, depot, siret, nom, maintenant)
-    except SaisieRefusee as exc:
-        _fail(str(exc))
+    result = rattachement_depot(annee, depot, siret, nom, maintenant)
     typer.echo(f"Dépôt n° {result['depot']['depot']} rattaché au dossier {result['depot']['dossier']}.")
     _echo_mail(result["courriels"])
 
@@ -132,11 +130,13 @@ def dossiers(
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les outils).")] = False,
 ) -> None:
     """Liste les dossiers de l'appel (sans lancer Prefect)."""
+    from actions.depots import load_appel
     from actions.listing import list_dossiers
     from flows.runtime import runtime
 
     rt = runtime()
     with rt.factory() as session:
+        load_appel(session, annee)  # an unknown year is a mistake, not an empty list
         rows = list_dossiers(session, annee, str(rt.storage.root))
     if as_json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
@@ -163,38 +163,31 @@ def instruire(annee: AnneeAppel, maintenant: Maintenant = None) -> None:
 
 @dossier_app.command("admettre")
 def dossier_admettre(
-    numero: Annotated[str, typer.Argument(help="Numéro du dossier, par exemple 2018-008.")],
+    numero: Annotated[str, typer.Argument(metavar="NUMERO", help="Numéro du dossier, par exemple 2018-008.")],
     annee: AnneeAppel,
-    motif: Annotated[str, typer.Option("--motif", help="Pourquoi ce dossier hors délai est instruit malgré tout.")],
+    motif: Annotated[str, typer.Option("--motif", metavar="TEXTE", help="Pourquoi ce dossier hors délai est instruit malgré tout.")],
     maintenant: Maintenant = None,
 ) -> None:
     """Admet à l'instruction un dossier reçu hors délai."""
-    from actions.depots import SaisieRefusee
     from actions.instruction import admit_late_dossier
     from flows.runtime import parse_moment, runtime
 
-    try:
-        dossier = admit_late_dossier(runtime().factory, annee, numero, motif, maintenant=parse_moment(maintenant))
-    except SaisieRefusee as exc:
-        _fail(str(exc))
+    dossier = admit_late_dossier(runtime().factory, annee, numero, motif, maintenant=parse_moment(maintenant))
     typer.echo(f"Dossier {dossier.numero} admis à l'instruction (statut : {dossier.statut.value}).")
 
 
 @comite_app.command("preparer")
 def comite_preparer(
     annee: AnneeAppel,
-    sortie: Annotated[Optional[Path], typer.Option("--sortie", help="Dossier où écrire la synthèse et le recueil des notes.")] = None,
-    date_comite: Annotated[Optional[str], typer.Option("--date-comite", help="Date du comité (AAAA-MM-JJ) ; par défaut celle de l'appel.")] = None,
+    sortie: Annotated[Optional[Path], typer.Option("--sortie", parser=lire.dossier_ecrit, metavar="DOSSIER",
+                                                   help="Dossier où écrire la synthèse et le recueil des notes.")] = None,
+    date_comite: DateComite = None,
     maintenant: Maintenant = None,
 ) -> None:
     """Écrit la synthèse (.xlsx) à remplir en séance et le recueil PDF des notes d'instruction."""
-    from actions.depots import SaisieRefusee
     from flows.comite import preparation_comite
 
-    try:
-        result = preparation_comite(annee, date_comite, str(sortie) if sortie else None, maintenant)
-    except SaisieRefusee as exc:
-        _fail(str(exc))
+    result = preparation_comite(annee, date_comite, str(sortie) if sortie else None, maintenant)
     typer.echo(f"Comité du {result['comite_le']} : {len(result['dossiers'])} dossier(s) à décider.")
     typer.echo(f"Synthèse : {result['synthese']}")
     typer.echo(f"Notes d'instruction : {result['notes'] or 'pas de recueil PDF (LibreOffice absent)'}")
@@ -204,14 +197,14 @@ def comite_preparer(
 
 @comite_app.command("decisions")
 def comite_decisions(
-    fichier: Annotated[Path, typer.Argument(help="La synthèse remplie en séance (.xlsx).")],
+    fichier: Annotated[Path, typer.Argument(parser=lire.fichier_lu, metavar="FICHIER", help="La synthèse remplie en séance (.xlsx).")],
     annee: AnneeAppel,
-    date_comite: Annotated[Optional[str], typer.Option("--date-comite", help="Date du comité (AAAA-MM-JJ) ; par défaut celle de la synthèse.")] = None,
+    date_comite: Annotated[Optional[str], typer.Option("--date-comite", parser=lire.jour, metavar="DATE",
+                                                       help="Date du comité (AAAA-MM-JJ) ; par défaut celle de la synthèse.")] = None,
     maintenant: Maintenant = None,
 ) -> None:
     """Enregistre les décisions du comité (tout le fichier ou rien) et notifie chaque porteur."""
     from actions.comite import DecisionsRefusees
-    from actions.depots import SaisieRefusee
     from flows.comite import decisions_comite
 
     try:
@@ -221,8 +214,6 @@ def comite_decisions(
         for probleme in exc.problemes:
             typer.echo(f"  - {probleme}", err=True)
         raise typer.Exit(1)
-    except SaisieRefusee as exc:
-        _fail(str(exc))
     for avertissement in result["avertissements"]:
         typer.echo(f"Avertissement : {avertissement}")
     typer.echo(f"Décisions enregistrées : {len(result['enregistrees'])} ; déjà enregistrées : {len(result['inchangees'])} ; "
@@ -232,38 +223,37 @@ def comite_decisions(
 
 @app.command("export")
 def export(
-    fichier: Annotated[Path, typer.Argument(help="Le classeur .xlsx à écrire.")],
+    fichier: ClasseurEcrit,
     annee: AnneeAppel,
 ) -> None:
     """Exporte chaque dossier : état, dates, canaux, pièces, constats, décision, courriels (sans lancer Prefect)."""
     from datetime import datetime, timezone
 
-    from actions.depots import SaisieRefusee
     from actions.export import export_appel
     from flows.runtime import runtime
 
-    try:
-        with runtime().factory() as session:
-            path = export_appel(session, annee, fichier, maintenant=datetime.now(timezone.utc))
-    except SaisieRefusee as exc:
-        _fail(str(exc))
+    with runtime().factory() as session:
+        path = export_appel(session, annee, fichier, maintenant=datetime.now(timezone.utc))
     typer.echo(f"Export écrit : {path}")
 
 
 @conventions_app.callback()
 def conventions(
     ctx: typer.Context,
-    annee: Annotated[Optional[int], typer.Option("--appel", help="Année de l'appel (toutes par défaut).")] = None,
+    annee: AnneeFacultative = None,
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les outils).")] = False,
 ) -> None:
     """Liste les conventions et la prochaine action de chacune (sans lancer Prefect)."""
     if ctx.invoked_subcommand is not None:
         return
     from actions.conventions import list_conventions
+    from actions.depots import load_appel
     from flows.runtime import runtime
     from flows.summary import conventions_table
 
     with runtime().factory() as session:
+        if annee is not None:
+            load_appel(session, annee)  # an unknown year is a mistake, not an empty list
         rows = list_conventions(session, annee)
     if as_json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
@@ -275,17 +265,14 @@ def conventions(
 @conventions_app.command("etablir")
 def conventions_etablir(
     annee: AnneeAppel,
-    dossier: Annotated[Optional[str], typer.Option("--dossier", help="Un seul dossier (numéro), sinon tous les dossiers retenus.")] = None,
+    dossier: Annotated[Optional[str], typer.Option("--dossier", metavar="NUMERO",
+                                                   help="Un seul dossier (numéro), sinon tous les dossiers retenus.")] = None,
     maintenant: Maintenant = None,
 ) -> None:
     """Établit la convention de chaque dossier retenu et l'envoie pour signature."""
-    from actions.depots import SaisieRefusee
     from flows.conventions import etablissement_conventions
 
-    try:
-        result = etablissement_conventions(annee, dossier, maintenant)
-    except SaisieRefusee as exc:
-        _fail(str(exc))
+    result = etablissement_conventions(annee, dossier, maintenant)
     typer.echo(f"Conventions établies : {', '.join(result['conventions']) or 'aucune nouvelle'} ; "
                f"documents rédigés : {result['documents']}.")
     _echo_mail(result["courriels"])
@@ -293,8 +280,8 @@ def conventions_etablir(
 
 @conventions_app.command("export")
 def conventions_export(
-    fichier: Annotated[Path, typer.Argument(help="Le classeur .xlsx à écrire.")],
-    annee: Annotated[Optional[int], typer.Option("--appel", help="Année de l'appel (toutes par défaut).")] = None,
+    fichier: ClasseurEcrit,
+    annee: AnneeFacultative = None,
 ) -> None:
     """Exporte les conventions, leurs renouvellements et la prochaine action (sans lancer Prefect)."""
     from actions.conventions import export_conventions
@@ -306,31 +293,26 @@ def conventions_export(
 
 @app.command("convention")
 def convention(
-    premier: Annotated[str, typer.Argument(help="Un numéro de convention (son historique), ou « signer ».")],
-    numero: Annotated[Optional[str], typer.Argument(help="Avec « signer » : la convention ou l'avenant signé.")] = None,
-    le: Annotated[Optional[str], typer.Option("--le", help="Avec « signer » : date de signature (AAAA-MM-JJ).")] = None,
+    premier: Annotated[str, typer.Argument(metavar="NUMERO|signer", help="Un numéro de convention (son historique), ou « signer ».")],
+    numero: Annotated[Optional[str], typer.Argument(metavar="NUMERO", help="Avec « signer » : la convention ou l'avenant signé.")] = None,
+    le: Annotated[Optional[str], typer.Option("--le", parser=lire.jour, metavar="DATE",
+                                              help="Avec « signer » : date de signature (AAAA-MM-JJ).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
 ) -> None:
     """« aap convention NUMERO » : l'historique (convention et avenants) ; « aap convention signer NUMERO --le DATE »."""
     from datetime import date
 
     from actions.conventions import convention_history, sign
-    from actions.depots import SaisieRefusee
     from flows.runtime import runtime
     from flows.summary import history_text
 
-    try:
-        if premier == "signer":
-            if not numero or not le:
-                _fail("indiquez le numéro signé et la date : aap convention signer NUMERO --le AAAA-MM-JJ")
-            typer.echo(sign(runtime().factory, numero, le=date.fromisoformat(le)) + ".")
-            return
-        with runtime().factory() as session:
-            row = convention_history(session, premier)
-    except SaisieRefusee as exc:
-        _fail(str(exc))
-    except ValueError as exc:
-        _fail(f"date invalide : {exc}")
+    if premier == "signer":
+        if not numero or not le:
+            _fail("indiquez le numéro signé et la date : aap convention signer NUMERO --le AAAA-MM-JJ")
+        typer.echo(sign(runtime().factory, numero, le=date.fromisoformat(le)) + ".")
+        return
+    with runtime().factory() as session:
+        row = convention_history(session, premier)
     if as_json:
         json.dump(row, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -338,13 +320,14 @@ def convention(
         typer.echo(history_text(row))
 
 
-ValideLe = Annotated[str, typer.Option("--valide-le", help="Date de validation par les instances du PLIE (AAAA-MM-JJ).")]
-Instance = Annotated[Optional[str], typer.Option("--instance", help="L'instance qui a validé, par exemple « comité de pilotage du 15 novembre 2018 ».")]
+ValideLe = Annotated[str, typer.Option("--valide-le", parser=lire.jour, metavar="DATE",
+                                       help="Date de validation par les instances du PLIE (AAAA-MM-JJ).")]
+Instance = Annotated[Optional[str], typer.Option("--instance", metavar="TEXTE", help="L'instance qui a validé, par exemple « comité de pilotage du 15 novembre 2018 ».")]
 
 
 @avenant_app.command("prolonger")
 def avenant_prolonger(
-    numero: Annotated[str, typer.Argument(help="Numéro de la convention.")],
+    numero: NumeroConvention,
     valide_le: ValideLe,
     instance: Instance = None,
     maintenant: Maintenant = None,
@@ -361,13 +344,13 @@ def avenant_prolonger(
 
 @avenant_app.command("modifier")
 def avenant_modifier(
-    numero: Annotated[str, typer.Argument(help="Numéro de la convention.")],
+    numero: NumeroConvention,
     valide_le: ValideLe,
     instance: Instance = None,
-    etp: Annotated[Optional[list[str]], typer.Option("--etp", help="« Prénom Nom=0,8 » : nouvel ETP d'un référent (répétable).")] = None,
-    salaire: Annotated[Optional[list[str]], typer.Option("--salaire", help="« Prénom Nom=35600 » : nouveau salaire chargé annuel (répétable).")] = None,
-    remplacer: Annotated[Optional[list[str]], typer.Option("--remplacer", help="« Ancien Prénom Nom=Nouveau Prénom Nom » (répétable).")] = None,
-    montant: Annotated[Optional[list[str]], typer.Option("--montant", help="« budget_salaires=40000 », « ressources_fse=20000 »… (répétable).")] = None,
+    etp: Annotated[Optional[list[str]], typer.Option("--etp", metavar="CLÉ=VALEUR", help="« Prénom Nom=0,8 » : nouvel ETP d'un référent (répétable).")] = None,
+    salaire: Annotated[Optional[list[str]], typer.Option("--salaire", metavar="CLÉ=VALEUR", help="« Prénom Nom=35600 » : nouveau salaire chargé annuel (répétable).")] = None,
+    remplacer: Annotated[Optional[list[str]], typer.Option("--remplacer", metavar="CLÉ=VALEUR", help="« Ancien Prénom Nom=Nouveau Prénom Nom » (répétable).")] = None,
+    montant: Annotated[Optional[list[str]], typer.Option("--montant", metavar="CLÉ=VALEUR", help="« budget_salaires=40000 », « ressources_fse=20000 »… (répétable).")] = None,
     maintenant: Maintenant = None,
 ) -> None:
     """Modifie la convention (montants, ETP, référent remplacé) sans changer sa période ni compter comme renouvellement."""
@@ -436,67 +419,53 @@ app.add_typer(suivi_app, name="suivi")
 
 @suivi_app.command("rapport")
 def suivi_rapport(
-    fichier: Annotated[Path, typer.Argument(help="Le classeur .xlsx à écrire (la synthèse .docx est écrite à côté).")],
+    fichier: Annotated[Path, typer.Argument(parser=lire.fichier_ecrit, metavar="FICHIER",
+                                            help="Le classeur .xlsx à écrire (la synthèse .docx est écrite à côté).")],
     annee: AnneeAppel,
     maintenant: Maintenant = None,
 ) -> None:
     """Réalisé et objectifs au prorata, par convention et par période, avec graphiques (sans lancer Prefect)."""
-    from actions.depots import SaisieRefusee
     from actions.suivi_rapport import write_suivi_report
     from flows.runtime import parse_moment, runtime
 
-    try:
-        with runtime().factory() as session:
-            workbook, synthese = write_suivi_report(session, annee, fichier, maintenant=parse_moment(maintenant))
-    except SaisieRefusee as exc:
-        _fail(str(exc))
+    with runtime().factory() as session:
+        workbook, synthese = write_suivi_report(session, annee, fichier, maintenant=parse_moment(maintenant))
     typer.echo(f"Rapport : {workbook}")
     typer.echo(f"Synthèse pour le comité : {synthese}")
 
 
 @app.command("fiches-presence")
 def fiches_presence(
-    numero: Annotated[str, typer.Argument(help="Numéro de la convention.")],
-    mois: Annotated[str, typer.Option("--mois", help="Le mois, AAAA-MM (par exemple 2018-03).")],
+    numero: NumeroConvention,
+    mois: Annotated[str, typer.Option("--mois", parser=lire.mois, metavar="MOIS", help="Le mois, AAAA-MM (par exemple 2018-03).")],
 ) -> None:
     """Produit les fiches de présence vierges du mois, une par référent, à imprimer."""
     from datetime import date
 
-    from actions.depots import SaisieRefusee
     from actions.fse import render_fiches_presence
     from flows.runtime import runtime
 
-    try:
-        jour = date.fromisoformat(f"{mois}-01")
-    except ValueError:
-        _fail(f"mois invalide : « {mois} » (attendu AAAA-MM)")
     rt = runtime()
-    try:
-        with rt.factory() as session:
-            paths = render_fiches_presence(session, rt.storage, numero, jour, pdf=rt.settings.pdf == "auto")
-    except SaisieRefusee as exc:
-        _fail(str(exc))
+    with rt.factory() as session:
+        paths = render_fiches_presence(session, rt.storage, numero, date.fromisoformat(f"{mois}-01"),
+                                       pdf=rt.settings.pdf == "auto")
     for path in paths:
         typer.echo(f"Fiche de présence : {path}")
 
 
 @app.command("dossier-fse")
 def dossier_fse(
-    numero: Annotated[str, typer.Argument(help="Numéro de la convention.")],
-    fichier: Annotated[Path, typer.Argument(help="Le PDF à écrire.")],
+    numero: NumeroConvention,
+    fichier: Annotated[Path, typer.Argument(parser=lire.fichier_ecrit, metavar="FICHIER", help="Le PDF à écrire.")],
     maintenant: Maintenant = None,
 ) -> None:
     """Assemble le dossier d'une convention pour un contrôle de service fait du FSE (un PDF avec signets)."""
-    from actions.depots import SaisieRefusee
     from actions.fse import build_fse_pack
     from flows.runtime import parse_moment, runtime
 
     rt = runtime()
-    try:
-        with rt.factory() as session:
-            path = build_fse_pack(session, rt.storage, numero, fichier, maintenant=parse_moment(maintenant))
-    except SaisieRefusee as exc:
-        _fail(str(exc))
+    with rt.factory() as session:
+        path = build_fse_pack(session, rt.storage, numero, fichier, maintenant=parse_moment(maintenant))
     typer.echo(f"Dossier FSE : {path}")
 
 
@@ -556,7 +525,8 @@ def modeles_verifier(
 
 @app.command("demo")
 def demo(
-    sortie: Annotated[Path, typer.Option("--sortie", help="Dossier où la démonstration range ses boîtes aux lettres.")] = Path("var/demo"),
+    sortie: Annotated[Path, typer.Option("--sortie", parser=lire.dossier_ecrit, metavar="DOSSIER",
+                                         help="Dossier où la démonstration range ses boîtes aux lettres.")] = Path("var/demo"),
 ) -> None:
     """Rejoue l'appel 2018 : publication, dépôts d'exemple, attestations envoyées à un serveur SMTP local."""
     from flows.demo import run_demo
@@ -569,7 +539,7 @@ def _echo_mail(report: dict) -> None:
 
 
 def main() -> None:
-    app()
+    app(prog_name="aap")
 
 
 if __name__ == "__main__":

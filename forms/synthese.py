@@ -23,6 +23,7 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from config.refus import Refus
 from forms.classeur import (
     CADRE,
     FOND_SAISIE,
@@ -83,7 +84,7 @@ _ENTETE = Font(bold=True, color="FFFFFF")
 _FOND_ENTETE = PatternFill("solid", fgColor="2F5496")
 
 
-class SyntheseIllisible(Exception):
+class SyntheseIllisible(Refus):
     """A synthesis that cannot be read; ``motif`` is the French reason shown to the SA."""
 
     def __init__(self, motif: str) -> None:

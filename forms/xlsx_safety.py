@@ -13,8 +13,10 @@ from __future__ import annotations
 import zipfile
 from io import BytesIO
 
+from config.refus import Refus
 
-class FormulaireIllisible(Exception):
+
+class FormulaireIllisible(Refus):
     """A form that cannot be read; ``motif`` is the French reason shown to the SA."""
 
     def __init__(self, motif: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from config.refus import Refus
 from models.base import Base, enum_column
 
 
@@ -87,7 +88,7 @@ class Avenant(Base):
 # --- rules -------------------------------------------------------------------------------
 
 
-class RenouvellementsEpuises(Exception):
+class RenouvellementsEpuises(Refus):
     """A third renewal (or beyond the call's limit) is refused, naming the earlier avenants."""
 
     def __init__(self, numero: str, maximum: int, precedents: list[str]):
@@ -99,7 +100,7 @@ class RenouvellementsEpuises(Exception):
         )
 
 
-class ConventionNonSignee(Exception):
+class ConventionNonSignee(Refus):
     pass
 
 

@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from config.refus import Refus
 from models.base import Base, Sha256, Texte, enum_column
 
 
@@ -54,7 +55,7 @@ TRANSITIONS: dict[DossierStatut, set[DossierStatut]] = {
 UNDECIDED = {s for s in DossierStatut if s not in {_S.RETENU, _S.NON_RETENU}}
 
 
-class TransitionInterdite(Exception):
+class TransitionInterdite(Refus):
     pass
 
 
