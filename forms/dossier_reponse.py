@@ -276,7 +276,7 @@ def _total(ws, row: int, libelle: str, formule: str) -> None:
 
 
 def _tableau_referents(wb: Workbook, ws, row: int, lignes: int) -> None:
-    """French headings, then the named range: technical header + empty rows."""
+    """French headings, then the named range: technical header (hidden) + empty rows."""
     intitules = ("N°", "Nom", "Prénom", "ETP (ex. 0,5)", "Salaire chargé annuel", "Fichier du CV")
     for col, intitule in enumerate(intitules, start=1):
         cell = ws.cell(row=row, column=col, value=intitule)
@@ -286,6 +286,7 @@ def _tableau_referents(wb: Workbook, ws, row: int, lignes: int) -> None:
     for col, name in enumerate(REFERENT_COLUMNS, start=2):
         cell = ws.cell(row=entete, column=col, value=name)
         cell.font, cell.alignment = _TECHNIQUE, Alignment(horizontal="center")
+    ws.row_dimensions[entete].hidden = True  # the field names are for the reader, not for the porteur
     formats = ("@", "@", "0.00", FORMAT_EURO, "@")
     premiere, derniere = entete + 1, entete + lignes
     write_input_rows(ws, entete, derniere, formats)

@@ -71,8 +71,11 @@ MISTAKES = [
 
 @pytest.fixture(scope="module")
 def bureau(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_bureau(tmp_path_factory.mktemp("bureau"))
+
+
+def make_bureau(root: Path) -> Path:
     """The SA's working folder: the 2018 call published in a SQLite database, a scan, a broken config."""
-    root = tmp_path_factory.mktemp("bureau")
     publish_appel(session_factory(_env(root)["AAP_DATABASE_URL"]), Storage(root / "storage"), load_appel_config(2018),
                   maintenant=PUBLICATION)
     (root / "scan.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")

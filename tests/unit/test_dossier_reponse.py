@@ -110,6 +110,18 @@ def test_referents_range_is_the_header_and_twenty_rows(blank):
     assert tuple(c.value for c in rows[0]) == REFERENT_COLUMNS
 
 
+def test_the_porteur_sees_french_headings_and_no_field_names(blank):
+    wb = openpyxl.load_workbook(blank)
+    ((sheet, ref),) = wb.defined_names["referents"].destinations
+    ws = wb[sheet]
+    technique = ws[ref.replace("$", "")][0][0].row
+    assert ws.row_dimensions[technique].hidden  # the reader's row of field names is not shown
+    visible = [str(c.value) for row in ws.iter_rows() for c in row
+               if c.value is not None and not ws.row_dimensions[c.row].hidden]
+    assert not [v for v in visible if v in REFERENT_COLUMNS or re.fullmatch(r"[a-z]+(_[a-z]+)+", v)]
+    assert {"Nom", "Prénom", "Fichier du CV"} <= set(visible)
+
+
 def test_blank_form_formats_money_siret_and_validates_etp(blank):
     wb = openpyxl.load_workbook(blank)
     ws = wb["Formulaire"]
