@@ -145,7 +145,7 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
     outgoing = [
         OutgoingMail(
             key=c.cle, to=tuple(c.destinataires), subject=c.sujet, body=c.corps, message_id=c.message_id,
-            attachments=tuple(storage_root / p for p in c.pieces_jointes),
+            attachments=tuple(storage_root / p for p in c.pieces_jointes), written_at=c.cree_le,
         )
         for c in claimed
     ]

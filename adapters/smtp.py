@@ -35,10 +35,12 @@ import mimetypes
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import Message
-from email.utils import encode_rfc2231, parseaddr, quote
+from email.utils import encode_rfc2231, format_datetime, parseaddr, quote
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import aiosmtplib
 from fastapi_mail import ConnectionConfig, FastMail, MessageSchema, MessageType
@@ -49,6 +51,8 @@ from models.adresse import check_address
 
 ResultCallback = Callable[["OutgoingMail", "SendOutcome | None"], None]
 T = TypeVar("T")
+
+PARIS = ZoneInfo("Europe/Paris")
 
 _OFFICE_TYPES = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -83,6 +87,7 @@ class OutgoingMail:
     body: str
     message_id: str
     attachments: tuple[Path, ...] = ()
+    written_at: datetime | None = None  # the Date: header (Paris time); None: when sent
 
 
 @dataclass(frozen=True)
@@ -216,6 +221,8 @@ async def _build_message(builder: FastMail, mail: OutgoingMail, recipients: list
     message = await builder.get_message(schema)
     assert isinstance(message, Message)
     message.replace_header("Message-ID", mail.message_id)
+    if mail.written_at is not None:
+        message.replace_header("Date", format_datetime(mail.written_at.astimezone(PARIS)))
     message.replace_header("To", ", ".join(recipients))
     del message["Content-Transfer-Encoding"]
     message.del_param("charset")
