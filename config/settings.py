@@ -5,7 +5,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from config.refus import Refus
 
 
 class Settings(BaseSettings):
@@ -33,6 +36,21 @@ class Settings(BaseSettings):
         return None
 
 
+class ReglageInvalide(Refus):
+    """An ``AAP_…`` variable of the environment has a value the application cannot use."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ReglageInvalide(" ; ".join(_reglage(e) for e in exc.errors())) from None
+
+
+def _reglage(error: dict) -> str:
+    name = "AAP_" + "_".join(str(part) for part in error["loc"]).upper()
+    attendu = {"literal_error": "valeurs possibles : " + str(error.get("ctx", {}).get("expected", "")).replace("'", "").replace(" or ", " ou "),
+               "int_parsing": "un nombre entier attendu", "bool_parsing": "true ou false attendu"}.get(error["type"], "")
+    valeur = error.get("input")
+    return f"réglage {name} invalide : « {valeur} »" + (f" ({attendu})" if attendu else "")

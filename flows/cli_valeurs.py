@@ -95,13 +95,14 @@ def fichier_ecrit(texte: str) -> Path:
 
 
 def dossier_ecrit(texte: str) -> Path:
-    """A folder to write into: it exists, or its parent does; either way it can be written."""
+    """A folder to write into (created if needed): nothing on its way is a file, and it can be written."""
     path = Path(texte)
-    if path.exists() and not path.is_dir():
-        raise ValeurInvalide(f"« {texte} » est un fichier, pas un dossier")
-    existant = path if path.exists() else path.parent
+    existant = path
+    while not existant.exists() and existant != existant.parent:
+        existant = existant.parent
     if not existant.is_dir():
-        raise ValeurInvalide(f"le dossier qui contiendrait « {texte} » n'existe pas")
+        raise ValeurInvalide(f"« {existant} » est un fichier, pas un dossier" if existant == path
+                             else f"impossible de créer « {texte} » : « {existant} » est un fichier")
     if not os.access(existant, os.W_OK | os.X_OK):
         raise ValeurInvalide(f"impossible d'écrire dans « {texte} » (accès refusé)")
     return path

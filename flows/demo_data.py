@@ -71,6 +71,9 @@ class SamplePorteur:
     siret: str
     email: str
     referents: tuple[tuple[str, str, str, str], ...]  # nom, prénom, ETP, salaire chargé
+    adresse: str = "12 rue de la Liberté\n21000 Dijon"  # two lines, as on an envelope
+    contact: str = "Claire Martin"  # who signs for the structure
+    telephone: str = "03 53 01 00 00"  # in the range ARCEP keeps for fiction (03 53 01 xx xx)
     deplacements: str = "3000.00"
 
     def formulaire(self, **changes: object) -> FormulaireReponse:
@@ -81,8 +84,8 @@ class SamplePorteur:
         salaires = sum((r.salaire_charge_annuel for r in refs), Decimal("0"))
         total = salaires + Decimal(self.deplacements)
         form = FormulaireReponse(
-            porteur_nom=self.nom, porteur_siret=self.siret, porteur_adresse="12 rue de la Liberté\n21000 Dijon",
-            contact_nom="Claire Martin", contact_email=self.email, contact_telephone="03 80 00 00 00",
+            porteur_nom=self.nom, porteur_siret=self.siret, porteur_adresse=self.adresse,
+            contact_nom=self.contact, contact_email=self.email, contact_telephone=self.telephone,
             budget_salaires=salaires, budget_deplacements=Decimal(self.deplacements), budget_autres=Decimal("0.00"),
             ressources_fse=(total / 2).quantize(Decimal("0.01")), ressources_plie=total - (total / 2).quantize(Decimal("0.01")),
             ressources_autres=Decimal("0.00"), referents=refs, champs_manquants=(), anomalies=(),
@@ -96,23 +99,32 @@ def cv_name(prenom: str, nom: str) -> str:
 
 PORTEURS = (
     SamplePorteur("Association Tremplin Emploi", luhn_siret("4123456780001"), "direction@tremplin.example.org",
-                  (("Durand", "Sophie", "1", "44500.00"), ("Petit", "Karim", "1", "43800.00"))),
+                  (("Durand", "Sophie", "1", "44500.00"), ("Petit", "Karim", "1", "43800.00")),
+                  "12 rue de la Liberté\n21000 Dijon", "Claire Martin", "03 53 01 12 40"),
     SamplePorteur("Régie de quartier Fontaine d'Ouche", luhn_siret("5234567890001"), "contact@regie-fo.example.org",
-                  (("Bernard", "Lucie", "1", "42000.00"), ("Moreau", "Yann", "0.5", "22250.00"))),
+                  (("Bernard", "Lucie", "1", "42000.00"), ("Moreau", "Yann", "0.5", "22250.00")),
+                  "4 place de la Fontaine d'Ouche\n21000 Dijon", "Hervé Bonnot", "03 53 01 27 15"),
     SamplePorteur("ACODEGE Insertion", luhn_siret("3345678900002"), "aap@acodege.example.org",
-                  (("Garnier", "Paul", "1", "41000.00"),)),
+                  (("Garnier", "Paul", "1", "41000.00"),),
+                  "2 rue Professeur Louis Neel\n21600 Longvic", "Isabelle Perrin", "03 53 01 33 02"),
     SamplePorteur("Mission Locale du bassin dijonnais", luhn_siret("3456789010003"), "ml@missionlocale.example.org",
-                  (("Roux", "Emma", "1", "44000.00"), ("Faure", "Hugo", "1", "44100.00"))),
+                  (("Roux", "Emma", "1", "44000.00"), ("Faure", "Hugo", "1", "44100.00")),
+                  "29 rue de Mulhouse\n21000 Dijon", "Nadia Belkacem", "03 53 01 45 61"),
     SamplePorteur("Emploi & Insertion <Côte-d'Or>", luhn_siret("7567890120004"), "contact@emploi-insertion.example.org",
-                  (("Lefèvre", "Éloïse", "1", "44500.00"),)),
+                  (("Lefèvre", "Éloïse", "1", "44500.00"),),
+                  "8 avenue du Drapeau\n21000 Dijon", "Jean-Luc Marchal", "03 53 01 50 88"),
     SamplePorteur("IDEES 21", luhn_siret("3678901230005"), "idees21@idees.example.org",
-                  (("Blanc", "Nora", "1", "40000.00"), ("Chevalier", "Marc", "0.8", "35600.00"))),
+                  (("Blanc", "Nora", "1", "40000.00"), ("Chevalier", "Marc", "0.8", "35600.00")),
+                  "17 rue des Ateliers\n21800 Quetigny", "Sandrine Guyot", "03 53 01 62 19"),
     SamplePorteur("Coopérative Alpha Services", luhn_siret("8789012340006"), "alpha@coop-alpha.example.org",
-                  (("Girard", "Inès", "1", "45200.00"),)),  # over the 44 500 € ceiling
+                  (("Girard", "Inès", "1", "45200.00"),),  # over the 44 500 € ceiling
+                  "5 allée des Peupliers\n21300 Chenôve", "Olivier Ribeiro", "03 53 01 71 47"),
     SamplePorteur("Entreprise d'insertion Le Pont", luhn_siret("4890123450007"), "lepont@ei-lepont.example.org",
-                  (("Lambert", "Théo", "0.5", "22000.00"),)),
+                  (("Lambert", "Théo", "0.5", "22000.00"),),
+                  "41 route de Gray\n21850 Saint-Apollinaire", "Martine Colin", "03 53 01 84 30"),
     SamplePorteur("Chantier École Bourgogne", luhn_siret("5901234560008"), "ce@chantier-ecole.example.org",
-                  (("Mercier", "Julie", "1", "39000.00"),)),
+                  (("Mercier", "Julie", "1", "39000.00"),),
+                  "3 boulevard de Chicago\n21000 Dijon", "Yves Lemoine", "03 53 01 96 05"),
 )
 KNOWN = PORTEURS[:2] + PORTEURS[5:6]  # structures that answered earlier calls
 

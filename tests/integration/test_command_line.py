@@ -66,6 +66,7 @@ MISTAKES = [
     (["export", "export.xlsx", "--appel", "2031"], "l'appel 2031 n'est pas publié"),
     (["suivi", "rapport", "rapport.xlsx", "--appel", "2031"], "l'appel 2031 n'est pas publié"),
     (["dossier-fse", "2018-C-999", "dossier-fse.pdf"], "aucune convention n° 2018-C-999"),
+    (["demo", "--sortie", "scan.pdf/demo"], "impossible de créer « scan.pdf/demo » : « scan.pdf » est un fichier"),
 ]
 
 
@@ -90,8 +91,8 @@ def _env(root: Path) -> dict[str, str]:
             "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
 
 
-def aap(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=root, env=_env(root),
+def aap(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=root, env={**_env(root), **env},
                           capture_output=True, text=True, timeout=300)
 
 
@@ -119,6 +120,14 @@ def test_every_mistake_is_one_french_line_and_changes_nothing(bureau):
         assert "/tmp" not in proc.stderr and str(bureau) not in proc.stderr and ".tmp" not in proc.stderr, said
         assert proc.stdout == "", said
     assert _state(bureau) == before
+
+
+def test_a_bad_setting_is_named_with_what_it_accepts(bureau):
+    proc = aap(bureau, "dossiers", "--appel", "2018", AAP_PDF="on", AAP_SMTP_PORT="vingt-cinq")
+
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr == ("Erreur : réglage AAP_SMTP_PORT invalide : « vingt-cinq » (un nombre entier attendu) ; "
+                           "réglage AAP_PDF invalide : « on » (valeurs possibles : auto ou off)\n")
 
 
 def test_help_is_in_french_in_every_section():
