@@ -509,7 +509,7 @@ def courriels_envoyer() -> None:
 @modeles_app.command("verifier")
 def modeles_verifier(
     fichier: Annotated[Optional[Path], typer.Argument(
-        help="Modèle modifié à vérifier (par exemple templates/convention.docx) ; sans fichier : tous les modèles.")] = None,
+        parser=lire.fichier_lu, metavar="FICHIER", help="Modèle modifié à vérifier (par exemple templates/convention.docx) ; sans fichier : tous les modèles.")] = None,
 ) -> None:
     """Dit si un modèle Word modifié peut servir : variables connues, balises correctes, aucune section manquante."""
     from templates.verification import verifier_modele, verifier_tous
