@@ -15,6 +15,7 @@ from actions.depots import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
 from adapters.database import retry_on_conflict, transaction
 from config.appel_config import AppelConfig, SuiviRegles
+from config.elision import de
 from forms.tableur import Colonne as C
 from forms.tableur import Feuille, write_tableur
 from models.appel import Appel
@@ -127,16 +128,18 @@ def sign(factory: sessionmaker[Session], numero: str, *, le: date) -> str:
             target: Convention | Avenant | None = avenant or session.scalar(select(Convention).where(Convention.numero == numero))
             if target is None:
                 raise SaisieRefusee(f"aucune convention ni aucun avenant n° {numero}")
+            # la convention signée, l'avenant signé
+            article, nom, signe = ("l'", "avenant", "signé") if isinstance(target, Avenant) else ("la ", "convention", "signée")
             signed = target.signe_le if isinstance(target, Avenant) else target.signee_le
             if signed is not None:
                 if signed != le:
-                    raise SaisieRefusee(f"{numero} est déjà signé depuis le {format_date(signed)}")
-                return f"{numero} était déjà signé le {format_date(signed)}"
+                    raise SaisieRefusee(f"{article}{nom} {numero} est déjà {signe} depuis le {format_date(signed)}")
+                return f"{nom.capitalize()} {numero} déjà {signe} le {format_date(signed)}"
             if isinstance(target, Avenant):
                 target.signe_le = le
             else:
                 target.signee_le, target.statut = le, ConventionStatut.EN_COURS
-            return f"{numero} signé le {format_date(le)}"
+            return f"{nom.capitalize()} {numero} {signe} le {format_date(le)}"
 
     return retry_on_conflict(record)
 
@@ -250,17 +253,17 @@ def apply_modification(c: Convention, changes: Modification, *, plafond_etp: Dec
     for nom, etp in changes.etp.items():
         r = find(nom)
         if not Decimal("0") < etp <= Decimal("1"):
-            raise SaisieRefusee(f"ETP de {r['nom_complet']} : {format_decimal_fr(etp)} hors de l'intervalle ]0 ; 1]")
-        lignes.append(f"ETP de {r['nom_complet']} : {format_decimal_fr(Decimal(r['etp']))} → {format_decimal_fr(etp)}")
+            raise SaisieRefusee(f"ETP {de(r['nom_complet'])} : {format_decimal_fr(etp)} hors de l'intervalle ]0 ; 1]")
+        lignes.append(f"ETP {de(r['nom_complet'])} : {format_decimal_fr(Decimal(r['etp']))} → {format_decimal_fr(etp)}")
         r["etp"] = str(etp)
     for nom, salaire in changes.salaires.items():
         r = find(nom)
-        lignes.append(f"Salaire chargé de {r['nom_complet']} : {format_euros(Decimal(r['salaire']))} → {format_euros(salaire)}")
+        lignes.append(f"Salaire chargé {de(r['nom_complet'])} : {format_euros(Decimal(r['salaire']))} → {format_euros(salaire)}")
         r["salaire"] = str(salaire.quantize(Decimal("0.01")))
     for r in referents:
         ceiling = salary_ceiling(plafond_etp, Decimal(r["etp"]))
         if Decimal(r["salaire"]) > ceiling:
-            raise SaisieRefusee(f"salaire chargé de {r['nom_complet']} ({format_euros(Decimal(r['salaire']))}) supérieur au "
+            raise SaisieRefusee(f"salaire chargé {de(r['nom_complet'])} ({format_euros(Decimal(r['salaire']))}) supérieur au "
                                 f"plafond de {format_euros(ceiling)} pour {format_decimal_fr(Decimal(r['etp']))} ETP")
     for key, value in changes.montants.items():
         if key not in AMOUNTS:

@@ -75,7 +75,8 @@ def history_text(row: dict[str, Any]) -> str:
            f"Renouvellements : {row['renouvellements']} sur {row['renouvellements_max']} ; "
            f"prochaine action : {row['prochaine_action']}", ""]
     for h in row["historique"]:
-        signed = f"signé le {format_date(date.fromisoformat(h['signe_le']))}" if h["signe_le"] else "à signer"
+        accord = "e" if h["nature"] == "convention" else ""  # la convention signée, l'avenant signé
+        signed = f"signé{accord} le {format_date(date.fromisoformat(h['signe_le']))}" if h["signe_le"] else "à signer"
         out.append(f"{h['numero']} ({h['nature']}, {format_date(date.fromisoformat(h['date']))}, {signed})")
         out.extend(f"    {c}" for c in h["changements"])
     return "\n".join(out)

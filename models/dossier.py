@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from config.elision import de
 from config.refus import Refus
 from models.base import Base, Sha256, Texte, enum_column
 
@@ -221,11 +222,11 @@ def assess_completeness(
         wanted = (cv_fichier or "").strip().lower()
         matches = [p for p in pieces if wanted and p.nom.lower() == wanted]
         if not wanted:
-            manquants.append(f"CV de {nom_referent} : nom du fichier non indiqué dans le formulaire")
+            manquants.append(f"CV {de(nom_referent)} : nom du fichier non indiqué dans le formulaire")
         elif not matches:
-            manquants.append(f"CV de {nom_referent} manquant (fichier attendu : {cv_fichier})")
+            manquants.append(f"CV {de(nom_referent)} manquant (fichier attendu : {cv_fichier})")
         elif not any(p.acceptee for p in matches):
-            manquants.append(f"CV de {nom_referent} refusé : {matches[-1].motif}")
+            manquants.append(f"CV {de(nom_referent)} refusé : {matches[-1].motif}")
     statut = DossierStatut.COMPLET if not manquants else DossierStatut.INCOMPLET
     return Completude(statut, canaux, manquants)
 

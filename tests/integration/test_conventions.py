@@ -237,14 +237,14 @@ def test_only_a_signed_convention_can_be_renewed_and_it_is_signed_once(bureau, d
     assert str(non_signee.value) == "la convention CONV-2018-001 n'est pas signée : elle ne peut pas être renouvelée"
     assert bureau.snapshot() == before
 
-    assert bureau.sign("CONV-2018-001") == "CONV-2018-001 signé le 28 décembre 2017"
-    assert bureau.sign("CONV-2018-001") == "CONV-2018-001 était déjà signé le 28 décembre 2017"
+    assert bureau.sign("CONV-2018-001") == "Convention CONV-2018-001 signée le 28 décembre 2017"
+    assert bureau.sign("CONV-2018-001") == "Convention CONV-2018-001 déjà signée le 28 décembre 2017"
     with pytest.raises(SaisieRefusee) as autre_date:
         bureau.sign("CONV-2018-001", date(2018, 1, 3))
     with pytest.raises(SaisieRefusee) as inconnue:
         bureau.sign("CONV-2018-009")
 
-    assert str(autre_date.value) == "CONV-2018-001 est déjà signé depuis le 28 décembre 2017"
+    assert str(autre_date.value) == "la convention CONV-2018-001 est déjà signée depuis le 28 décembre 2017"
     assert str(inconnue.value) == "aucune convention ni aucun avenant n° CONV-2018-009"
     c = bureau.convention("CONV-2018-001")
     assert (c.statut, c.signee_le) == (ConventionStatut.EN_COURS, SIGNEE)
