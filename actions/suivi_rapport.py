@@ -24,7 +24,7 @@ from models.indicateurs import (
     objectif_pro_rata,
 )
 from models.suivi import Bilan, Echeance, NatureEcheance
-from francais.formats import format_decimal_fr
+from francais.formats import NBSP, format_decimal_fr, format_objectif
 from templates.synthese_suivi import (
     ConventionSuivi,
     IndicateurLigne,
@@ -186,7 +186,7 @@ def _fmt(value: Decimal | int | None, pourcent: bool = False) -> str:
     if value is None:
         return "non renseigné"
     if pourcent:
-        return f"{format_decimal_fr((Decimal(value) * 100).quantize(Decimal('0.1')))} %"
+        return f"{format_decimal_fr((Decimal(value) * 100).quantize(Decimal('0.1')))}{NBSP}%"
     return format_decimal_fr(Decimal(value).quantize(Decimal("0.1")) if isinstance(value, Decimal) else Decimal(value))
 
 
@@ -194,11 +194,11 @@ def _convention_suivi(x: LigneSuivi) -> ConventionSuivi:
     return ConventionSuivi(
         convention_numero=x.convention, porteur_nom=x.porteur, periode=x.periode, etp=x.etp,
         indicateurs=(
-            IndicateurLigne("Entrées", _fmt(x.entrees), _fmt(x.objectif_entrees), x.couleur_entrees),
-            IndicateurLigne("File active", _fmt(x.file_active), _fmt(x.objectif_file_active), x.couleur_file_active),
+            IndicateurLigne("Entrées", _fmt(x.entrees), format_objectif(x.objectif_entrees), x.couleur_entrees),
+            IndicateurLigne("File active", _fmt(x.file_active), format_objectif(x.objectif_file_active), x.couleur_file_active),
             IndicateurLigne("Taux de sorties positives", _fmt(x.taux_sorties_positives, True), _fmt(x.objectif_taux, True),
                             x.couleur_taux),
-            IndicateurLigne("Partenariats entreprises", _fmt(x.partenariats), _fmt(x.objectif_partenariats),
+            IndicateurLigne("Partenariats entreprises", _fmt(x.partenariats), format_objectif(x.objectif_partenariats),
                             x.couleur_partenariats),
         ),
         budget_consomme=x.budget_consomme, budget_prevu=x.budget_prevu, commentaire=x.statut or None,

@@ -9,7 +9,7 @@ two lines.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
@@ -32,6 +32,15 @@ def format_decimal_fr(valeur: Decimal) -> str:
     """``Decimal("0.5")`` -> ``"0,5"``; keeps every significant decimal."""
     _require_decimal(valeur)
     return format_decimal(valeur, locale=LOCALE, decimal_quantization=False)
+
+
+def format_objectif(valeur: Decimal) -> str:
+    """A target counted in people or partnerships, as people write it: the whole number that meets it.
+
+    ``Decimal("100.8")`` -> ``"101"`` (« au moins 100,8 entrées » is met exactly at 101), ``"56"`` -> ``"56"``.
+    Every document, form and mail writes objectives through this one function."""
+    _require_decimal(valeur)
+    return format_decimal(Decimal(valeur).to_integral_value(rounding=ROUND_CEILING), locale=LOCALE)
 
 
 def format_date(jour: date) -> str:

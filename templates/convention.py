@@ -20,6 +20,7 @@ from francais.formats import (
     format_date,
     format_decimal_fr,
     format_euros,
+    format_objectif,
     to_paris,
 )
 from templates.render import render_docx
@@ -220,8 +221,8 @@ def check_echeances(echeances: tuple[EcheanceConvention, ...], debut: date) -> N
 
 
 def _compte(valeur: Decimal, singulier: str, pluriel: str) -> str:
-    """``39,2 entrées``, ``1,5 partenariat durable``: French plural from 2 on."""
-    return f"{format_decimal_fr(valeur)} {pluriel if valeur >= 2 else singulier}"
+    """``40 entrées`` (for 39,2), ``1 partenariat durable``: whole numbers, French plural from 2 on."""
+    return f"{format_objectif(valeur)} {pluriel if valeur > 1 else singulier}"  # 1,2 → « 2 » : plural
 
 
 def limite_renouvellements(maximum: int) -> str:

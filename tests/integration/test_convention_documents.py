@@ -212,15 +212,15 @@ def test_budget_table_gives_expenses_resources_and_totals(tmp_path):
     assert ["Total des dépenses", "33 000,00 €", "Total des ressources", "33 000,00 €"] in rows
 
 
-def test_objectives_are_pro_rata_values_in_french_decimals(tmp_path):
+def test_objectives_are_pro_rata_whole_numbers_rounded_up_as_at_least_means(tmp_path):
     lines = convention_text(tmp_path).splitlines()
     assert any(line.startswith("Au prorata des 0,7 ETP conventionnés") for line in lines)
     start = next(i for i, line in enumerate(lines) if line.startswith("Au prorata des"))
     assert lines[start + 1:start + 5] == [
-        "au moins 39,2 entrées de demandeurs d'emploi dans le PLIE ;",
+        "au moins 40 entrées de demandeurs d'emploi dans le PLIE ;",
         "au moins 49 personnes en file active ;",
         "50 % de sorties positives ;",
-        "2,1 partenariats durables avec des entreprises, dans le cadre du travail en binôme par secteur d'activité.",
+        "3 partenariats durables avec des entreprises, dans le cadre du travail en binôme par secteur d'activité.",
     ]
 
 
@@ -229,7 +229,7 @@ def test_whole_objectives_have_no_decimals_and_below_two_are_singular(tmp_path):
                                             taux_sorties_positives=Decimal("0.525")))
     text = convention_text(tmp_path, c)
     assert "au moins 28 entrées de demandeurs d'emploi" in text
-    assert "1,5 partenariat durable avec des entreprises" in text
+    assert "2 partenariats durables avec des entreprises" in text
     assert "52,5 % de sorties positives" in text
 
 
@@ -451,7 +451,7 @@ def test_convention_and_avenant_convert_to_pdf(tmp_path):
     avenant_pdf = pdf_text(result[avenant.resolve()])
     assert "Convention de partenariat n° CONV-2018-001" in convention_pdf
     assert "du 1er janvier 2018 au 31 décembre 2018" in convention_pdf
-    assert "30 900,00 €" in convention_pdf and "39,2 entrées" in convention_pdf
+    assert "30 900,00 €" in convention_pdf and "40 entrées" in convention_pdf
     assert NOM_PIEGE in convention_pdf
     assert "Article 7 — Résiliation" in convention_pdf
     assert "Avenant n° 2 à la convention n° CONV-2018-001" in avenant_pdf

@@ -118,3 +118,13 @@ def test_size_unit_is_not_split_from_its_number():
 def test_negative_size_is_refused():
     with pytest.raises(ValueError):
         format_taille(-1)
+
+
+@pytest.mark.parametrize(("valeur", "attendu"), [
+    (Decimal("100.8"), "101"), (Decimal("50.4"), "51"), (Decimal("56"), "56"), (Decimal("56.0"), "56"),
+    (Decimal("0.3"), "1"), (Decimal("1400.2"), "1\u202f401"),
+])
+def test_an_objective_is_the_whole_number_that_meets_it(valeur, attendu):
+    from francais.formats import format_objectif
+
+    assert format_objectif(valeur) == attendu
