@@ -8,6 +8,7 @@ two lines.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -18,6 +19,8 @@ from babel.numbers import format_currency, format_decimal
 LOCALE = "fr_FR"
 PARIS = ZoneInfo("Europe/Paris")
 NBSP = "\xa0"
+NNBSP = "\u202f"
+_POINT_VIRGULE = re.compile(r"(?<=[\w)\]»%€.])[ \u00a0\u202f]*;(?=\s|$)")
 
 _UNITES_TAILLE = ("ko", "Mo", "Go", "To")
 
@@ -41,6 +44,14 @@ def format_objectif(valeur: Decimal) -> str:
     Every document, form and mail writes objectives through this one function."""
     _require_decimal(valeur)
     return format_decimal(Decimal(valeur).to_integral_value(rounding=ROUND_CEILING), locale=LOCALE)
+
+
+def espace_avant_point_virgule(texte: str) -> str:
+    """French spacing before « ; »: a narrow no-break space (U+202F), never a plain space nor none.
+
+    ``"ressources ; bilan"`` and ``"ressources; bilan"`` -> ``"ressources\u202f; bilan"``. Applied to every
+    value a document shows and to every mail, so the rule lives here once."""
+    return _POINT_VIRGULE.sub(NNBSP + ";", texte)
 
 
 def format_date(jour: date) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
 
 from config.organisme import Organisme, current_organisme, organisme_context
-from francais.formats import format_date, format_datetime_paris
+from francais.formats import espace_avant_point_virgule, format_date, format_datetime_paris
 
 MAILS_DIR = Path(__file__).resolve().parent / "mails"
 SUFFIX = ".txt.j2"
@@ -34,7 +34,7 @@ def render_mail(name: str, context: dict[str, Any], *, organisme: Organisme | No
     context = {**context, "organisme": organisme_context(organisme or current_organisme())}
     subject = " ".join(one_line(subject_tpl.render(context)).split())
     body = body_tpl.render(context).strip("\n") + "\n"
-    return subject, body
+    return espace_avant_point_virgule(subject), espace_avant_point_virgule(body)
 
 
 def one_line(value: object) -> str:

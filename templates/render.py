@@ -21,6 +21,7 @@ from jinja2 import Environment, StrictUndefined
 
 from adapters.storage import private_output
 from config.organisme import Organisme, current_organisme, organisme_context
+from francais.formats import espace_avant_point_virgule
 from templates.attestation import AttestationData, PieceLine, attestation_context
 
 __all__ = [
@@ -56,7 +57,12 @@ class _CompilingOnceEnvironment(Environment):
         return cached
 
 
-_ENV = _CompilingOnceEnvironment(undefined=StrictUndefined, autoescape=True)
+def _french_spacing(value: Any) -> Any:
+    """Every plain text a document shows gets French spacing (Markup and rich text are left as they are)."""
+    return espace_avant_point_virgule(value) if type(value) is str else value
+
+
+_ENV = _CompilingOnceEnvironment(undefined=StrictUndefined, autoescape=True, finalize=_french_spacing)
 
 
 def render_docx(template_name: str, context: dict[str, Any], out: Path, *, organisme: Organisme | None = None) -> Path:

@@ -146,7 +146,8 @@ def test_complement_states_its_version(tmp_path):
     first = read_docx_text(render_attestation(make_attestation(), tmp_path / "v1.docx"))
     second = read_docx_text(render_attestation(make_attestation(complement=True, version=2), tmp_path / "v2.docx"))
     assert "Ce dépôt constitue la version 1 du dossier" in first
-    assert "Ce dépôt complète le dossier déjà reçu de cette structure ; il en constitue la version 2." in second
+    assert "Ce dépôt complète le dossier déjà reçu de cette structure\u202f; il en constitue la version 2." in second
+    assert " ;" not in second  # French spacing: a narrow no-break space before « ; »
 
 
 def test_rendered_document_leaves_no_template_tag(tmp_path):

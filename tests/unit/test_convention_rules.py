@@ -191,7 +191,7 @@ def test_announcement_lists_several_conventions_that_cannot_be_renewed():
 
     assert ("Vos conventions suivantes ont déjà été renouvelées le nombre maximal de fois autorisé et ne peuvent plus "
             "être renouvelées :\n"
-            "  - CONV-2018-001 (du 1er janvier 2018 au 31 décembre 2020), renouvelée 2 fois ;\n"
+            "  - CONV-2018-001 (du 1er janvier 2018 au 31 décembre 2020), renouvelée 2 fois\u202f;\n"
             "  - CONV-2018-004 (du 1er janvier 2018 au 31 décembre 2020), renouvelée 2 fois.\n"
             "Pour poursuivre ces actions après leur terme, votre structure doit répondre au présent appel à projets.\n\n"
             "Vous trouverez") in body

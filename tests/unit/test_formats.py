@@ -2,6 +2,7 @@
 
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,25 @@ def test_an_objective_is_the_whole_number_that_meets_it(valeur, attendu):
     from francais.formats import format_objectif
 
     assert format_objectif(valeur) == attendu
+
+
+@pytest.mark.parametrize(("texte", "attendu"), [
+    ("ressources ; bilan", "ressources\u202f; bilan"), ("constat; autre", "constat\u202f; autre"),
+    ("fin ;", "fin\u202f;"), ("]0 ; 1]", "]0\u202f; 1]"), ("Emploi & Insertion <Côte-d'Or>", "Emploi & Insertion <Côte-d'Or>"),
+    ("a;b", "a;b"),
+])
+def test_a_semicolon_gets_a_narrow_no_break_space_before_it(texte, attendu):
+    from francais.formats import espace_avant_point_virgule
+
+    assert espace_avant_point_virgule(texte) == attendu
+
+
+def test_no_word_template_has_a_plain_space_before_a_semicolon():
+    import glob
+    import re
+    import zipfile
+
+    for path in glob.glob(str(Path(__file__).resolve().parents[2] / "templates" / "*.docx")):
+        xml = zipfile.ZipFile(path).read("word/document.xml").decode("utf-8")
+        texte = "".join(re.findall(r"<w:t[^>]*>([^<]*)</w:t>", xml))
+        assert " ;" not in texte, path
