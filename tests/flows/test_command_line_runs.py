@@ -24,7 +24,9 @@ def bureau(tmp_path_factory: pytest.TempPathFactory):
 def test_a_run_refused_for_a_french_reason_prints_that_reason_alone(bureau):
     before = _state(bureau)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda case: aap(bureau, *case[0]), REFUSED_IN_A_RUN))
+        # each its own Prefect home: two ephemeral servers sharing one database may complain on stderr
+        results = list(pool.map(lambda n: aap(bureau, *REFUSED_IN_A_RUN[n][0], PREFECT_HOME=str(bureau / f"prefect-{n}")),
+                                range(len(REFUSED_IN_A_RUN))))
 
     for (args, line), proc in zip(REFUSED_IN_A_RUN, results):
         said = f"aap {' '.join(args)} → rc={proc.returncode}, stderr={proc.stderr[-3000:]!r}"
