@@ -102,7 +102,8 @@ def _state(root: Path) -> tuple[dict[str, int], list[str]]:
     factory = session_factory(_env(root)["AAP_DATABASE_URL"])
     with factory() as s:
         counts = {t.name: s.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables}
-    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if not any(part.startswith("prefect") for part in p.relative_to(root).parts) and p.name != "aap.sqlite")
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                   if not p.relative_to(root).parts[0].startswith("prefect") and p.name != "aap.sqlite")
     return counts, files
 
 
