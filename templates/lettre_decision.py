@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+from config.elision import de
 from francais.formats import format_date, format_decimal_fr, to_paris
 from templates.render import render_docx
 
@@ -63,6 +64,7 @@ def lettre_context(l: LettreDecisionData) -> dict[str, object]:
         "porteur_nom": l.porteur_nom,
         "adresse_lignes": _lignes(l.porteur_adresse),
         "contact_nom": l.contact_nom,
+        "de_contact": de(l.contact_nom) if l.contact_nom else None,  # « À l'attention d'Hervé Bonnot »
         "decision": l.decision,
         "motif_lignes": _lignes(l.motif),
         "questions_lignes": _lignes(l.questions),

@@ -271,6 +271,11 @@ def test_float_money_is_refused():
 # --- lettre de décision ---------------------------------------------------------
 
 
+def test_the_letter_is_addressed_with_elision(tmp_path):
+    lines = lettre_text(tmp_path, make_lettre(contact_nom="Hervé Bonnot")).splitlines()
+    assert "À l'attention d'Hervé Bonnot" in lines
+
+
 def test_letter_is_a_formal_french_letter(tmp_path):
     lines = lettre_text(tmp_path, make_lettre()).splitlines()
     assert "Dijon, le 12 décembre 2017" in lines
