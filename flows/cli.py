@@ -188,7 +188,7 @@ def comite_preparer(
     from flows.comite import preparation_comite
 
     result = preparation_comite(annee, date_comite, str(sortie) if sortie else None, maintenant)
-    typer.echo(f"Comité du {result['comite_le']} : {len(result['dossiers'])} dossier(s) à décider.")
+    typer.echo(f"Comité du {_jour(result['comite_le'])} : {len(result['dossiers'])} dossier(s) à décider.")
     typer.echo(f"Synthèse : {result['synthese']}")
     typer.echo(f"Notes d'instruction : {result['notes'] or 'pas de recueil PDF (LibreOffice absent)'}")
     if result["non_instruits"]:
@@ -401,7 +401,7 @@ def echeancier(maintenant: Maintenant = None) -> None:
     from flows.echeancier import echeancier as flow
 
     result = flow(maintenant)
-    typer.echo(f"Échéancier du {result['jour']} : {result['ouvertes']} échéance(s) ouverte(s), "
+    typer.echo(f"Échéancier du {_jour(result['jour'])} : {result['ouvertes']} échéance(s) ouverte(s), "
                f"{len(result['envois'])} envoi(s), {len(result['retards'])} retard(s), "
                f"{len(result['fins_prochaines'])} fin(s) de convention proche(s).")
     for line in result["envois"]:
@@ -532,6 +532,15 @@ def demo(
     from flows.demo import run_demo
 
     run_demo(sortie)
+
+
+def _jour(iso: str) -> str:
+    """A day the flows return as ISO text, written as the documents write it: « 11 décembre 2017 »."""
+    from datetime import date
+
+    from templates.formats import format_date
+
+    return format_date(date.fromisoformat(iso))
 
 
 def _echo_mail(report: dict) -> None:

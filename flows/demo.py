@@ -189,12 +189,14 @@ def _renew(rt, numero: str, valide_le: str, instance: str) -> str:
     with rt.factory() as session:
         done = [h for h in convention_history(session, numero)["historique"] if h["date"] == valide_le]
     if done:
-        return f"Renouvellement de {numero} validé le {valide_le} : déjà enregistré ({done[0]['numero']})."
+        return (f"Renouvellement de {numero} validé le {format_date(date.fromisoformat(valide_le))} : "
+                f"déjà enregistré ({done[0]['numero']}).")
     result = avenant_prolongation(numero, valide_le, instance, datetime.fromisoformat(valide_le).replace(tzinfo=PARIS).isoformat())
     if result["refus"]:
         return f"Renouvellement de {numero} refusé : {result['refus']}"
     sign(rt.factory, result["avenant"], le=date.fromisoformat(valide_le) + timedelta(days=14))
-    return f"Renouvellement de {numero} par l'avenant {result['avenant']} (validé le {valide_le}, signé)."
+    return (f"Renouvellement de {numero} par l'avenant {result['avenant']} "
+            f"(validé le {format_date(date.fromisoformat(valide_le))}, signé).")
 
 
 def report_year(rt, sortie: Path, numero: str) -> None:
