@@ -84,10 +84,15 @@ def _at(jour: date, hour: int) -> str:
     return datetime(jour.year, jour.month, jour.day, hour, 0, tzinfo=PARIS).isoformat()
 
 
+def _sent(sortie: Path, retour: Retour) -> Path:
+    """The mark that this step of the scenario was played, named as a person would: 2018-07-22-bilan-mi-parcours-convention-2-avec-erreurs."""
+    suffixe = "-avec-erreurs" if retour.erreurs else ""
+    return sortie / "bilans-envoyes" / f"{retour.jour}-bilan-{retour.nature.value}-convention-{retour.convention + 1}{suffixe}"
+
+
 def _send_bilan(rt, boite: Path, sortie: Path, retour: Retour) -> bool:
     """Fill the form the porteur received and mail it back with its justificatifs (once per scenario step)."""
-    marker = sortie / "bilans-envoyes" / f"{retour.jour}-{retour.convention}-{retour.nature.value}-{retour.erreurs}"
-    if marker.exists():
+    if _sent(sortie, retour).exists():
         return False
     with rt.factory() as session:
         conventions = list(session.scalars(select(Convention).order_by(Convention.numero)))
@@ -110,6 +115,7 @@ def _send_bilan(rt, boite: Path, sortie: Path, retour: Retour) -> bool:
         attachments=[(f"{e.jeton}.xlsx", out.read_bytes()), *files],
     )
     write_maildir_message(boite, raw, delivered_at=when)
+    marker = _sent(sortie, retour)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
     return True
