@@ -85,7 +85,8 @@ def _at(jour: date, hour: int) -> str:
 
 
 def _sent(sortie: Path, retour: Retour) -> Path:
-    """The mark that this step of the scenario was played, named as a person would: 2018-07-22-bilan-mi-parcours-convention-2-avec-erreurs."""
+    """The mark that this step of the scenario was played, named as a person would name it
+    (``2018-07-22-bilan-mi-parcours-convention-2-avec-erreurs``)."""
     suffixe = "-avec-erreurs" if retour.erreurs else ""
     return sortie / "bilans-envoyes" / f"{retour.jour}-bilan-{retour.nature.value}-convention-{retour.convention + 1}{suffixe}"
 
