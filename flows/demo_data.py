@@ -202,7 +202,7 @@ def _postal(out: Path) -> list[tuple[str, str, list[Path]]]:
                     (PORTEURS[1], paris(8, 9, 0))):
         scan = scans / f"scan-{p.siret}.pdf"
         if not scan.exists():
-            scan.write_bytes(cv_pdf(f"Courrier de {p.nom} recu le {when:%d/%m/%Y}"))
+            scan.write_bytes(cv_pdf(f"Courrier de {p.nom} reçu le {when:%d/%m/%Y}"))
         entries.append((p.siret, when.isoformat(), [scan]))
     return entries
 
@@ -215,7 +215,7 @@ def build_answers(out: Path) -> Sample:
     scans.mkdir(parents=True, exist_ok=True)
     scan = scans / f"scan-reponse-{mission.siret}.pdf"
     if not scan.exists():
-        scan.write_bytes(cv_pdf(f"Courrier de {mission.nom} recu le 14/12/2017"))
+        scan.write_bytes(cv_pdf(f"Courrier de {mission.nom} reçu le 14/12/2017"))
     sample.postal = [(mission.siret, paris(14, 9, 0).isoformat(), [scan])]
     if (sample.maildir / "new").is_dir() and any((sample.maildir / "new").iterdir()):
         return sample
