@@ -15,9 +15,9 @@ from actions.depots import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
 from adapters.database import retry_on_conflict, transaction
 from config.appel_config import AppelConfig, SuiviRegles
-from config.elision import de
 from forms.tableur import Colonne as C
 from forms.tableur import Feuille, write_tableur
+from francais.elision import de
 from models.appel import Appel
 from models.convention import (
     Avenant,

@@ -538,7 +538,7 @@ def _jour(iso: str) -> str:
     """A day the flows return as ISO text, written as the documents write it: « 11 décembre 2017 »."""
     from datetime import date
 
-    from templates.formats import format_date
+    from francais.formats import format_date
 
     return format_date(date.fromisoformat(iso))
 

@@ -9,8 +9,8 @@ from typing import Any, Iterable
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from config.elision import de
 from config.refus import Refus
+from francais.elision import de
 from models.base import Base, Sha256, Texte, enum_column
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from config.elision import de
+from francais.elision import de
 from francais.formats import format_date, format_decimal_fr, to_paris
 from templates.render import render_docx
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.elision import de
+from francais.elision import de
 from models.dossier import NaturePiece, PieceVue, assess_completeness
 
 
