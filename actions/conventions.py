@@ -18,6 +18,7 @@ from config.appel_config import AppelConfig, SuiviRegles
 from forms.tableur import Colonne as C
 from forms.tableur import Feuille, write_tableur
 from francais.elision import de
+from francais.formats import format_date, format_decimal_fr, format_euros, to_paris
 from models.appel import Appel
 from models.convention import (
     Avenant,
@@ -32,7 +33,6 @@ from models.convention import (
 )
 from models.dossier import Dossier, DossierStatut
 from models.instruction import salary_ceiling, to_decimal
-from francais.formats import format_date, format_decimal_fr, format_euros, to_paris
 
 AMOUNTS = ("budget_salaires", "budget_deplacements", "budget_autres", "ressources_fse", "ressources_plie", "ressources_autres")
 ZERO = Decimal("0.00")
