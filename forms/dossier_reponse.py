@@ -95,7 +95,7 @@ LIBELLES_REFERENT = {
     "salaire_charge_annuel": "salaire chargé annuel",
     "cv_fichier": "fichier du CV",
 }
-MANQUE_REFERENT = "au moins un référent (tableau referents)"
+MANQUE_REFERENT = "au moins un référent de parcours (tableau des référents)"
 
 LIGNE_MAX = 10_000
 """Defined names pointing below this row are refused (bounds the read)."""
@@ -363,7 +363,7 @@ def _formulaire(zones: dict[str, Zone], valeurs: Valeurs) -> FormulaireReponse:
     champs: dict[str, Any] = {}
     for name in SCALAR_NAMES:
         brut = value_of(valeurs, zones[name])
-        libelle = f"{LIBELLES[name]} ({name})"
+        libelle = LIBELLES[name]  # the label the porteur reads in the form, never the cell's name
         if is_empty(brut):
             champs[name] = None if name in MONEY_NAMES else ""
             if name not in OPTIONAL_NAMES:

@@ -460,7 +460,7 @@ def test_invalid_siret_is_reported_and_the_depot_waits_or_follows_its_sender(fac
             attachments=[("dossier.xlsx", form_bytes(forms, known, porteur_siret="73282932000079"))])
     attendus = deliver_cases(maildir, forms, cas_siret_invalide) + [
         Attendu("SIRET trop court", expediteur="court@inconnu.example.org", motifs=(
-            "SIRET de la structure (porteur_siret) illisible : « 123 456 789 » (14 chiffres attendus)",
+            "SIRET de la structure illisible : « 123 456 789 » (14 chiffres attendus)",
             "SIRET invalide : « 123456789 » (14 chiffres attendus)",
         )),
         Attendu("SIRET invalide d'un expéditeur connu", siret=known.siret, motifs=(
@@ -530,7 +530,7 @@ def test_porteur_name_starting_with_equals_is_kept_as_text(factory, storage, app
     deliver(maildir, sender=live.email, when=paris(6, 10), message_id="<formule@example.org>",
             attachments=[("dossier.xlsx", filled.read_bytes()), *cvs(live)])
     attendus.append(Attendu("formule vivante dans le nom", siret=live.siret,
-                            manquants=("formulaire incomplet : Nom de la structure (porteur_nom)",),
+                            manquants=("formulaire incomplet : Nom de la structure",),
                             champs={"porteur": f"Structure SIRET {live.siret}"}))
 
     run_intake(factory, storage, maildir, mail)

@@ -142,8 +142,9 @@ def test_blank_form_formats_money_siret_and_validates_etp(blank):
 
 def test_blank_form_lists_every_required_field_as_missing(blank):
     lu = read_dossier_reponse(blank)
-    assert "SIRET de la structure (porteur_siret)" in lu.champs_manquants
-    assert "au moins un référent (tableau referents)" in lu.champs_manquants
+    assert "SIRET de la structure" in lu.champs_manquants
+    assert "au moins un référent de parcours (tableau des référents)" in lu.champs_manquants
+    assert not [m for m in lu.champs_manquants if re.search(r"[a-z]_[a-z]|\breferents\b", m)]  # labels, not cell names
     assert not any("budget_autres" in m or "ressources_autres" in m for m in lu.champs_manquants)
     assert len(lu.champs_manquants) == len(SCALAR_NAMES) - 2 + 1
     assert lu.anomalies == ()
@@ -204,7 +205,7 @@ def test_siret_with_spaces_is_compacted(blank, tmp_path):
 
 def test_siret_of_the_wrong_length_is_an_anomaly(blank, tmp_path):
     lu = read_dossier_reponse(a_filled_form(blank, tmp_path, porteur_siret="7328293200007"))
-    assert lu.anomalies == ("SIRET de la structure (porteur_siret) illisible : « 7328293200007 » (14 chiffres attendus)",)
+    assert lu.anomalies == ("SIRET de la structure illisible : « 7328293200007 » (14 chiffres attendus)",)
 
 
 # --------------------------------------------------------------------------- what the porteur left out
@@ -214,7 +215,7 @@ def test_unreadable_amount_is_an_anomaly_not_a_missing_field(blank, tmp_path):
     path = edit_cells(a_filled_form(blank, tmp_path), scalars={"budget_deplacements": "beaucoup"})
     lu = read_dossier_reponse(path)
     assert lu.budget_deplacements is None
-    assert lu.anomalies == ("Montant illisible pour Frais de déplacement (budget_deplacements) : « beaucoup »",)
+    assert lu.anomalies == ("Montant illisible pour Frais de déplacement : « beaucoup »",)
     assert lu.champs_manquants == ()
 
 
@@ -223,9 +224,9 @@ def test_empty_required_fields_are_listed_in_french(blank, tmp_path):
         a_filled_form(blank, tmp_path, porteur_siret="", budget_deplacements=None, contact_email="   ")
     )
     assert lu.champs_manquants == (
-        "SIRET de la structure (porteur_siret)",
-        "Courriel de la personne à contacter (contact_email)",
-        "Frais de déplacement (budget_deplacements)",
+        "SIRET de la structure",
+        "Courriel de la personne à contacter",
+        "Frais de déplacement",
     )
     assert lu.contact_email == ""
 
@@ -256,7 +257,7 @@ def test_referent_columns_are_found_by_their_header(blank, tmp_path):
 
 def test_form_without_referent_asks_for_one(blank, tmp_path):
     lu = read_dossier_reponse(a_filled_form(blank, tmp_path, referents=()))
-    assert lu.champs_manquants == ("au moins un référent (tableau referents)",)
+    assert lu.champs_manquants == ("au moins un référent de parcours (tableau des référents)",)
 
 
 def test_more_referents_than_table_rows_cannot_be_filled(blank, tmp_path):

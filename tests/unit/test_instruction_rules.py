@@ -173,13 +173,13 @@ def test_missing_postal_copy_or_cv_is_a_reserve_and_a_missing_form_field_blocks(
     constats = examine_dossier(
         formulaire=form(("1", "40000.00")), siret="73282932000074", contact_email="contact@example.org",
         pieces_manquantes=["envoi postal (courrier) non reçu", "CV de Anne Dupont manquant (fichier attendu : cv0.pdf)",
-                           "formulaire incomplet : Nom de la structure (porteur_nom)"],
+                           "formulaire incomplet : Nom de la structure"],
         plafond_etp=PLAFOND, deplacements_requis=True,
     )
     assert [(c.gravite, c.texte) for c in constats] == [
         (Gravite.RESERVE, "dossier incomplet : envoi postal (courrier) non reçu"),
         (Gravite.RESERVE, "dossier incomplet : CV de Anne Dupont manquant (fichier attendu : cv0.pdf)"),
-        (Gravite.BLOQUANT, "dossier incomplet : formulaire incomplet : Nom de la structure (porteur_nom)"),
+        (Gravite.BLOQUANT, "dossier incomplet : formulaire incomplet : Nom de la structure"),
     ]
 
 
