@@ -66,6 +66,7 @@ MISTAKES = [
     (["export", "export.xlsx", "--appel", "2031"], "l'appel 2031 n'est pas publié"),
     (["suivi", "rapport", "rapport.xlsx", "--appel", "2031"], "l'appel 2031 n'est pas publié"),
     (["dossier-fse", "2018-C-999", "dossier-fse.pdf"], "aucune convention n° 2018-C-999"),
+    (["courriels", "--statut", "bidon"], "statut inconnu : « bidon »"),
     (["modeles", "verifier", "absent.docx"], "fichier introuvable : « absent.docx »"),
     (["demo", "--sortie", "scan.pdf/demo"], "impossible de créer « scan.pdf/demo » : « scan.pdf » est un fichier"),
 ]
