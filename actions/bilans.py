@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.documents import DocumentSpec, produce
+from actions.porteurs import notify_held, remember_addresses, speaks_for
 from adapters.database import retry_on_conflict, transaction
 from adapters.mailbox import IncomingMessage
 from adapters.storage import Storage
@@ -20,7 +21,8 @@ from models.appel import Appel
 from models.bilan import check_bilan
 from models.convention import Convention
 from models.dossier import Reception
-from models.suivi import Bilan, Echeance, NatureEcheance
+from models.porteur import EXPEDITEUR_INCONNU, normalize_address
+from models.suivi import Bilan, Echeance, NatureEcheance, Verification
 from templates.accuse_bilan import AccuseBilanData, accuse_context
 
 
@@ -51,7 +53,8 @@ def register_bilan(
         lu, erreurs = None, [f"formulaire de bilan illisible : structure inattendue ({type(exc).__name__})"]
     else:
         erreurs = check_bilan(lu, fichiers_recus={p["nom"] for p in pieces})
-    cle = hashlib.sha256((msg.message_id or raw_stored.sha256).encode()).hexdigest()
+    # the same Message-ID is the same bilan only from the same sender
+    cle = hashlib.sha256(f"{msg.message_id or raw_stored.sha256}\n{normalize_address(msg.sender_address)}".encode()).hexdigest()
 
     def record() -> str:
         with transaction(factory) as session:
@@ -65,19 +68,28 @@ def register_bilan(
                 if lu is not None and echeance is None:
                     problems.insert(0, f"formulaire de bilan non reconnu (référence « {lu.jeton} ») : "
                                        "en attente de rattachement par l'assistante")
+                convention = session.get(Convention, echeance.convention_id) if echeance else None
+                porteur = convention.dossier.porteur if convention else None
+                held = porteur is not None and not speaks_for(session, porteur, msg.sender_address)
+                if held:  # a bilan reference is no proof of identity
+                    problems.insert(0, EXPEDITEUR_INCONNU)
                 # numbered under its convention's call (a renewed 2018 convention keeps its 2018 numbers)
-                owner = session.get(Convention, echeance.convention_id).appel_id if echeance else appel_id
+                owner = convention.appel_id if convention else appel_id
                 appel = session.get(Appel, owner)
                 seq = (session.scalar(select(func.max(Bilan.seq)).where(Bilan.appel_id == owner)) or 0) + 1
                 bilan = Bilan(
-                    appel_id=owner, echeance_id=echeance.id if echeance else None, seq=seq,
+                    appel_id=owner, echeance_id=echeance.id if echeance and not held else None, seq=seq,
                     numero=f"BIL-{appel.annee}-{seq:04d}", cle=cle, jeton_lu=lu.jeton[:100] if lu else None,
                     recu_le=msg.received_at, expediteur=(msg.sender_address or "")[:254] or None,
                     contenu=_json(asdict(lu)) if lu else None, pieces=pieces, erreurs=problems,
                     conforme=echeance is not None and not problems, enregistre_le=maintenant,
+                    verification=Verification.A_VERIFIER if held else None,
                 )
                 session.add(bilan)
                 session.flush()
+                if held:
+                    notify_held(session, porteur, reference=f"convention {convention.numero}", recu_le=bilan.recu_le,
+                                objet=f"bilan:{bilan.numero}", maintenant=maintenant, appel_id=owner, bilan=True)
             session.add(Reception(appel_id=appel_id, sha256=raw_stored.sha256, source=msg.source.name[:500],
                                   taille=raw_stored.taille, chemin=raw_stored.chemin, depot_id=None, bilan_id=bilan.id,
                                   doublon=existing is not None, recu_le=msg.received_at))
@@ -98,7 +110,9 @@ def _json(value: Any) -> Any:
 
 ACCUSE = DocumentSpec(
     nature="accuse_bilan", modele="accuse_bilan.docx", chemin=Bilan.accuse_chemin,
-    a_faire=lambda: select(Bilan).where(Bilan.accuse_chemin.is_(None)).order_by(Bilan.id),
+    a_faire=lambda: select(Bilan).where(  # nothing goes back for a bilan held or rejected by the SA
+        Bilan.accuse_chemin.is_(None),
+        or_(Bilan.verification.is_(None), Bilan.verification == Verification.CONFIRME)).order_by(Bilan.id),
     dossier=lambda b: "suivi/accuses", fichier=lambda b, data: b.numero,
     donnees=lambda session, b: accuse_data(session, b), contexte=accuse_context,
     notification="accuse_bilan", quand=lambda b, data: b.enregistre_le,
@@ -121,3 +135,53 @@ def accuse_data(session: Session, b: Bilan) -> AccuseBilanData:
         recu_le=b.recu_le, pieces=tuple((p["nom"], p["taille"], p["sha256"]) for p in b.pieces),
         erreurs=tuple(b.erreurs), emis_le=b.enregistre_le,
     )
+
+
+def _waiting_bilan(session: Session, numero: str) -> Bilan:
+    from actions.depots import SaisieRefusee
+
+    bilan = session.scalar(select(Bilan).where(Bilan.numero == numero.strip().upper()).with_for_update())
+    if bilan is None:
+        raise SaisieRefusee(f"aucun bilan n° {numero}")
+    return bilan
+
+
+def confirm_bilan(factory: sessionmaker[Session], numero: str, *, maintenant: datetime) -> Bilan:
+    """The SA confirms that a bilan held « à vérifier » comes from its convention's structure: it joins its
+    échéance, is checked and acknowledged like any other, and its sender becomes a known address."""
+    from actions.depots import SaisieRefusee
+
+    def record() -> Bilan:
+        with transaction(factory) as session:
+            bilan = _waiting_bilan(session, numero)
+            if bilan.verification is not Verification.A_VERIFIER:
+                raise SaisieRefusee(f"le bilan n° {bilan.numero} n'est pas à vérifier")
+            echeance = session.scalar(select(Echeance).where(Echeance.jeton == bilan.jeton_lu))
+            bilan.echeance_id, bilan.verification = echeance.id, Verification.CONFIRME
+            bilan.erreurs = [e for e in bilan.erreurs if e != EXPEDITEUR_INCONNU]
+            bilan.conforme = not bilan.erreurs
+            remember_addresses(session, session.get(Convention, echeance.convention_id).dossier.porteur, [bilan.expediteur])
+            return bilan
+
+    return retry_on_conflict(record)
+
+
+def reject_bilan(factory: sessionmaker[Session], numero: str, *, motif: str, maintenant: datetime) -> Bilan:
+    """The SA refuses a waiting bilan (à vérifier or not tied to any convention): kept, with her reason."""
+    from actions.depots import SaisieRefusee
+    from francais.formats import format_datetime_paris
+
+    motif = " ".join((motif or "").split())[:500]
+    if not motif:
+        raise SaisieRefusee("indiquez le motif du rejet (--motif)")
+
+    def record() -> Bilan:
+        with transaction(factory) as session:
+            bilan = _waiting_bilan(session, numero)
+            if bilan.echeance_id is not None or bilan.verification is Verification.REJETE:
+                raise SaisieRefusee(f"le bilan n° {bilan.numero} n'est pas en attente")
+            bilan.verification = Verification.REJETE
+            bilan.erreurs = [*bilan.erreurs, f"rejeté par l'assistante le {format_datetime_paris(maintenant)} : {motif}"]
+            return bilan
+
+    return retry_on_conflict(record)

@@ -18,11 +18,17 @@ from actions.dossiers import (
     get_or_create_dossier,
     refresh_dossier,
 )
-from actions.pieces import DepotAnalyse, analyse_files, formulaire_as_json
+from actions.notifications import notify
+from actions.pieces import DepotAnalyse, analyse_files, formulaire_as_json, holds_response_form
 from actions.porteurs import (
+    claimed_porteur,
     find_or_create_by_siret,
     identify_porteur,
+    known_addresses,
+    notify_held,
     remember_addresses,
+    speaks_for,
+    structure_reference,
     update_from_form,
 )
 from adapters.database import retry_on_conflict, transaction
@@ -32,8 +38,10 @@ from adapters.workers import worker_pool
 from config.appel_config import AppelConfig, PiecesRegles
 from config.refus import Refus
 from models.appel import Appel, is_late
-from models.dossier import Canal, Depot, DepotStatut, Piece, Reception
-from models.porteur import normalize_siret, siret_motif
+from models.dossier import EN_ATTENTE, Canal, Depot, DepotStatut, Piece, Reception
+from models.porteur import EXPEDITEUR_INCONNU, Porteur, normalize_address, normalize_siret, siret_motif
+from francais.formats import format_datetime_paris
+from templates.trust_mails import contact_context
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
 NON_IDENTIFIE = (
@@ -49,6 +57,7 @@ class IntakeReport:
     depots: int = 0
     doublons: int = 0
     non_identifies: int = 0
+    a_verifier: int = 0
     hors_delai: int = 0
     bilans: int = 0
     erreurs: list[str] = field(default_factory=list)
@@ -82,7 +91,8 @@ def prepare_message(path: Path, storage_root: Path, regles: PiecesRegles) -> Pre
     try:
         msg = parse_message(path)
         index = bilan_attachment(msg)
-        if index is not None:  # a bilan form coming back: the follow-up's, handled whole by the main process
+        if index is not None and not holds_response_form(msg.attachments, besides=index):
+            # a bilan form coming back: the follow-up's, handled whole by the main process
             return Prepared(path, msg, index, None, None)
         storage = Storage(storage_root)
         raw_stored = storage.put_blob("messages", path.read_bytes(), ".eml")
@@ -179,7 +189,7 @@ def _count(report: IntakeReport, outcome: str) -> None:
     if outcome == "erreur":
         return
     attribute = {"doublon": "doublons", "deja_vu": "deja_vus", "non_identifie": "non_identifies",
-                 "bilan": "bilans"}.get(outcome, "depots")
+                 "a_verifier": "a_verifier", "bilan": "bilans"}.get(outcome, "depots")
     setattr(report, attribute, getattr(report, attribute) + 1)
     if outcome == "hors_delai":
         report.hors_delai += 1
@@ -212,14 +222,15 @@ def record_message(
     maintenant: datetime,
 ) -> str:
     """The dépôt, its pièces, its dossier and its attestation number: one transaction, retried on a race."""
-    cle = f"mid:{hashlib.sha256(msg.message_id.encode()).hexdigest()}" if msg.message_id else f"raw:{raw_stored.sha256}"
+    cle = message_key(msg.message_id, msg.sender_address) if msg.message_id else f"raw:{raw_stored.sha256}"
 
     def record() -> str:
         with transaction(factory) as session:
             appel = session.get(Appel, appel_id)
             if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == raw_stored.sha256)):
                 return "deja_vu"
-            existing = _find_duplicate(session, appel_id, cle, analyse.empreinte)
+            existing = _find_duplicate(session, appel_id, cle=cle, message_id=msg.message_id,
+                                       empreinte=analyse.empreinte, expediteur=msg.sender_address)
             if existing is None:
                 depot = _new_depot(
                     session, appel, cfg, analyse, canal=Canal.COURRIEL, cle=cle, recu_le=msg.received_at,
@@ -287,14 +298,34 @@ def register_postal(
 def _outcome(depot: Depot) -> str:
     if depot.statut is DepotStatut.NON_IDENTIFIE:
         return "non_identifie"
+    if depot.statut is DepotStatut.A_VERIFIER:
+        return "a_verifier"
     return "hors_delai" if depot.hors_delai else "depot"
 
 
-def _find_duplicate(session: Session, appel_id: int, cle: str, empreinte: str | None) -> Depot | None:
+def message_key(message_id: str, expediteur: str | None) -> str:
+    """A message's key holds its sender: a stranger reusing someone's Message-ID makes another key."""
+    sender = hashlib.sha256(normalize_address(expediteur).encode()).hexdigest()[:16]
+    return f"mid:{hashlib.sha256(message_id.encode()).hexdigest()}:{sender}"
+
+
+def _find_duplicate(
+    session: Session, appel_id: int, *, cle: str, message_id: str | None, empreinte: str | None, expediteur: str | None,
+) -> Depot | None:
+    """The earlier dépôt this message repeats: the same Message-ID or the same files, from the same sender or
+    from an address known for the structure the earlier one was filed on. Never across structures."""
     conditions = [Depot.cle == cle]
+    if message_id:
+        conditions.append(Depot.message_id == message_id[:300])
     if empreinte:
         conditions.append(Depot.empreinte_pieces == empreinte)
-    return session.scalar(select(Depot).where(Depot.appel_id == appel_id, or_(*conditions)).limit(1))
+    sender = normalize_address(expediteur)
+    for depot in session.scalars(select(Depot).where(Depot.appel_id == appel_id, or_(*conditions)).order_by(Depot.id)):
+        if depot.cle == cle or (sender and normalize_address(depot.expediteur) == sender):
+            return depot
+        if sender and depot.dossier is not None and sender in known_addresses(session, depot.dossier.porteur):
+            return depot
+    return None
 
 
 def _new_depot(
@@ -322,16 +353,20 @@ def _new_depot(
         motifs.extend(form.anomalies)
         if not siret and (motif := siret_motif(form.porteur_siret)) is not None and form.porteur_siret:
             motifs.append(motif)
-    porteur = identify_porteur(session, form, expediteur, siret)
-    dossier, nouveau = get_or_create_dossier(session, appel, porteur, recu_le) if porteur else (None, False)
+    claimed = None if siret else claimed_porteur(session, form, expediteur)
+    held = claimed is not None and not speaks_for(session, claimed, expediteur)
+    porteur = None if held else identify_porteur(session, form, expediteur, siret)
+    statut, attente = (
+        (DepotStatut.ENREGISTRE, []) if porteur else
+        (DepotStatut.A_VERIFIER, [EXPEDITEUR_INCONNU]) if held else (DepotStatut.NON_IDENTIFIE, [NON_IDENTIFIE])
+    )
     depot = Depot(
         appel_id=appel.id, cle=cle, empreinte_pieces=analyse.empreinte if empreinte else None, canal=canal,
-        recu_le=recu_le, recu_source=recu_source, hors_delai=is_late(recu_le, deadline_for(appel, dossier)),
+        recu_le=recu_le, recu_source=recu_source, hors_delai=is_late(recu_le, appel.date_limite),
         message_id=(message_id or "")[:300] or None, expediteur=(expediteur or "")[:254] or None, expediteur_nom=(expediteur_nom or "")[:200] or None,
         sujet=sujet, siret_lu=(form.porteur_siret[:40] if form else siret),
         formulaire=formulaire_as_json(form) if form else None, enregistre_le=maintenant,
-        statut=DepotStatut.ENREGISTRE if porteur else DepotStatut.NON_IDENTIFIE,
-        motifs=motifs if porteur else [*motifs, NON_IDENTIFIE], dossier=dossier,
+        statut=statut, motifs=[*motifs, *attente],
     )
     session.add(depot)
     session.flush()
@@ -340,16 +375,40 @@ def _new_depot(
             nom=p.nom, nom_origine=p.nom_origine, nature=p.nature, sha256=p.sha256, taille=p.taille,
             chemin=p.chemin, acceptee=p.motif is None, motif=p.motif,
         ))
-    if porteur is None or dossier is None:
-        session.flush()
-        return depot
+    session.flush()
+    if held:
+        _notify_held(session, appel, depot, claimed, maintenant)
+    elif porteur is not None:
+        file_on_dossier(session, appel, cfg, depot, porteur, maintenant)
+    return depot
+
+
+def file_on_dossier(session: Session, appel: Appel, cfg: AppelConfig, depot: Depot, porteur: Porteur,
+                    maintenant: datetime) -> None:
+    """A dépôt that speaks for ``porteur`` joins its dossier: a new version, its form taken, its addresses
+    known, its attestation numbered. The previous contact is told when the form changes it."""
+    dossier, nouveau = get_or_create_dossier(session, appel, porteur, depot.recu_le)
+    depot.dossier = dossier
+    depot.hors_delai = is_late(depot.recu_le, deadline_for(appel, dossier))
+    session.flush()
     depot.rang = len([d for d in dossier.depots if d.id != depot.id]) + 1
+    form = depot.formulaire
     if form is not None and (nouveau or not depot.hors_delai or dossier.admis):
-        update_from_form(porteur, form, expediteur)  # a late form does not rewrite the contact of a dossier in progress
-    remember_addresses(session, porteur, [expediteur, form.contact_email if form else None])
+        # a late form does not rewrite the contact of a dossier in progress
+        if (previous := update_from_form(porteur, form, depot.expediteur)) is not None:
+            notify(session, "contact_modifie", previous, contact_context(
+                porteur_nom=porteur.nom, dossier=dossier.numero, recu_le=depot.recu_le,
+                contact_nom=porteur.contact_nom, contact_email=porteur.contact_email),
+                maintenant=maintenant, appel_id=appel.id, depot_id=depot.id)
+    remember_addresses(session, porteur, [depot.expediteur, (form or {}).get("contact_email")])
     refresh_dossier(session, dossier, cfg, maintenant, nouveau=nouveau, declencheur=depot)
     allocate_attestation(session, appel, depot, dossier, maintenant)
-    return depot
+
+
+def _notify_held(session: Session, appel: Appel, depot: Depot, porteur: Porteur, maintenant: datetime) -> None:
+    reference, dossier = structure_reference(session, porteur, appel.id)
+    notify_held(session, porteur, reference=reference, recu_le=depot.recu_le, objet=f"depot:{depot.id}",
+                maintenant=maintenant, appel_id=appel.id)
 
 
 def attach_depot(
@@ -367,17 +426,69 @@ def attach_depot(
             if depot is None or depot.appel_id != appel.id:
                 raise SaisieRefusee(f"aucun dépôt n° {depot_id} pour l'appel {annee}")
             if depot.statut is not DepotStatut.NON_IDENTIFIE:
-                raise SaisieRefusee(f"le dépôt n° {depot_id} est déjà rattaché au dossier {depot.dossier.numero}")
+                raise SaisieRefusee(_not_waiting(depot, "non identifié"))
             porteur = find_or_create_by_siret(session, siret, nom)
-            dossier, nouveau = get_or_create_dossier(session, appel, porteur, depot.recu_le)
-            depot.dossier, depot.statut = dossier, DepotStatut.ENREGISTRE
+            depot.statut = DepotStatut.ENREGISTRE
             depot.motifs = [m for m in depot.motifs if m != NON_IDENTIFIE] + [
-                f"rattaché par l'assistante au dossier {dossier.numero} (SIRET {siret})"]
-            session.flush()
-            depot.rang = len([d for d in dossier.depots if d.id != depot.id]) + 1
-            remember_addresses(session, porteur, [depot.expediteur])
-            refresh_dossier(session, dossier, cfg, maintenant, nouveau=nouveau, declencheur=depot)
-            allocate_attestation(session, appel, depot, dossier, maintenant)
+                f"rattaché par l'assistante à la structure SIRET {siret}"]
+            file_on_dossier(session, appel, cfg, depot, porteur, maintenant)
+            return depot
+
+    return retry_on_conflict(record)
+
+
+def _waiting(session: Session, appel: Appel, depot_id: int) -> Depot:
+    depot = session.get(Depot, depot_id, with_for_update=True)
+    if depot is None or depot.appel_id != appel.id:
+        raise SaisieRefusee(f"aucun dépôt n° {depot_id} pour l'appel {appel.annee}")
+    return depot
+
+
+def _not_waiting(depot: Depot, attendu: str) -> str:
+    if depot.statut is DepotStatut.ENREGISTRE:
+        return f"le dépôt n° {depot.id} n'est pas {attendu} : il est déjà rattaché au dossier {depot.dossier.numero}"
+    if depot.statut is DepotStatut.A_VERIFIER:
+        return (f"le dépôt n° {depot.id} n'est pas {attendu} : il est à vérifier "
+                "(« aap depot confirmer » ou « aap depot rejeter »)")
+    return f"le dépôt n° {depot.id} n'est pas {attendu} (statut : {depot.statut.value})"
+
+
+def confirm_depot(factory: sessionmaker[Session], annee: int, depot_id: int, *, maintenant: datetime) -> Depot:
+    """The SA confirms that a dépôt held « à vérifier » comes from its structure: it becomes a complément,
+    its sender becomes a known address, it is attested."""
+
+    def record() -> Depot:
+        with transaction(factory) as session:
+            appel, cfg = load_appel(session, annee)
+            depot = _waiting(session, appel, depot_id)
+            if depot.statut is not DepotStatut.A_VERIFIER:
+                raise SaisieRefusee(_not_waiting(depot, "à vérifier"))
+            porteur = session.scalar(select(Porteur).where(Porteur.siret == normalize_siret(depot.siret_lu)))
+            if porteur is None:  # the structure it named was removed meanwhile: only « rattacher » can place it
+                raise SaisieRefusee(f"la structure du dépôt n° {depot_id} est introuvable (SIRET « {depot.siret_lu} »)")
+            depot.statut = DepotStatut.ENREGISTRE
+            depot.motifs = [m for m in depot.motifs if m != EXPEDITEUR_INCONNU] + [
+                f"expéditeur confirmé par l'assistante le {format_datetime_paris(maintenant)}"]
+            file_on_dossier(session, appel, cfg, depot, porteur, maintenant)
+            return depot
+
+    return retry_on_conflict(record)
+
+
+def reject_depot(factory: sessionmaker[Session], annee: int, depot_id: int, *, motif: str, maintenant: datetime) -> Depot:
+    """The SA refuses a waiting dépôt (à vérifier or non identifié): it is kept, with her reason, and leaves the queue."""
+    motif = " ".join((motif or "").split())[:500]
+    if not motif:
+        raise SaisieRefusee("indiquez le motif du rejet (--motif)")
+
+    def record() -> Depot:
+        with transaction(factory) as session:
+            appel, _ = load_appel(session, annee)
+            depot = _waiting(session, appel, depot_id)
+            if depot.statut not in EN_ATTENTE:
+                raise SaisieRefusee(_not_waiting(depot, "en attente"))
+            depot.statut = DepotStatut.REJETE
+            depot.motifs = [*depot.motifs, f"rejeté par l'assistante le {format_datetime_paris(maintenant)} : {motif}"]
             return depot
 
     return retry_on_conflict(record)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.listing import queue_lines, waiting_queue
 from actions.notifications import notify
 from actions.outbox import failed_lines
 from adapters.database import retry_on_conflict, transaction
@@ -45,6 +46,7 @@ class EcheancierReport:
     retards: list[str] = field(default_factory=list)
     fins_prochaines: list[str] = field(default_factory=list)
     echecs: list[str] = field(default_factory=list)  # mails given up, for the SA
+    en_attente: list[str] = field(default_factory=list)
 
 
 def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime, sa_email: str) -> EcheancierReport:
@@ -59,8 +61,11 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
     with transaction(factory) as session:
         _late_and_ending(session, jour, report)
         report.echecs = failed_lines(session)
+        report.en_attente = [line for annee in session.scalars(select(Appel.annee).order_by(Appel.annee))
+                             for line in queue_lines(waiting_queue(session, annee))]
         context = digest_context(jour=jour, envois=report.envois, retards=report.retards,
-                                 fins_prochaines=report.fins_prochaines, echecs=report.echecs)
+                                 fins_prochaines=report.fins_prochaines, echecs=report.echecs,
+                                 en_attente=report.en_attente)
         # one digest a day; a later run of the same day that sent something new sends its own
         first = notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour)
         if first is None and report.envois:

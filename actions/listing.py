@@ -1,6 +1,7 @@
 """What the SA reads: dossiers and waiting dépôts as plain data (no Prefect, read-only)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -8,11 +9,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from models.appel import Appel
 from models.courriel import Courriel
-from models.dossier import Depot, DepotStatut, Dossier
+from models.dossier import EN_ATTENTE, Depot, Dossier
+from models.porteur import EXPEDITEUR_INCONNU, Porteur, normalize_siret
+from models.suivi import Bilan, Verification
+from francais.formats import format_datetime_paris
 
 
 def list_dossiers(session: Session, annee: int, storage_root: str) -> list[dict[str, Any]]:
-    """One object per dossier, then one per dépôt waiting to be tied to a porteur."""
+    """One object per dossier, then one per dépôt waiting for the SA (non identifié or à vérifier)."""
     appel = session.scalar(select(Appel).where(Appel.annee == annee))
     if appel is None:
         return []
@@ -58,7 +62,7 @@ def list_dossiers(session: Session, annee: int, storage_root: str) -> list[dict[
             ],
         })
     waiting = session.scalars(
-        select(Depot).where(Depot.appel_id == appel.id, Depot.statut == DepotStatut.NON_IDENTIFIE)
+        select(Depot).where(Depot.appel_id == appel.id, Depot.statut.in_(EN_ATTENTE))
         .order_by(Depot.recu_le).options(selectinload(Depot.pieces))
     )
     for dep in waiting:
@@ -82,3 +86,54 @@ def list_dossiers(session: Session, annee: int, storage_root: str) -> list[dict[
             "attestations": [],
         })
     return rows
+
+
+def waiting_queue(session: Session, annee: int) -> list[dict[str, Any]]:
+    """What waits for the SA, oldest first: dépôts non identifiés or à vérifier, and bilans that are not
+    tied to a convention or come from an address not known for it; each with its reason."""
+    appel = session.scalar(select(Appel).where(Appel.annee == annee))
+    if appel is None:
+        return []
+    entries: list[dict[str, Any]] = []
+    for dep in session.scalars(select(Depot).where(Depot.appel_id == appel.id, Depot.statut.in_(EN_ATTENTE))
+                               .options(selectinload(Depot.pieces))):
+        siret = normalize_siret(dep.siret_lu) if dep.siret_lu else None
+        structure = session.scalar(select(Porteur.nom).where(Porteur.siret == siret)) if siret else None
+        entries.append({
+            "depot": dep.id, "bilan": None, "statut": dep.statut.value, "motif": _reason(dep.motifs),
+            "siret": siret or dep.siret_lu, "porteur": structure, "expediteur": dep.expediteur,
+            "recu_le": dep.recu_le.isoformat(), "hors_delai": dep.hors_delai,
+            "motifs": list(dep.motifs) + [f"pièce « {p.nom} » refusée : {p.motif}" for p in dep.pieces if not p.acceptee],
+        })
+    for b in session.scalars(select(Bilan).where(Bilan.appel_id == appel.id, Bilan.echeance_id.is_(None))):
+        if b.verification is Verification.REJETE:
+            continue
+        entries.append({
+            "depot": None, "bilan": b.numero,
+            "statut": "à vérifier" if b.verification is Verification.A_VERIFIER else "non identifié",
+            "motif": b.erreurs[0] if b.erreurs else "bilan non rattaché à une convention",
+            "siret": None, "porteur": None, "convention": b.jeton_lu, "expediteur": b.expediteur,
+            "recu_le": b.recu_le.isoformat(), "hors_delai": False, "motifs": list(b.erreurs),
+        })
+    return sorted(entries, key=lambda e: e["recu_le"])
+
+
+def _reason(motifs: list[str]) -> str:
+    """Why it waits: the identity reason, whatever else was found."""
+    from actions.depots import NON_IDENTIFIE
+
+    for known in (EXPEDITEUR_INCONNU, NON_IDENTIFIE):
+        if known in motifs:
+            return known
+    return motifs[-1] if motifs else NON_IDENTIFIE
+
+
+def queue_lines(entries: list[dict[str, Any]]) -> list[str]:
+    """One French line per waiting item, for the SA's daily digest."""
+    lines = []
+    for e in entries:
+        what = f"dépôt n° {e['depot']}" if e["depot"] is not None else f"bilan n° {e['bilan']}"
+        who = e["porteur"] or e.get("convention") or e["siret"] or "structure inconnue"
+        lines.append(f"{what} ({e['statut']}) reçu le {format_datetime_paris(datetime.fromisoformat(e['recu_le']))} "
+                     f"de {e['expediteur'] or 'expéditeur illisible'} pour {who} : {e['motif']}")
+    return lines

@@ -74,6 +74,13 @@ NOTIFICATIONS: dict[str, Notification] = {
         lambda s, e: _contact(e.convention.dossier.porteur), lambda s, e: _of_convention(s, e.convention)),
     "accuse_bilan": Notification(
         "accuse_bilan", lambda b: f"accuse:{b.numero}", _bilan_recipients, lambda s, b: (b.appel_id, None)),
+    # who may speak for a structure: its known contact hears of what waits in its name, a previous contact of its change
+    "depot_a_verifier": Notification(
+        "depot_a_verifier", lambda p, *, objet: f"verification:{objet}",
+        lambda s, p: _contact(p), lambda s, p: (None, None)),
+    "contact_modifie": Notification(
+        "contact_modifie", lambda adresse, *, depot_id: f"contact:{depot_id}",
+        lambda s, adresse: [adresse], lambda s, adresse: (None, None)),
     "digest_echeancier": Notification(
         "digest_echeancier", lambda sa_email, *, jour, suite="": f"digest:{jour.isoformat()}{suite}",
         lambda s, sa_email: [sa_email], lambda s, sa_email: (None, None)),

@@ -9,7 +9,8 @@ from typing import Any
 from adapters.pdf import inspect_pdf
 from adapters.storage import Storage
 from config.appel_config import PiecesRegles
-from forms.dossier_reponse import FormulaireReponse, read_dossier_reponse
+from forms.bilan import is_bilan_form
+from forms.dossier_reponse import FormulaireReponse, is_response_form, read_dossier_reponse
 from forms.xlsx_safety import FormulaireIllisible
 from models.dossier import NaturePiece, piece_motif
 
@@ -55,7 +56,9 @@ def analyse_files(storage: Storage, files: list[tuple[str, str | None, bytes]], 
         stored = storage.put_blob("pieces", data, f".{extension}" if extension else "")
         nature = NaturePiece.AUTRE
         motif = None
-        if extension in SPREADSHEET_EXTENSIONS:
+        if extension in SPREADSHEET_EXTENSIONS and is_bilan_form(data):
+            pass  # a bilan form sent with a dossier de réponse: one more pièce of the dépôt
+        elif extension in SPREADSHEET_EXTENSIONS:
             try:
                 lu = read_dossier_reponse(data, filename=nom)
             except FormulaireIllisible as exc:
@@ -71,6 +74,12 @@ def analyse_files(storage: Storage, files: list[tuple[str, str | None, bytes]], 
         nom_origine = nom_origine[:NOM_ORIGINE_MAX] if nom_origine is not None else None
         pieces.append(PieceAnalysee(nom, nom_origine, nature, stored.sha256, stored.taille, stored.chemin, motif))
     return DepotAnalyse(tuple(pieces), formulaire)
+
+
+def holds_response_form(attachments, *, besides: int) -> bool:
+    """Whether a message carries a dossier de réponse besides its attachment n° ``besides`` (a bilan form):
+    then it is a dépôt, and the bilan one of its pièces."""
+    return any(i != besides and is_response_form(a.content) for i, a in enumerate(attachments))
 
 
 def formulaire_as_json(f: FormulaireReponse) -> dict[str, Any]:

@@ -18,7 +18,9 @@ app = typer.Typer(help="Appel à projets du PLIE : publication, dépôts, attest
                   add_completion=False, rich_markup_mode=None, cls=Commandes)
 appel_app = typer.Typer(help="L'appel à projets de l'année.", no_args_is_help=True)
 depots_app = typer.Typer(help="Les dépôts reçus par courriel.", no_args_is_help=True)
-depot_app = typer.Typer(help="Un dépôt saisi à la main (courrier).", no_args_is_help=True)
+depot_app = typer.Typer(help="Un dépôt : saisi à la main (courrier), rattaché, confirmé ou rejeté.", no_args_is_help=True)
+porteur_app = typer.Typer(help="Une structure (porteur de projet) et les adresses qui peuvent parler en son nom.",
+                          no_args_is_help=True)
 courriels_app = typer.Typer(help="La boîte d'envoi : la lister (sans lancer Prefect), envoyer ce qui attend.",
                              invoke_without_command=True)
 comite_app = typer.Typer(help="Le comité de pilotage : dossier de séance et décisions.", no_args_is_help=True)
@@ -32,6 +34,7 @@ app.add_typer(dossier_app, name="dossier")
 app.add_typer(appel_app, name="appel")
 app.add_typer(depots_app, name="depots")
 app.add_typer(depot_app, name="depot")
+app.add_typer(porteur_app, name="porteur")
 app.add_typer(courriels_app, name="courriels")
 modeles_app = typer.Typer(help="Les modèles Word des documents.", no_args_is_help=True)
 app.add_typer(modeles_app, name="modeles")
@@ -81,7 +84,8 @@ def depots_relever(
     result = releve_depots(str(boite), annee, maintenant)
     d = result["depots"]
     typer.echo(f"Messages lus : {d['lus']} — nouveaux dépôts : {d['depots']} (dont hors délai : {d['hors_delai']}), "
-               f"doublons : {d['doublons']}, déjà enregistrés : {d['deja_vus']}, non identifiés : {d['non_identifies']}.")
+               f"doublons : {d['doublons']}, déjà enregistrés : {d['deja_vus']}, non identifiés : {d['non_identifies']}, "
+               f"à vérifier : {d['a_verifier']}.")
     for erreur in d["erreurs"]:
         typer.echo(f"  ! {erreur}")
     typer.echo(f"Attestations produites : {result['attestations']['rendues']}.")
@@ -124,22 +128,73 @@ def depot_rattacher(
     _echo_mail(result["courriels"])
 
 
+NumeroEnAttente = Annotated[str, typer.Argument(
+    metavar="NUMERO", help="Numéro du dépôt (colonne N° de « aap dossiers ») ou du bilan (BIL-2018-0004) en attente.")]
+
+
+@depot_app.command("confirmer")
+def depot_confirmer(numero: NumeroEnAttente, annee: AnneeAppel, maintenant: Maintenant = None) -> None:
+    """Confirme qu'un dépôt (ou un bilan) à vérifier vient bien de sa structure : il rejoint son dossier comme
+    complément, son expéditeur devient une adresse connue, il reçoit son attestation (ou son accusé de réception)."""
+    from flows.depots import confirmation_depot
+
+    result = confirmation_depot(annee, numero, maintenant)
+    c = result["confirme"]
+    typer.echo(f"Dépôt n° {c['depot']} confirmé : complément du dossier {c['dossier']}." if c["depot"] is not None
+               else f"Bilan n° {c['bilan']} confirmé : rattaché à sa convention.")
+    _echo_mail(result["courriels"])
+
+
+@depot_app.command("rejeter")
+def depot_rejeter(
+    numero: NumeroEnAttente,
+    annee: AnneeAppel,
+    motif: Annotated[str, typer.Option("--motif", metavar="TEXTE", help="Pourquoi ce dépôt est rejeté (conservé avec ce motif).")],
+    maintenant: Maintenant = None,
+) -> None:
+    """Rejette un dépôt (ou un bilan) en attente : il est conservé avec le motif et ne change aucun dossier (sans lancer Prefect)."""
+    from actions.bilans import reject_bilan
+    from actions.depots import reject_depot
+    from flows.runtime import parse_moment, runtime
+
+    if numero.strip().isdigit():
+        reject_depot(runtime().factory, annee, int(numero), motif=motif, maintenant=parse_moment(maintenant))
+    else:
+        reject_bilan(runtime().factory, numero, motif=motif, maintenant=parse_moment(maintenant))
+    typer.echo(f"{'Dépôt' if numero.strip().isdigit() else 'Bilan'} n° {numero.strip()} rejeté, conservé avec son motif.")
+
+
+@porteur_app.command("adresse-ajouter")
+def porteur_adresse_ajouter(
+    siret: Annotated[str, typer.Argument(metavar="SIRET", help="SIRET de la structure (14 chiffres).")],
+    adresse: Annotated[str, typer.Argument(metavar="ADRESSE", help="L'adresse électronique qui peut parler au nom de la structure.")],
+) -> None:
+    """Ajoute une adresse connue de la structure : ses dépôts et bilans seront acceptés sans vérification (sans lancer Prefect)."""
+    from actions.porteurs import add_address
+    from flows.runtime import runtime
+
+    porteur = add_address(runtime().factory, siret, adresse)
+    typer.echo(f"Adresse {adresse.strip().lower()} connue pour {porteur.nom} (SIRET {porteur.siret}).")
+
+
 @app.command("dossiers")
 def dossiers(
     annee: AnneeAppel,
-    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les outils).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les outils) : {\"dossiers\": […], \"en_attente\": […]}.")] = False,
 ) -> None:
-    """Liste les dossiers de l'appel (sans lancer Prefect)."""
+    """Liste les dossiers de l'appel et ce qui attend l'assistante (sans lancer Prefect)."""
     from actions.depots import load_appel
-    from actions.listing import list_dossiers
+    from actions.listing import list_dossiers, waiting_queue
     from flows.runtime import runtime
 
     rt = runtime()
     with rt.factory() as session:
         load_appel(session, annee)  # an unknown year is a mistake, not an empty list
         rows = list_dossiers(session, annee, str(rt.storage.root))
+        queue = waiting_queue(session, annee) if as_json else []
     if as_json:
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        listing = {"dossiers": [r for r in rows if r["numero"] is not None], "en_attente": queue}
+        json.dump(listing, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return
     from flows.summary import dossiers_table

@@ -49,11 +49,13 @@ def run_demo(sortie: Path) -> None:
         result = releve_depots(str(sample.maildir), ANNEE, RELEVE)
         d = result["depots"]
         typer.echo(f"Relève de {sample.maildir} : {d['lus']} messages, {d['depots']} nouveaux dépôts, "
-                   f"{d['doublons']} doublons, {d['deja_vus']} déjà enregistrés, {d['non_identifies']} non identifiés.")
+                   f"{d['doublons']} doublons, {d['deja_vus']} déjà enregistrés, {d['non_identifies']} non identifiés, "
+                   f"{d['a_verifier']} à vérifier.")
         for erreur in d["erreurs"]:
             typer.echo(f"  ! {erreur}")
         for siret, recu_le, scans in sample.postal:
             depot_postal(ANNEE, siret, recu_le, [str(s) for s in scans], None, RELEVE)
+        reject_impersonation(rt)
         with rt.factory() as session:
             rows = list_dossiers(session, ANNEE, str(rt.storage.root))
         typer.echo("")
@@ -64,6 +66,24 @@ def run_demo(sortie: Path) -> None:
         typer.echo(f"Attestations : {rt.storage.root / 'attestations' / str(ANNEE)}")
         typer.echo(f"Courriels reçus par le serveur SMTP local (Maildir) : {sink_dir} ({len(sink.messages())} messages)")
         typer.echo(f"Liste détaillée : aap dossiers --appel {ANNEE} --json")
+
+
+def reject_impersonation(rt) -> None:
+    """The dépôt sent in Tremplin's name from an address it never used waits « à vérifier »; Tremplin's known
+    contact was told; the SA calls Tremplin, which sent nothing, and rejects it (kept, with her reason)."""
+    from actions.depots import reject_depot
+    from actions.listing import waiting_queue
+
+    with rt.factory() as session:
+        held = [e for e in waiting_queue(session, ANNEE) if e["statut"] == "à vérifier" and e["depot"] is not None]
+    if not held:
+        typer.echo("Usurpation d'identité : aucun dépôt à vérifier (déjà traité).")
+    for e in held:
+        typer.echo(f"Dépôt n° {e['depot']} au nom de {e['porteur']} envoyé par {e['expediteur']} : à vérifier "
+                   f"({e['motif']}) ; le dossier n'a pas changé et son contact connu en est averti.")
+        motif = "la structure confirme ne pas avoir envoyé ce dépôt"
+        reject_depot(rt.factory, ANNEE, e["depot"], motif=motif, maintenant=datetime.fromisoformat(RELEVE))
+        typer.echo(f"Dépôt n° {e['depot']} rejeté par l'assistante : {motif}.")
 
 
 def run_comite(rt, sortie: Path) -> None:

@@ -2,7 +2,8 @@
 
 Every case the SA meets in a real November is here: a complete answer, a missing CV, a dépôt
 one minute late, the same mail to the three addresses, a complément, an unknown sender,
-a postal dépôt, an encrypted CV, a porteur named ``Emploi & Insertion <Côte-d'Or>``.
+a postal dépôt, an encrypted CV, a porteur named ``Emploi & Insertion <Côte-d'Or>``, and a
+stranger posing as a known structure.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from forms.dossier_reponse import FormulaireReponse, Referent, fill_dossier_repo
 
 PARIS = ZoneInfo("Europe/Paris")
 ADRESSES = ("plie-aap@example.org", "coordination.plie@example.org", "assistante.plie@example.org")
+USURPATEUR = "direction.tremplin@example.org"  # not Tremplin's: a stranger posing as its new direction
 
 
 def luhn_siret(base13: str) -> str:
@@ -189,6 +191,10 @@ def build_sample(out: Path, blank_form: Path) -> Sample:
     deliver(pont, when=paris(3, 8, 45), attachments=[form_bytes(pont), *cvs(pont)], n=10)
     deliver(chantier, when=paris(7, 9, 0), attachments=[form_bytes(chantier, porteur_siret="123 456 789"), *cvs(chantier)], n=11)
     deliver(pont, when=paris(3, 9, 10), attachments=[form_bytes(pont), *cvs(pont)], n=12, mid="<transfert-12@ei-lepont.example.org>")
+    # a stranger sends a form with Tremplin's SIRET, a new name and itself as contact: held for verification
+    deliver(tremplin, when=paris(6, 10, 0), n=13, sender=USURPATEUR, attachments=[
+        form_bytes(tremplin, porteur_nom="Tremplin Emploi (nouvelle direction)", contact_email=USURPATEUR,
+                   contact_nom="Nouvelle direction"), *cvs(tremplin)])
     sample.postal = _postal(out)
     return sample
 

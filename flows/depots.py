@@ -8,7 +8,8 @@ from prefect import flow, task
 
 from actions.attestations import render_pending
 from actions.bilans import render_pending_accuses
-from actions.depots import attach_depot, register_mailbox, register_postal
+from actions.bilans import confirm_bilan
+from actions.depots import attach_depot, confirm_depot, register_mailbox, register_postal
 from adapters.mailbox import iter_mailbox
 from flows.mail import send_outbox
 from flows.runtime import parse_moment, runtime
@@ -73,6 +74,27 @@ def rattachement_depot(annee: int, depot: int, siret: str, nom: str | None = Non
     """Rattache un dépôt non identifié à une structure, puis atteste et envoie l'attestation."""
     return {
         "depot": attach_task(annee, depot, siret, nom, maintenant),
+        "attestations": render_attestations(annee),
+        "courriels": send_outbox(),
+    }
+
+
+@task(name="confirmer-expediteur")
+def confirm_task(annee: int, reference: str, maintenant: str | None) -> dict:
+    """``reference``: a dépôt's number (« 12 ») or a bilan's (« BIL-2018-0004 »)."""
+    rt = runtime()
+    if reference.strip().isdigit():
+        d = confirm_depot(rt.factory, annee, int(reference), maintenant=parse_moment(maintenant))
+        return {"depot": d.id, "dossier": d.dossier.numero, "bilan": None}
+    b = confirm_bilan(rt.factory, reference, maintenant=parse_moment(maintenant))
+    return {"depot": None, "dossier": None, "bilan": b.numero}
+
+
+@flow(name="confirmation-expediteur")
+def confirmation_depot(annee: int, reference: str, maintenant: str | None = None) -> dict:
+    """Confirme qu'un dépôt ou un bilan à vérifier vient bien de sa structure, puis atteste (ou accuse réception)."""
+    return {
+        "confirme": confirm_task(annee, reference, maintenant),
         "attestations": render_attestations(annee),
         "courriels": send_outbox(),
     }

@@ -27,7 +27,8 @@ def dossiers_table(rows: list[dict[str, Any]]) -> str:
     out = _table(header, lines).split("\n")
     complets = sum(r["statut"] == "complet" for r in rows)
     attente = sum(r["numero"] is None for r in rows)
-    out.append(f"\n{len(rows) - attente} dossier(s), dont {complets} complet(s) ; {attente} dépôt(s) non identifié(s) en attente.")
+    out.append(f"\n{len(rows) - attente} dossier(s), dont {complets} complet(s) ; {attente} dépôt(s) en attente "
+               "(non identifiés ou à vérifier : « aap dossiers --json », clé en_attente).")
     return "\n".join(out)
 
 

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal
 
-from defusedxml import ElementTree
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -57,7 +54,7 @@ from forms.classeur import (
 )
 from forms.dossier_reponse import parse_decimal_fr
 from forms.tableur import FORMATS_EXCEL, Format, save_classeur, set_valeur
-from forms.xlsx_safety import FormulaireIllisible
+from forms.xlsx_safety import FormulaireIllisible, defines_name
 from francais.formats import format_date, format_decimal_fr
 
 __all__ = [
@@ -506,26 +503,8 @@ def fill_bilan_form(blank: Path, out: Path, values: dict) -> Path:
 
 
 def is_bilan_form(data: bytes) -> bool:
-    """Whether ``data`` is a zip whose ``xl/workbook.xml`` defines ``bilan_jeton``.
-
-    Cheap and safe on any input: reads one bounded member, never the whole workbook.
-    """
-    if data[:4] != b"PK\x03\x04":
-        return False
-    try:
-        with zipfile.ZipFile(BytesIO(data)) as archive:
-            info = archive.getinfo("xl/workbook.xml")
-            if info.file_size > WORKBOOK_XML_MAX:
-                return False
-            with archive.open(info) as membre:
-                xml = membre.read(WORKBOOK_XML_MAX + 1)
-        racine = ElementTree.fromstring(xml)
-    except Exception:  # noqa: BLE001 - anything unreadable is not a bilan
-        return False
-    return any(
-        element.tag.rsplit("}", 1)[-1] == "definedName" and element.get("name") == NOM_JETON
-        for element in racine.iter()
-    )
+    """Whether ``data`` is a workbook whose ``xl/workbook.xml`` defines ``bilan_jeton`` (cheap, safe)."""
+    return defines_name(data, NOM_JETON, WORKBOOK_XML_MAX)
 
 
 # --------------------------------------------------------------------------- reading

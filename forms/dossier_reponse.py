@@ -46,7 +46,7 @@ from forms.classeur import (
     write_section,
     write_value,
 )
-from forms.xlsx_safety import FormulaireIllisible
+from forms.xlsx_safety import FormulaireIllisible, defines_name
 from models.adresse import check_address
 
 __all__ = [
@@ -333,6 +333,11 @@ def fill_dossier_reponse(blank: Path, out: Path, data: FormulaireReponse) -> Pat
 
 
 # --------------------------------------------------------------------------- reading
+
+
+def is_response_form(data: bytes) -> bool:
+    """Whether ``data`` is a workbook defining the dossier de réponse's ``porteur_siret`` (cheap, safe)."""
+    return defines_name(data, "porteur_siret")
 
 
 def read_dossier_reponse(source: Path | bytes, *, filename: str | None = None) -> FormulaireReponse:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import zipfile
 from io import BytesIO
 
+from defusedxml import ElementTree
+
 from config.refus import Refus
 
 
@@ -87,3 +89,24 @@ def check_membres(membres: list[zipfile.ZipInfo]) -> None:
             and membre.file_size > TAUX_COMPRESSION_MAX * max(membre.compress_size, 1)
         ):
             raise FormulaireIllisible(MOTIF_BOMBE)
+
+
+def defines_name(data: bytes, name: str, limit: int = 2 * 1024 * 1024) -> bool:
+    """Whether ``data`` is a zip whose ``xl/workbook.xml`` defines ``name`` (which form it is).
+
+    Cheap and safe on any input: reads one bounded member, never the whole workbook."""
+    if data[:4] != MAGIC_ZIP:
+        return False
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            info = archive.getinfo("xl/workbook.xml")
+            if info.file_size > limit:
+                return False
+            with archive.open(info) as membre:
+                xml = membre.read(limit + 1)
+        racine = ElementTree.fromstring(xml)
+    except Exception:  # noqa: BLE001 - anything unreadable defines nothing
+        return False
+    return any(
+        element.tag.rsplit("}", 1)[-1] == "definedName" and element.get("name") == name for element in racine.iter()
+    )

@@ -32,6 +32,11 @@ class Canal(enum.Enum):
 class DepotStatut(enum.Enum):
     ENREGISTRE = "enregistré"
     NON_IDENTIFIE = "non identifié"
+    A_VERIFIER = "à vérifier"  # names a structure from an address not known for it: the SA decides
+    REJETE = "rejeté"  # the SA refused it: kept, with the reason
+
+
+EN_ATTENTE = (DepotStatut.NON_IDENTIFIE, DepotStatut.A_VERIFIER)  # the SA's queue
 
 
 class NaturePiece(enum.Enum):
@@ -95,20 +100,22 @@ class Depot(Base):
     """One reception of (part of) a dossier, by e-mail or by post."""
 
     __tablename__ = "depot"
-    __table_args__ = (UniqueConstraint("appel_id", "cle"), UniqueConstraint("appel_id", "empreinte_pieces"))
+    # ``cle`` holds the sender: the same Message-ID from another sender is another dépôt. The same files are
+    # a duplicate only from the same sender or structure, which ``actions.depots`` decides (no constraint).
+    __table_args__ = (UniqueConstraint("appel_id", "cle"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     appel_id: Mapped[int] = mapped_column(ForeignKey("appel.id"))
     dossier_id: Mapped[int | None] = mapped_column(ForeignKey("dossier.id"))
     cle: Mapped[str] = mapped_column(String(300))
-    empreinte_pieces: Mapped[str | None] = mapped_column(String(64))
+    empreinte_pieces: Mapped[str | None] = mapped_column(String(64), index=True)
     canal: Mapped[Canal] = mapped_column(enum_column(Canal))
     statut: Mapped[DepotStatut] = mapped_column(enum_column(DepotStatut))
     recu_le: Mapped[datetime]
     recu_source: Mapped[str] = mapped_column(String(20))
     hors_delai: Mapped[bool]
     rang: Mapped[int | None]
-    message_id: Mapped[str | None] = mapped_column(String(300))
+    message_id: Mapped[str | None] = mapped_column(String(300), index=True)
     expediteur: Mapped[str | None] = mapped_column(String(254))
     expediteur_nom: Mapped[str | None] = mapped_column(String(200))
     sujet: Mapped[str | None] = mapped_column(String(300))

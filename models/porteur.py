@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Texte
@@ -27,14 +28,34 @@ class Porteur(Base):
 
 
 class PorteurAdresse(Base):
-    """An e-mail address known to belong to a porteur (sender of an earlier dépôt, form contact)."""
+    """An e-mail address known to speak for a porteur: the sender or form contact of one of its accepted
+    dépôts, or an address the SA added. One address may speak for several structures."""
 
     __tablename__ = "porteur_adresse"
+    __table_args__ = (UniqueConstraint("porteur_id", "email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
     porteur_id: Mapped[int] = mapped_column(ForeignKey("porteur.id"))
     porteur: Mapped[Porteur] = relationship(back_populates="adresses")
+
+
+EXPEDITEUR_INCONNU = "expéditeur inconnu pour cette structure"
+
+
+def normalize_address(raw: str | None) -> str:
+    return (raw or "").strip().lower()
+
+
+def may_speak_for(expediteur: str | None, *, etablie: bool, adresses_connues: Iterable[str]) -> bool:
+    """Whether a message from ``expediteur`` may act for a structure.
+
+    A structure without any dossier yet may be named from any address: that is how it first appears.
+    Once it has a dossier (and so perhaps a convention), only an address known for it may speak for it."""
+    if not etablie:
+        return True
+    sender = normalize_address(expediteur)
+    return bool(sender) and sender in {normalize_address(a) for a in adresses_connues}
 
 
 def normalize_siret(raw: str | None) -> str:

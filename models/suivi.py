@@ -17,6 +17,14 @@ class NatureEcheance(enum.Enum):
     FINAL = "final"
 
 
+class Verification(enum.Enum):
+    """A returned bilan sent from an address not known for its convention's structure waits for the SA."""
+
+    A_VERIFIER = "à vérifier"
+    CONFIRME = "confirmé"
+    REJETE = "rejeté"
+
+
 class Echeance(Base):
     """A bilan + situation budgétaire owed for one period of a convention."""
 
@@ -59,6 +67,7 @@ class Bilan(Base):
     conforme: Mapped[bool]
     accuse_chemin: Mapped[str | None] = mapped_column(String(500))
     enregistre_le: Mapped[datetime]
+    verification: Mapped[Verification | None] = mapped_column(enum_column(Verification))
 
     echeance: Mapped[Echeance | None] = relationship(back_populates="bilans")
 

@@ -31,6 +31,7 @@ from templates.mails import annonce_context
 from templates.note_instruction import ConstatLigne, NoteInstructionData, ReferentLigne, note_context
 from templates.suivi_mails import demande_context, digest_context, relance_context
 from templates.synthese_suivi import ConventionSuivi, IndicateurLigne, SyntheseSuiviData, synthese_suivi_context
+from templates.trust_mails import contact_context, verification_context
 
 UTC = timezone.utc
 NOM_PIEGE = "Emploi & Insertion <Côte-d'Or>"
@@ -236,5 +237,14 @@ MAILS: dict[str, Callable[[], tuple[dict[str, Any], ...]]] = {
     "demande_bilan": lambda: (demande_context(**_suivi_mail()),),
     "relance_bilan": lambda: (relance_context(**_suivi_mail(rang=1, retard_jours=7)),),
     "digest_echeancier": lambda: (digest_context(jour=date(2018, 7, 22), envois=("Demande envoyée",),
-                                                 retards=("CONV-2018-003 : 1 jour",), fins_prochaines=()),),
+                                                 retards=("CONV-2018-003 : 1 jour",), fins_prochaines=(),
+                                                 en_attente=("dépôt n° 7 (à vérifier) : expéditeur inconnu",)),),
+    "depot_a_verifier": lambda: (
+        verification_context(porteur_nom=NOM_PIEGE, reference="dossier 2018-003",
+                             recu_le=datetime(2017, 12, 6, 9, 42, tzinfo=UTC)),
+        verification_context(porteur_nom=NOM_PIEGE, reference="convention CONV-2018-003",
+                             recu_le=datetime(2018, 7, 20, 9, 42, tzinfo=UTC), bilan=True)),
+    "contact_modifie": lambda: (contact_context(
+        porteur_nom=NOM_PIEGE, dossier="2018-003", recu_le=datetime(2017, 12, 6, 9, 42, tzinfo=UTC),
+        contact_nom="Nadia Nouvelle", contact_email="nadia.nouvelle@example.org"),),
 }

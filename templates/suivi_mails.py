@@ -51,14 +51,16 @@ def relance_context(*, convention_numero: str, porteur_nom: str, periode: str, p
 
 
 def digest_context(*, jour: date, envois: Iterable[str], retards: Iterable[str],
-                   fins_prochaines: Iterable[str], echecs: Iterable[str] = ()) -> dict[str, object]:
+                   fins_prochaines: Iterable[str], echecs: Iterable[str] = (),
+                   en_attente: Iterable[str] = ()) -> dict[str, object]:
     """Context of ``digest_echeancier``, the SA's summary of one run of the échéancier on ``jour``.
 
-    ``envois``, ``retards``, ``fins_prochaines`` and ``echecs`` (mails given up) are French lines, one per item.
+    ``envois``, ``retards``, ``fins_prochaines``, ``echecs`` (mails given up) and ``en_attente`` (what waits
+    for the SA: dépôts and bilans non identifiés or à vérifier, with their reason) are French lines, one per item.
     """
     lignes = {nom: [ligne.strip() for ligne in items if ligne.strip()]
               for nom, items in (("envois", envois), ("retards", retards), ("fins_prochaines", fins_prochaines),
-                                 ("echecs", echecs))}
+                                 ("echecs", echecs), ("en_attente", en_attente))}
     resume = ", ".join((
         _compte(len(lignes["envois"]), "envoi", "envois", "aucun envoi"),
         _compte(len(lignes["retards"]), "retard", "retards", "aucun retard"),
@@ -67,6 +69,8 @@ def digest_context(*, jour: date, envois: Iterable[str], retards: Iterable[str],
     ))
     if lignes["echecs"]:
         resume += ", " + _compte(len(lignes["echecs"]), "courriel en échec", "courriels en échec", "")
+    if lignes["en_attente"]:
+        resume += f", {len(lignes['en_attente'])} en attente"
     return {"date": format_date(jour), **lignes, "resume": resume}
 
 

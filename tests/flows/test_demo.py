@@ -54,14 +54,24 @@ def test_demo_covers_the_cases_and_a_second_run_duplicates_nothing(tmp_path):
     assert courriels and all(c["statut"] == "envoyé" and c["tentatives"] == 1 for c in courriels)
     assert len(courriels) == len(sent)
 
-    rows = json.loads(_aap(tmp_path, "dossiers", "--appel", "2018", "--json").stdout)
+    listing = json.loads(_aap(tmp_path, "dossiers", "--appel", "2018", "--json").stdout)
+    rows, queue = listing["dossiers"], listing["en_attente"]
     by_name = {r["porteur"]: r for r in rows}
     assert by_name["Emploi & Insertion <Côte-d'Or>"]["statut"] == "retenu"
     assert by_name["ACODEGE Insertion"]["hors_delai"] is True
     assert any("CV de Yann Moreau manquant" in m for m in by_name["Régie de quartier Fontaine d'Ouche"]["pieces_manquantes"])
     assert len(by_name["IDEES 21"]["attestations"]) == 2  # the complément has its own
-    assert sum(r["statut"] == "non identifié" for r in rows) == 2
+    assert [e["statut"] for e in queue] == ["non identifié", "non identifié"]
     assert sum(r["numero"] is not None for r in rows) >= 8
+    # the stranger posing as Tremplin: held, Tremplin's dossier unchanged and its contact told, then rejected
+    assert ("au nom de Association Tremplin Emploi envoyé par direction.tremplin@example.org : à vérifier "
+            "(expéditeur inconnu pour cette structure)") in first.stdout
+    assert "rejeté par l'assistante : la structure confirme ne pas avoir envoyé ce dépôt" in first.stdout
+    assert "aucun dépôt à vérifier (déjà traité)" in second.stdout
+    assert [d["version"] for d in by_name["Association Tremplin Emploi"]["depots"]] == [1, 2]  # mail, then post
+    assert not any(a.addr_spec == "direction.tremplin@example.org" for m in sent for a in m["To"].addresses)
+    assert any("vérification" in str(m["Subject"]) and m["To"].addresses[0].addr_spec == "direction@tremplin.example.org"
+               for m in sent)
     decisions = {r["decision"] for r in rows if r["numero"]}
     assert {"retenu", "non retenu"} <= decisions
     assert by_name["Mission Locale du bassin dijonnais"]["decision"] == "retenu"  # ajourné, answered, retained
@@ -74,7 +84,7 @@ def test_demo_covers_the_cases_and_a_second_run_duplicates_nothing(tmp_path):
     conventions = json.loads(_aap(tmp_path, "conventions", "--appel", "2018", "--json").stdout)
     assert [c["prochaine_action"] for c in conventions][0] == "nouvel appel requis"
     assert [c["renouvellements"] for c in conventions] == [2, 0, 0, 0]
-    depots = sum(len(r.get("depots", [])) for r in rows) + sum(r["numero"] is None for r in rows)
+    depots = sum(len(r.get("depots", [])) for r in rows) + len(queue)
     assert depots >= 12
     attestation_mails = [m for m in sent if "Attestation de dépôt" in str(m["Subject"])]
     sent_rows = [c for r in rows for c in r.get("courriels", []) if c["statut"] == "sent"]

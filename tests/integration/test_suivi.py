@@ -25,7 +25,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from actions.attestations import render_pending
-from actions.bilans import render_pending_accuses
+from actions.bilans import confirm_bilan, reject_bilan, render_pending_accuses
+from actions.listing import waiting_queue
 from actions.comite import notify_decisions, prepare_comite, record_decisions
 from actions.convention_documents import render_pending_conventions
 from actions.conventions import establish_conventions, prolong, sign
@@ -54,6 +55,7 @@ UTC, PARIS = timezone.utc, ZoneInfo("Europe/Paris")
 SA = "assistante.plie@example.org"
 ROOT = Path(__file__).resolve().parents[2]
 A, B, C = porteur(11, referents=2), porteur(12), porteur(13)  # A answers at once, B never, C with errors first
+USURPATEUR, COLLEGUE_B = "usurpateur@example.org", "bilans@structure12.example.org"
 CONVENTIONS = {A.nom: "CONV-2018-001", B.nom: "CONV-2018-002", C.nom: "CONV-2018-003"}
 JETON = {p.nom: f"BIL-{CONVENTIONS[p.nom]}-MI-2018" for p in (A, B, C)}
 COL = {titre: j for j, (titre, _, _) in enumerate(COLONNES, start=1)}
@@ -166,6 +168,7 @@ class Story:
     runs: dict[str, Run] = field(default_factory=dict)
     answers: dict[str, Answer] = field(default_factory=dict)
     rapport: tuple[Path, Path] | None = None
+    queues: dict[str, list[dict]] = field(default_factory=dict)
 
     # the steps
 
@@ -205,7 +208,7 @@ class Story:
         return self.runs[label]
 
     def answer(self, label: str, p, values: dict, pieces: dict[str, bytes], when: datetime, *,
-               message_id: str | None = None) -> Answer:
+               message_id: str | None = None, sender: str | None = None) -> Answer:
         """The porteur fills the form its request carried and replies with it and the justificatifs."""
         [demande] = self.runs["15 juillet"].to(p)
         [(nom, blank)] = [(n, data) for n, data in attachments(demande).items() if n.endswith(".xlsx")]
@@ -213,7 +216,7 @@ class Story:
         vierge.parent.mkdir(parents=True, exist_ok=True)
         vierge.write_bytes(blank)
         rempli = fill_bilan_form(vierge, vierge.with_name(f"rempli-{nom}"), values)
-        deliver(self.maildir, sender=p.email, when=when, sender_name=p.nom, subject=f"RE: {demande['Subject']}",
+        deliver(self.maildir, sender=sender or p.email, when=when, sender_name=p.nom, subject=f"RE: {demande['Subject']}",
                 message_id=message_id or bilan_message_id(label, p),
                 attachments=[(nom, rempli.read_bytes()), *pieces.items()])
         return self.intake(label, when + timedelta(minutes=5))
@@ -258,7 +261,22 @@ def play(story: Story) -> Story:
     prolong(story.factory, CONVENTIONS[A.nom], valide_le=date(2018, 11, 20), instance="comité de pilotage",
             maintenant=morning(date(2018, 11, 20)))
     story.run("21 novembre", date(2018, 11, 21))
+    # in April 2019 (after the reports the tests replay), B's mid-term bilan comes from two unknown addresses
+    story.answer("usurpation", B, BILAN_A, PIECES_A, morning(date(2019, 4, 2), 10), sender=USURPATEUR)
+    story.queues["usurpation"] = waiting_queue_of(story)
+    reject_bilan(story.factory, story.queues["usurpation"][0]["bilan"], motif="la structure ne connaît pas cet envoi",
+                 maintenant=morning(date(2019, 4, 3)))
+    story.answer("collègue", B, BILAN_A, PIECES_A, morning(date(2019, 4, 4), 10), sender=COLLEGUE_B)
+    story.queues["collègue"] = waiting_queue_of(story)
+    confirm_bilan(story.factory, story.queues["collègue"][0]["bilan"], maintenant=morning(date(2019, 4, 5)))
+    story.intake("après confirmation", morning(date(2019, 4, 5), 9))
+    story.queues["fin"] = waiting_queue_of(story)
     return story
+
+
+def waiting_queue_of(story: Story) -> list[dict]:
+    with story.factory() as session:
+        return waiting_queue(session, 2018)
 
 
 def write_suivi_report_at(story: Story, day: date, name: str) -> tuple[Path, Path]:
@@ -614,3 +632,33 @@ def test_fse_pack_is_one_pdf_with_a_bookmark_per_document(story, tmp_path):
     index = " ".join(fr(" ".join(reader.pages[n].extract_text() for n in range(first_pages[titles[1]]))).split())
     assert "Dossier de contrôle de service fait — convention n° CONV-2018-003" in index.replace("- ", "-")
     assert index.count("fichier non reçu") == 1  # BIL-2018-0002's frais_km.pdf; « Frais_KM.pdf » is the one received
+
+
+# --- who may send a bilan -----------------------------------------------------------------------
+
+
+def test_a_bilan_from_an_address_unknown_for_its_convention_is_held_and_nothing_goes_to_the_sender(story):
+    answer = story.answers["usurpation"]
+    [entry] = story.queues["usurpation"]
+    assert (entry["statut"], entry["motif"], entry["convention"]) == (
+        "à vérifier", "expéditeur inconnu pour cette structure", JETON[B.nom])
+    assert entry["expediteur"] == USURPATEUR
+    assert all(to(m) != USURPATEUR for m in answer.mails)
+    [notice] = answer.mails
+    assert to(notice) == B.email and "vérification" in notice["Subject"]
+    assert "CONV-2018-002" in body(notice) and "Entrées" not in body(notice)
+    bilan = story.bilans()[entry["bilan"]]
+    assert (bilan.echeance_id, bilan.conforme, bilan.accuse_chemin) == (None, False, None)
+    assert bilan.verification.value == "rejeté" and any("la structure ne connaît pas cet envoi" in e for e in bilan.erreurs)
+
+
+def test_a_held_bilan_confirmed_by_the_sa_joins_its_echeance_and_is_acknowledged_to_the_known_contact(story):
+    [entry] = story.queues["collègue"]
+    assert entry["expediteur"] == COLLEGUE_B and entry["statut"] == "à vérifier"
+    bilan = story.bilans()[entry["bilan"]]
+    assert bilan.verification.value == "confirmé" and "expéditeur inconnu pour cette structure" not in bilan.erreurs
+    with story.factory() as s:
+        assert s.get(Echeance, bilan.echeance_id).jeton == JETON[B.nom]
+    [accuse] = story.answers["après confirmation"].mails
+    assert to(accuse) == B.email and entry["bilan"] in accuse["Subject"]
+    assert story.queues["fin"] == []
