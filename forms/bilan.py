@@ -56,6 +56,17 @@ from forms.dossier_reponse import parse_decimal_fr
 from forms.tableur import FORMATS_EXCEL, Format, save_classeur, set_valeur
 from forms.xlsx_safety import FormulaireIllisible, defines_name
 from francais.formats import format_date, format_decimal_fr
+from models.bilan import (
+    CATEGORIES_DEPENSES,
+    LIBELLES_DEPENSES,
+    LIBELLES_RESSOURCES,
+    LIBELLES_SORTIES_POSITIVES,
+    QUANTITATIFS,
+    SORTIES_POSITIVES,
+    SOURCES_RESSOURCES,
+    BilanLu,
+    JustificatifLigne,
+)
 
 __all__ = [
     "CATEGORIES_DEPENSES",
@@ -73,33 +84,6 @@ __all__ = [
     "write_bilan_form",
 ]
 
-SORTIES_POSITIVES: tuple[tuple[str, str], ...] = (
-    ("cdi", "CDI à mi-temps minimum, au terme de 6 mois de présence en entreprise"),
-    ("interim", "Intérim régulier cumulant au moins 6 mois dans les 12 mois"),
-    ("cdd", "CDD unique ou successifs au terme de 6 mois dans les 12 mois"),
-    ("formation", "Formation qualifiante"),
-    ("creation", "Création ou reprise d'activité, suivie 6 mois"),
-    ("contrat_aide", "Contrat aidé de plus de 6 mois hors chantier d'insertion"),
-    ("senior_chantier", "Senior de 55 ans et plus en chantier d'insertion, validé par la commission"),
-)
-"""The kinds of *sortie positive* of the cahier des charges (section 1.3.2)."""
-CATEGORIES_DEPENSES: tuple[tuple[str, str], ...] = (
-    ("salaires", "Salaires chargés des référents"),
-    ("deplacements", "Frais de déplacement"),
-    ("autres", "Autres dépenses"),
-)
-SOURCES_RESSOURCES: tuple[tuple[str, str], ...] = (("fse", "FSE"), ("plie", "PLIE"), ("autres", "Autres ressources"))
-QUANTITATIFS: tuple[tuple[str, str], ...] = (
-    ("entrees", "Entrées"),
-    ("file_active", "File active"),
-    ("sorties", "Sorties"),
-    ("entreprises_rencontrees", "Entreprises rencontrées"),
-    ("partenariats", "Partenariats"),
-    ("participants_qpv", "Participants QPV"),
-    ("participants_rsa", "Participants RSA"),
-)
-"""Whole-number fields of ``BilanLu`` (besides sorties positives) and their short French label."""
-
 NOM_JETON, NOM_CONVENTION, NOM_PERIODE = "bilan_jeton", "bilan_convention", "bilan_periode"
 NOM_QUALITATIF, NOM_JUSTIFICATIFS = "bilan_qualitatif", "bilan_justificatifs"
 NOMS_QUANTITATIFS = {champ: f"bilan_{champ}" for champ, _ in QUANTITATIFS}
@@ -114,9 +98,9 @@ NOMS_CELLULES = (
 
 LIBELLES: dict[str, str] = {
     **{NOMS_QUANTITATIFS[champ]: libelle for champ, libelle in QUANTITATIFS},
-    **{NOMS_SORTIES_POSITIVES[s]: f"Sorties positives « {libelle} »" for s, libelle in SORTIES_POSITIVES},
-    **{NOMS_DEPENSES[c]: f"Dépenses « {libelle} »" for c, libelle in CATEGORIES_DEPENSES},
-    **{NOMS_RESSOURCES[s]: f"Ressources « {libelle} »" for s, libelle in SOURCES_RESSOURCES},
+    **{NOMS_SORTIES_POSITIVES[s]: libelle for s, libelle in LIBELLES_SORTIES_POSITIVES.items()},
+    **{NOMS_DEPENSES[c]: libelle for c, libelle in LIBELLES_DEPENSES.items()},
+    **{NOMS_RESSOURCES[s]: libelle for s, libelle in LIBELLES_RESSOURCES.items()},
 }
 """The French label of each input, as it starts every message about it (``"Entrées : …"``)."""
 
@@ -158,42 +142,6 @@ class BilanPrefill:
     budget_prevu: dict[str, Decimal]
     ressources_prevues: dict[str, Decimal]
     date_limite: date
-
-
-@dataclass(frozen=True)
-class JustificatifLigne:
-    """One non-empty row of the justificatifs table; ``ligne`` is its N° in the table (from 1).
-
-    ``categorie`` is a key of ``CATEGORIES_DEPENSES`` when recognised, else the text typed.
-    """
-
-    ligne: int
-    categorie: str
-    libelle: str
-    montant: Decimal | None
-    fichier: str
-
-
-@dataclass(frozen=True)
-class BilanLu:
-    """What a returned bilan says; ``None`` is an empty or unreadable cell (see ``anomalies``)."""
-
-    jeton: str
-    convention_numero: str
-    periode: str
-    entrees: int | None
-    file_active: int | None
-    sorties: int | None
-    sorties_positives: dict[str, int | None]
-    entreprises_rencontrees: int | None
-    partenariats: int | None
-    participants_qpv: int | None
-    participants_rsa: int | None
-    qualitatif: str
-    depenses: dict[str, Decimal | None]
-    ressources_recues: dict[str, Decimal | None]
-    justificatifs: tuple[JustificatifLigne, ...]
-    anomalies: tuple[str, ...]
 
 
 # --------------------------------------------------------------------------- writing

@@ -7,29 +7,96 @@ for the SA and for the acknowledgement sent to the porteur.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal
 
-from forms.bilan import (
-    CATEGORIES_DEPENSES,
-    LIBELLES,
-    NOMS_DEPENSES,
-    NOMS_RESSOURCES,
-    NOMS_SORTIES_POSITIVES,
-    QUANTITATIFS,
-    SORTIES_POSITIVES,
-    SOURCES_RESSOURCES,
-    BilanLu,
-    JustificatifLigne,
-)
 from francais.formats import format_euros
 
 __all__ = [
+    "CATEGORIES_DEPENSES",
     "DEPENSES_REQUISES",
+    "LIBELLES_DEPENSES",
+    "LIBELLES_RESSOURCES",
+    "LIBELLES_SORTIES_POSITIVES",
+    "QUANTITATIFS",
+    "SORTIES_POSITIVES",
+    "SOURCES_RESSOURCES",
+    "BilanLu",
+    "JustificatifLigne",
     "RESSOURCES_REQUISES",
     "check_bilan",
     "sum_sorties_positives",
     "taux_sorties_positives",
 ]
+
+SORTIES_POSITIVES: tuple[tuple[str, str], ...] = (
+    ("cdi", "CDI à mi-temps minimum, au terme de 6 mois de présence en entreprise"),
+    ("interim", "Intérim régulier cumulant au moins 6 mois dans les 12 mois"),
+    ("cdd", "CDD unique ou successifs au terme de 6 mois dans les 12 mois"),
+    ("formation", "Formation qualifiante"),
+    ("creation", "Création ou reprise d'activité, suivie 6 mois"),
+    ("contrat_aide", "Contrat aidé de plus de 6 mois hors chantier d'insertion"),
+    ("senior_chantier", "Senior de 55 ans et plus en chantier d'insertion, validé par la commission"),
+)
+"""The kinds of *sortie positive* of the cahier des charges (section 1.3.2)."""
+CATEGORIES_DEPENSES: tuple[tuple[str, str], ...] = (
+    ("salaires", "Salaires chargés des référents"),
+    ("deplacements", "Frais de déplacement"),
+    ("autres", "Autres dépenses"),
+)
+SOURCES_RESSOURCES: tuple[tuple[str, str], ...] = (("fse", "FSE"), ("plie", "PLIE"), ("autres", "Autres ressources"))
+QUANTITATIFS: tuple[tuple[str, str], ...] = (
+    ("entrees", "Entrées"),
+    ("file_active", "File active"),
+    ("sorties", "Sorties"),
+    ("entreprises_rencontrees", "Entreprises rencontrées"),
+    ("partenariats", "Partenariats"),
+    ("participants_qpv", "Participants QPV"),
+    ("participants_rsa", "Participants RSA"),
+)
+"""Whole-number fields of ``BilanLu`` (besides sorties positives) and their short French label."""
+
+LIBELLES_SORTIES_POSITIVES = {s: f"Sorties positives « {libelle} »" for s, libelle in SORTIES_POSITIVES}
+LIBELLES_DEPENSES = {c: f"Dépenses « {libelle} »" for c, libelle in CATEGORIES_DEPENSES}
+LIBELLES_RESSOURCES = {s: f"Ressources « {libelle} »" for s, libelle in SOURCES_RESSOURCES}
+"""The French label of each input, as it starts every message about it (``"Entrées : …"``)."""
+
+
+@dataclass(frozen=True)
+class JustificatifLigne:
+    """One non-empty row of the justificatifs table; ``ligne`` is its N° in the table (from 1).
+
+    ``categorie`` is a key of ``CATEGORIES_DEPENSES`` when recognised, else the text typed.
+    """
+
+    ligne: int
+    categorie: str
+    libelle: str
+    montant: Decimal | None
+    fichier: str
+
+
+@dataclass(frozen=True)
+class BilanLu:
+    """What a returned bilan says; ``None`` is an empty or unreadable cell (see ``anomalies``)."""
+
+    jeton: str
+    convention_numero: str
+    periode: str
+    entrees: int | None
+    file_active: int | None
+    sorties: int | None
+    sorties_positives: dict[str, int | None]
+    entreprises_rencontrees: int | None
+    partenariats: int | None
+    participants_qpv: int | None
+    participants_rsa: int | None
+    qualitatif: str
+    depenses: dict[str, Decimal | None]
+    ressources_recues: dict[str, Decimal | None]
+    justificatifs: tuple[JustificatifLigne, ...]
+    anomalies: tuple[str, ...]
+
 
 DEPENSES_REQUISES = frozenset({"salaires", "deplacements"})
 """Expense categories the porteur must fill (0 if none); ``autres`` may stay empty."""
@@ -54,10 +121,10 @@ def check_bilan(b: BilanLu, *, fichiers_recus: set[str] | None = None) -> list[s
     for champ, libelle in QUANTITATIFS:
         erreurs += _check_entier(getattr(b, champ), libelle, requis=not illisible(libelle))
     for sorte, _ in SORTIES_POSITIVES:
-        erreurs += _check_entier(b.sorties_positives.get(sorte), LIBELLES[NOMS_SORTIES_POSITIVES[sorte]], requis=False)
+        erreurs += _check_entier(b.sorties_positives.get(sorte), LIBELLES_SORTIES_POSITIVES[sorte], requis=False)
     positives = sum_sorties_positives(b)
     if positives is None:
-        if b.sorties and b.sorties > 0 and not any(illisible(LIBELLES[n]) for n in NOMS_SORTIES_POSITIVES.values()):
+        if b.sorties and b.sorties > 0 and not any(illisible(x) for x in LIBELLES_SORTIES_POSITIVES.values()):
             erreurs.append("Sorties positives : non renseignées (indiquez 0 pour chaque type sans sortie)")
     elif b.sorties is not None and positives > b.sorties:
         erreurs.append(f"Sorties positives ({positives}) supérieures aux sorties ({b.sorties})")
@@ -66,11 +133,11 @@ def check_bilan(b: BilanLu, *, fichiers_recus: set[str] | None = None) -> list[s
 
     totaux = _totaux_justificatifs(b.justificatifs)
     for cat, _ in CATEGORIES_DEPENSES:
-        libelle = LIBELLES[NOMS_DEPENSES[cat]]
+        libelle = LIBELLES_DEPENSES[cat]
         erreurs += _check_depense(b.depenses.get(cat), totaux.get(cat), libelle, cat in DEPENSES_REQUISES,
                                   illisible(libelle))  # fmt: skip
     for src, _ in SOURCES_RESSOURCES:
-        libelle = LIBELLES[NOMS_RESSOURCES[src]]
+        libelle = LIBELLES_RESSOURCES[src]
         erreurs += _check_montant(b.ressources_recues.get(src), libelle,
                                   requis=src in RESSOURCES_REQUISES and not illisible(libelle))  # fmt: skip
     recus = None if fichiers_recus is None else {same_file_key(f) for f in fichiers_recus}
@@ -132,7 +199,7 @@ def _totaux_justificatifs(lignes: tuple[JustificatifLigne, ...]) -> dict[str, De
     """Sum of the readable amounts listed under each known category."""
     totaux: dict[str, Decimal] = {}
     for ligne in lignes:
-        if ligne.categorie in NOMS_DEPENSES and ligne.montant is not None:
+        if ligne.categorie in LIBELLES_DEPENSES and ligne.montant is not None:
             totaux[ligne.categorie] = totaux.get(ligne.categorie, Decimal(0)) + ligne.montant
     return totaux
 
@@ -142,8 +209,8 @@ def _check_justificatif(ligne: JustificatifLigne, recus: set[str] | None, montan
     erreurs = []
     if not ligne.categorie:
         erreurs.append(f"{debut} : catégorie non renseignée")
-    elif ligne.categorie not in NOMS_DEPENSES:
-        connues = ", ".join(NOMS_DEPENSES)
+    elif ligne.categorie not in LIBELLES_DEPENSES:
+        connues = ", ".join(LIBELLES_DEPENSES)
         erreurs.append(f"{debut} : catégorie « {ligne.categorie} » inconnue (attendu : {connues})")
     if not ligne.libelle:
         erreurs.append(f"{debut} : libellé non renseigné")
