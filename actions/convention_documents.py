@@ -16,9 +16,9 @@ from models.convention import (
     Avenant,
     AvenantNature,
     Convention,
-    objectifs_pro_rata,
     one_year_from,
 )
+from models.indicateurs import objectifs_au_prorata
 from templates.avenant import AvenantData, avenant_context
 from templates.convention import (
     ConventionData,
@@ -36,9 +36,7 @@ def _state(etat: dict[str, Any], cfg: AppelConfig) -> dict[str, Any]:
     o = cfg.objectifs
     return {
         "referents": referents, "etp_total": etp, **{k: Decimal(etat[k]) for k in AMOUNTS},
-        "objectifs": ObjectifsConvention(**objectifs_pro_rata(
-            etp, entrees=o.entrees, file_active=o.file_active, taux_sorties_positives=o.taux_sorties_positives,
-            partenariats_par_binome=o.partenariats_par_binome)),
+        "objectifs": ObjectifsConvention(**objectifs_au_prorata(etp, Decimal(1), **o.model_dump())),
     }
 
 

@@ -1,7 +1,6 @@
 """Conventions and avenants: establish, sign, renew (at most twice), modify, and what the SA tracks."""
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -27,11 +26,16 @@ from models.convention import (
     ConventionNonSignee,
     ConventionStatut,
     RenouvellementsEpuises,
+    avenant_en_vigueur,
+    etat_en_vigueur,
+    fin_en_vigueur,
     next_action,
     one_year_from,
     prolonger,
+    statut_convention,
 )
 from models.dossier import Dossier, DossierStatut
+from models.suivi import Echeance, NatureEcheance, planned_echeances
 from models.instruction import salary_ceiling, to_decimal
 
 AMOUNTS = ("budget_salaires", "budget_deplacements", "budget_autres", "ressources_fse", "ressources_plie", "ressources_autres")
@@ -43,22 +47,16 @@ class ConflitRenouvellement(Exception):
 
 
 def echeances(debut: date, fin: date, suivi: SuiviRegles) -> list[tuple[str, date]]:
-    """The reporting obligations of one period, with their due dates."""
-    milieu = _add_months(debut, suivi.mi_parcours_mois) - timedelta(days=1)
+    """The reporting obligations of one period, with their due dates (``models.suivi.planned_echeances``)."""
+    mi, final = planned_echeances(debut, fin, mi_parcours_mois=suivi.mi_parcours_mois,
+                                  delai_mi_parcours_jours=suivi.delai_mi_parcours_jours,
+                                  delai_final_jours=suivi.delai_final_jours)
     return [
-        ("Situation budgétaire et bilan quantitatif et qualitatif à mi-parcours, avec les justificatifs",
-         milieu + timedelta(days=suivi.delai_mi_parcours_jours)),
+        ("Situation budgétaire et bilan quantitatif et qualitatif à mi-parcours, avec les justificatifs", mi.due_le),
         ("Situation budgétaire et bilan quantitatif et qualitatif de fin d'action, avec les justificatifs",
-         fin + timedelta(days=suivi.delai_final_jours)),
+         final.due_le),
         ("Fiches de présence signées par les participants (chaque mois)", fin),
     ]
-
-
-def _add_months(d: date, months: int) -> date:
-    """Same day ``months`` later, or that month's last day (31 January + 6 months → 31 July, not the 28th)."""
-    year, month = divmod(d.month - 1 + months, 12)
-    year, month = d.year + year, month + 1
-    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
 # --- establishing --------------------------------------------------------------------------
@@ -286,10 +284,10 @@ LIBELLES = {
 }
 
 
-def period_start(c: Convention) -> date:
-    """The start of the year the convention is in now (after its renewals)."""
-    start = c.debut
-    for _ in range(c.renouvellements):
+def period_start(c: Convention, fin: date | None = None) -> date:
+    """The start of the year ending ``fin`` (by default the convention's last year, after its renewals)."""
+    start, fin = c.debut, fin or c.fin
+    while one_year_from(start).fin < fin:
         start = one_year_from(start).fin + timedelta(days=1)
     return start
 
@@ -315,30 +313,44 @@ def convention_state(c: Convention) -> dict[str, Any]:
 # --- what the SA reads -------------------------------------------------------------------------
 
 
-def list_conventions(session: Session, annee: int | None = None) -> list[dict[str, Any]]:
+def list_conventions(session: Session, annee: int | None = None, *, aujourd_hui: date) -> list[dict[str, Any]]:
+    """Each convention as it stands on ``aujourd_hui`` (the clock is a parameter): its status by the calendar,
+    the period and the figures in force (an avenant counts once signed), the next action."""
     query = select(Convention).order_by(Convention.numero)
     if annee is not None:
         query = query.join(Appel, Appel.id == Convention.appel_id).where(Appel.annee == annee)
+    finals = final_bilans_received(session)
     rows = []
     for c in session.scalars(query):
+        fin = fin_en_vigueur(c, aujourd_hui)
+        final_recu = (c.id, fin) in finals
+        etat = etat_en_vigueur(c, aujourd_hui)
         rows.append({
             "numero": c.numero, "porteur": c.dossier.porteur.nom, "siret": c.dossier.porteur.siret,
-            "dossier": c.dossier.numero, "debut": c.debut.isoformat(), "fin": c.fin.isoformat(),
-            "periode_en_cours": {"debut": period_start(c).isoformat(), "fin": c.fin.isoformat()},
+            "dossier": c.dossier.numero, "debut": c.debut.isoformat(), "fin": fin.isoformat(),
+            "periode_en_cours": {"debut": period_start(c, fin).isoformat(), "fin": fin.isoformat()},
             "renouvellements": c.renouvellements, "renouvellements_max": c.renouvellements_max,
-            "statut": c.statut.value, "signee_le": c.signee_le.isoformat() if c.signee_le else None,
-            "prochaine_action": next_action(c.statut, c.renouvellements, c.renouvellements_max),
-            "etp": str(c.etp), "montant_total": str(c.budget_salaires + c.budget_deplacements + c.budget_autres),
-            "avenants": [a.numero for a in c.avenants], "document": c.chemin,
+            "statut": statut_convention(c, aujourd_hui, bilan_final_recu=final_recu),
+            "signee_le": c.signee_le.isoformat() if c.signee_le else None,
+            "prochaine_action": next_action(c, aujourd_hui, bilan_final_recu=final_recu),
+            "etp": etat["etp"], "montant_total": str(sum(Decimal(etat[k]) for k in AMOUNTS[:3])),
+            "avenants": [f"{a.numero} (à signer)" if a.signe_le is None else a.numero for a in c.avenants],
+            "document": c.chemin,
         })
     return rows
 
 
-def convention_history(session: Session, numero: str) -> dict[str, Any]:
+def final_bilans_received(session: Session) -> set[tuple[int, date]]:
+    """(convention id, period end) of every final bilan received complete."""
+    return {(e.convention_id, e.periode_fin) for e in session.scalars(
+        select(Echeance).where(Echeance.nature == NatureEcheance.FINAL)) if any(b.conforme for b in e.bilans)}
+
+
+def convention_history(session: Session, numero: str, *, aujourd_hui: date) -> dict[str, Any]:
     c = session.scalar(select(Convention).where(Convention.numero == numero))
     if c is None:
         raise SaisieRefusee(f"aucune convention n° {numero}")
-    [row] = [r for r in list_conventions(session) if r["numero"] == numero]
+    [row] = [r for r in list_conventions(session, aujourd_hui=aujourd_hui) if r["numero"] == numero]
     row["historique"] = [{
         "numero": c.numero, "nature": "convention", "date": to_paris(c.etablie_le).date().isoformat(),
         "signe_le": c.signee_le.isoformat() if c.signee_le else None,
@@ -351,9 +363,9 @@ def convention_history(session: Session, numero: str) -> dict[str, Any]:
     return row
 
 
-def export_conventions(session: Session, path: Path, annee: int | None = None) -> Path:
-    """The SA's tracking workbook: one row per convention, one per avenant."""
-    rows = list_conventions(session, annee)
+def export_conventions(session: Session, path: Path, annee: int | None = None, *, aujourd_hui: date) -> Path:
+    """The SA's tracking workbook on ``aujourd_hui``: one row per convention, one per avenant."""
+    rows = list_conventions(session, annee, aujourd_hui=aujourd_hui)
     avenants = session.scalars(select(Avenant).join(Convention).order_by(Convention.numero, Avenant.ordre))
     return write_tableur(path, [
         Feuille("Conventions", (
@@ -368,9 +380,11 @@ def export_conventions(session: Session, path: Path, annee: int | None = None) -
         Feuille("Avenants", (
             C("Avenant", 20), C("Convention", 16), C("Nature", 14), C("Renouvellement", 10, "nombre"),
             C("Validé le", 12, "date"), C("Instance", 30), C("Période du", 12, "date"), C("au", 12, "date"),
-            C("Changements", 60), C("Signé le", 12, "date"),
+            C("Changements", 60), C("Signé le", 12, "date"), C("En vigueur", 12),
         ), [(a.numero, a.convention.numero, a.nature.value, a.renouvellement, a.valide_le, a.instance, a.periode_debut,
-             a.periode_fin, list(a.changements), a.signe_le) for a in avenants
+             a.periode_fin, list(a.changements), a.signe_le,
+             "à signer" if a.signe_le is None else ("oui" if avenant_en_vigueur(a, aujourd_hui) else "pas encore"))
+            for a in avenants
             if annee is None or a.convention.numero.startswith(f"CONV-{annee}-")]),
     ], titre="Suivi des conventions du PLIE")
 

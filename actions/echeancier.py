@@ -4,11 +4,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.conventions import final_bilans_received
 from actions.listing import queue_lines, waiting_queue
 from actions.notifications import notify
 from actions.outbox import failed_lines
@@ -20,16 +22,21 @@ from models.appel import Appel
 from models.convention import (
     Convention,
     ConventionStatut,
+    etat_en_vigueur,
+    fin_en_vigueur,
     next_action,
-    objectifs_pro_rata,
     one_year_from,
 )
+from models.indicateurs import objectifs_au_prorata
 from models.suivi import (
     Echeance,
+    NatureEcheance,
+    StatutBilan,
     due_mailings,
-    is_late,
+    fraction_couverte,
     jeton_echeance,
     planned_echeances,
+    statut_bilan,
 )
 from francais.formats import format_date
 from templates.suivi_mails import demande_context, digest_context, relance_context
@@ -44,6 +51,8 @@ class EcheancierReport:
     ouvertes: int = 0
     envois: list[str] = field(default_factory=list)
     retards: list[str] = field(default_factory=list)
+    a_corriger: list[str] = field(default_factory=list)
+    attendus: list[str] = field(default_factory=list)
     fins_prochaines: list[str] = field(default_factory=list)
     echecs: list[str] = field(default_factory=list)  # mails given up, for the SA
     en_attente: list[str] = field(default_factory=list)
@@ -63,9 +72,9 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
         report.echecs = failed_lines(session)
         report.en_attente = [line for annee in session.scalars(select(Appel.annee).order_by(Appel.annee))
                              for line in queue_lines(waiting_queue(session, annee))]
-        context = digest_context(jour=jour, envois=report.envois, retards=report.retards,
-                                 fins_prochaines=report.fins_prochaines, echecs=report.echecs,
-                                 en_attente=report.en_attente)
+        context = digest_context(jour=jour, envois=report.envois, retards=report.retards, a_corriger=report.a_corriger,
+                                 attendus=report.attendus, fins_prochaines=report.fins_prochaines,
+                                 echecs=report.echecs, en_attente=report.en_attente)
         # one digest a day; a later run of the same day that sent something new sends its own
         first = notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour)
         if first is None and report.envois:
@@ -75,10 +84,10 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
     return report
 
 
-def convention_periods(c: Convention) -> list[tuple[date, date]]:
-    """The initial year and one more per renewal."""
-    periods, start = [], c.debut
-    for _ in range(c.renouvellements + 1):
+def convention_periods(c: Convention, jour: date) -> list[tuple[date, date]]:
+    """The initial year and one more per renewal signed by ``jour`` (a renewal counts once signed)."""
+    periods, start, fin = [], c.debut, fin_en_vigueur(c, jour)
+    while start <= fin:
         p = one_year_from(start)
         periods.append((p.debut, p.fin))
         start = p.fin + timedelta(days=1)
@@ -90,7 +99,7 @@ def _open_echeances(factory: sessionmaker[Session], report: EcheancierReport) ->
         existing = set(session.scalars(select(Echeance.jeton)))
         for c in session.scalars(select(Convention).where(Convention.statut == ConventionStatut.EN_COURS)):
             cfg = AppelConfig.model_validate(session.get(Appel, c.appel_id).config).suivi
-            for debut, fin in convention_periods(c):
+            for debut, fin in convention_periods(c, report.jour):
                 for e in planned_echeances(debut, fin, mi_parcours_mois=cfg.mi_parcours_mois,
                                            delai_mi_parcours_jours=cfg.delai_mi_parcours_jours,
                                            delai_final_jours=cfg.delai_final_jours):
@@ -118,7 +127,7 @@ def _send_due(factory, storage: Storage, echeance_id: int, jour: date, maintenan
         contact = c.dossier.porteur.contact_email
         for envoi in envois:
             if e.formulaire_chemin is None:
-                e.formulaire_chemin = _write_form(storage, e, c, appel, cfg)
+                e.formulaire_chemin = _write_form(storage, e, c, cfg, jour)
             if envoi.kind == "demande":
                 kind, context, details = "demande_bilan", demande_context(**_mail_args(e, c)), {}
                 e.demande_le = jour
@@ -143,17 +152,19 @@ def _mail_args(e: Echeance, c: Convention) -> dict:
             "formulaire_nom": f"{e.jeton}.xlsx"}
 
 
-def _write_form(storage: Storage, e: Echeance, c: Convention, appel: Appel, cfg: AppelConfig) -> str:
+def _write_form(storage: Storage, e: Echeance, c: Convention, cfg: AppelConfig, jour: date) -> str:
+    """The pre-filled form: the period the bilan covers, the ETP and amounts in force (an avenant counts once
+    signed) and the objectives pro rata of that period."""
     folder = storage.ensure_dir("suivi/formulaires")
-    o = cfg.objectifs
+    etat = etat_en_vigueur(c, min(jour, e.periode_fin))
+    etp = Decimal(etat["etp"])
+    fraction = fraction_couverte(e.nature, mi_parcours_mois=cfg.suivi.mi_parcours_mois)
     prefill = BilanPrefill(
         jeton=e.jeton, convention_numero=c.numero, periode=e.nature.value, periode_debut=e.periode_debut,
-        periode_fin=e.periode_fin, porteur_nom=c.dossier.porteur.nom, porteur_siret=c.dossier.porteur.siret, etp=c.etp,
-        objectifs=objectifs_pro_rata(c.etp, entrees=o.entrees, file_active=o.file_active,
-                                     taux_sorties_positives=o.taux_sorties_positives,
-                                     partenariats_par_binome=o.partenariats_par_binome),
-        budget_prevu={"salaires": c.budget_salaires, "deplacements": c.budget_deplacements, "autres": c.budget_autres},
-        ressources_prevues={"fse": c.ressources_fse, "plie": c.ressources_plie, "autres": c.ressources_autres},
+        periode_fin=e.periode_fin, porteur_nom=c.dossier.porteur.nom, porteur_siret=c.dossier.porteur.siret, etp=etp,
+        objectifs=objectifs_au_prorata(etp, fraction, **cfg.objectifs.model_dump()),
+        budget_prevu={k: Decimal(etat[f"budget_{k}"]) for k in ("salaires", "deplacements", "autres")},
+        ressources_prevues={k: Decimal(etat[f"ressources_{k}"]) for k in ("fse", "plie", "autres")},
         date_limite=e.due_le,
     )
     path = write_bilan_form(folder / f"{e.jeton}.xlsx", prefill)
@@ -161,20 +172,27 @@ def _write_form(storage: Storage, e: Echeance, c: Convention, appel: Appel, cfg:
 
 
 def _late_and_ending(session: Session, jour: date, report: EcheancierReport) -> None:
-    for e in session.scalars(select(Echeance).order_by(Echeance.due_le)):
-        recu = any(b.conforme for b in e.bilans)
-        if e.bilans and not recu and not is_late(aujourd_hui=jour, due_le=e.due_le, recu=recu):
-            last = e.bilans[-1]
-            report.retards.append(f"{e.convention.numero} ({e.convention.dossier.porteur.nom}) : bilan {e.nature.value} "
-                                  f"{e.periode_debut.year} n° {last.numero} reçu avec erreurs, à corriger avant le "
-                                  f"{format_date(e.due_le)} : " + " ; ".join(last.erreurs))
-        if is_late(aujourd_hui=jour, due_le=e.due_le, recu=recu):
-            state = "reçu avec erreurs" if e.bilans else "non reçu"
-            report.retards.append(f"{e.convention.numero} ({e.convention.dossier.porteur.nom}) : bilan {e.nature.value} "
-                                  f"{e.periode_debut.year} attendu le {format_date(e.due_le)}, {state} "
+    """Late (due date passed, nothing received), to correct (received with errors) and awaited (requested,
+    not yet due) are three lists: one status function, ``models.suivi.statut_bilan``."""
+    finals_recus = final_bilans_received(session)
+    for e in session.scalars(select(Echeance).order_by(Echeance.due_le, Echeance.id)):
+        statut = statut_bilan(aujourd_hui=jour, due_le=e.due_le, accepte=any(b.conforme for b in e.bilans),
+                              recu_avec_erreurs=bool(e.bilans))
+        quoi = f"{e.convention.numero} ({e.convention.dossier.porteur.nom}) : bilan {e.nature.value} {e.periode_debut.year}"
+        if statut is StatutBilan.EN_RETARD:
+            report.retards.append(f"{quoi} attendu le {format_date(e.due_le)}, non reçu "
                                   f"({(jour - e.due_le).days} jours de retard)")
+        elif statut is StatutBilan.A_CORRIGER:
+            last = e.bilans[-1]
+            echeance = (f"échéance du {format_date(e.due_le)} dépassée de {(jour - e.due_le).days} jours"
+                        if jour > e.due_le else f"à corriger avant le {format_date(e.due_le)}")
+            report.a_corriger.append(f"{quoi} n° {last.numero} reçu avec erreurs, {echeance} : " + " ; ".join(last.erreurs))
+        elif statut is StatutBilan.ATTENDU and e.demande_le is not None:
+            report.attendus.append(f"{quoi} demandé le {format_date(e.demande_le)}, attendu au plus tard le "
+                                   f"{format_date(e.due_le)}")
     for c in session.scalars(select(Convention).order_by(Convention.numero)):
-        if jour <= c.fin <= jour + timedelta(days=FIN_PROCHE_JOURS):
-            report.fins_prochaines.append(f"{c.numero} ({c.dossier.porteur.nom}) : fin le {format_date(c.fin)}, "
-                                          f"{next_action(c.statut, c.renouvellements, c.renouvellements_max)}")
+        fin = fin_en_vigueur(c, jour)
+        if c.signee_le is not None and jour <= fin <= jour + timedelta(days=FIN_PROCHE_JOURS):
+            report.fins_prochaines.append(f"{c.numero} ({c.dossier.porteur.nom}) : fin le {format_date(fin)}, "
+                                          f"{next_action(c, jour, bilan_final_recu=(c.id, fin) in finals_recus)}")
 

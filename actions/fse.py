@@ -13,7 +13,7 @@ from actions.depots import SaisieRefusee
 from adapters.pdf import convert_to_pdf, merge_pdfs, pdf_versions, soffice_path
 from adapters.storage import Storage
 from models.bilan import same_file_key
-from models.convention import Convention
+from models.convention import Convention, etat_en_vigueur
 from models.dossier import Depot
 from models.instruction import DecisionComite
 from models.suivi import Echeance
@@ -36,7 +36,7 @@ def render_fiches_presence(session: Session, storage: Storage, numero: str, mois
         render_fiche(FichePresenceData(convention_numero=c.numero, porteur_nom=c.dossier.porteur.nom,
                                        referent=r["nom_complet"], mois=mois.replace(day=1)),
                      folder / f"fiche_{mois:%Y-%m}_{i}.docx")
-        for i, r in enumerate(c.referents, start=1)
+        for i, r in enumerate(etat_en_vigueur(c, mois.replace(day=1))["referents"], start=1)
     ]
     return list(pdf_versions(dict(enumerate(out)), folder, enabled=pdf).values())
 

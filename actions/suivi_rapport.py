@@ -14,17 +14,17 @@ from sqlalchemy.orm import Session
 from actions.depots import load_appel
 from config.appel_config import AppelConfig
 from forms.rapport_suivi import LigneSuivi, write_rapport_suivi
-from models.convention import Convention
+from models.convention import Convention, etat_en_vigueur
 from models.indicateurs import (
     Seuils,
     SeuilsBudget,
     couleur,
     couleur_budget,
     describe_seuils,
-    objectif_pro_rata,
+    objectifs_au_prorata,
 )
-from models.suivi import Bilan, Echeance, NatureEcheance
 from francais.formats import NBSP, format_decimal_fr, format_objectif
+from models.suivi import Bilan, Echeance, StatutBilan, fraction_couverte, statut_bilan
 from templates.synthese_suivi import (
     ConventionSuivi,
     IndicateurLigne,
@@ -34,7 +34,7 @@ from templates.synthese_suivi import (
 
 ZERO = Decimal("0")
 PARIS = ZoneInfo("Europe/Paris")
-REPORTED = frozenset({"bilan reçu", "reçu avec erreurs"})
+REPORTED = frozenset({StatutBilan.RECU.value, StatutBilan.A_CORRIGER.value})
 
 
 @dataclass(frozen=True)
@@ -69,47 +69,36 @@ def _count(value: int | None) -> int | None:
     return value if value is not None and value >= 0 else None
 
 
-def fraction_for(nature: NatureEcheance, cfg: AppelConfig) -> Decimal:
-    """A mid-term bilan covers the first months of the year, a final one all of it."""
-    if nature is NatureEcheance.MI_PARCOURS:
-        return Decimal(cfg.suivi.mi_parcours_mois) / Decimal(12)
-    return Decimal(1)
-
-
 def line_for(e: Echeance, c: Convention, cfg: AppelConfig, arrete_au: date, seuils: Seuils,
              budget: SeuilsBudget, bilans: list[Bilan] | None = None) -> tuple[LigneSuivi, Mesure]:
-    """``bilans``: those of ``e`` to account for (by default all; the report keeps those received by its date)."""
+    """``bilans``: those of ``e`` to account for (by default all; the report keeps those received by its date).
+    The objectives are those of the period the bilan covers, for the ETP in force (an avenant counts once
+    signed): the same figures as in the form the porteur filled."""
     bilans = e.bilans if bilans is None else bilans
     accepted = [b for b in bilans if b.conforme]
     latest = (accepted or bilans or [None])[-1]
     m = measure(latest.contenu if latest else None)
-    fraction = fraction_for(e.nature, cfg)
+    fraction = fraction_couverte(e.nature, mi_parcours_mois=cfg.suivi.mi_parcours_mois)
+    etat = etat_en_vigueur(c, min(arrete_au, e.periode_fin))
+    etp = Decimal(etat["etp"])
+    objectifs = objectifs_au_prorata(etp, fraction, **cfg.objectifs.model_dump())
     o = cfg.objectifs
-    obj_entrees = objectif_pro_rata(Decimal(o.entrees), c.etp, fraction)
-    obj_file_active = objectif_pro_rata(Decimal(o.file_active), c.etp, Decimal(1))  # a stock, not a flow
-    obj_partenariats = objectif_pro_rata(Decimal(o.partenariats_par_binome) / 2, c.etp, fraction)
     taux = (Decimal(m.sorties_positives) / Decimal(m.sorties)).quantize(Decimal("0.001")) if m.sorties else None
-    prevu = c.budget_salaires + c.budget_deplacements + c.budget_autres
-    if accepted:
-        statut = "bilan reçu"
-    elif bilans:
-        statut = "reçu avec erreurs"
-    elif arrete_au > e.due_le:
-        statut = "en retard"
-    else:
-        statut = "à venir"
+    prevu = sum((Decimal(etat[k]) for k in ("budget_salaires", "budget_deplacements", "budget_autres")), ZERO)
+    statut = statut_bilan(aujourd_hui=arrete_au, due_le=e.due_le, accepte=bool(accepted), recu_avec_erreurs=bool(bilans))
     return LigneSuivi(
         convention=c.numero, porteur=c.dossier.porteur.nom, periode=f"{e.nature.value} {e.periode_debut.year}",
-        etp=c.etp, fraction=fraction,
-        entrees=m.entrees, objectif_entrees=obj_entrees, couleur_entrees=couleur(m.entrees, obj_entrees, seuils),
-        file_active=m.file_active, objectif_file_active=obj_file_active,
-        couleur_file_active=couleur(m.file_active, obj_file_active, seuils),
+        etp=etp, fraction=fraction,
+        entrees=m.entrees, objectif_entrees=objectifs["entrees"],
+        couleur_entrees=couleur(m.entrees, objectifs["entrees"], seuils),
+        file_active=m.file_active, objectif_file_active=objectifs["file_active"],
+        couleur_file_active=couleur(m.file_active, objectifs["file_active"], seuils),
         taux_sorties_positives=taux, objectif_taux=o.taux_sorties_positives,
         couleur_taux=couleur(taux, o.taux_sorties_positives, seuils),
-        partenariats=m.partenariats, objectif_partenariats=obj_partenariats,
-        couleur_partenariats=couleur(m.partenariats, obj_partenariats, seuils),
+        partenariats=m.partenariats, objectif_partenariats=objectifs["partenariats"],
+        couleur_partenariats=couleur(m.partenariats, objectifs["partenariats"], seuils),
         budget_consomme=m.depenses, budget_prevu=prevu, couleur_budget=couleur_budget(m.depenses, prevu, fraction, budget),
-        statut=statut,
+        statut=statut.value,
     ), m
 
 
@@ -166,10 +155,9 @@ def write_suivi_report(session: Session, annee: int, path: Path, *, maintenant: 
     for c in session.scalars(select(Convention).where(Convention.appel_id == appel.id).order_by(Convention.numero)):
         echeances = session.scalars(select(Echeance).where(Echeance.convention_id == c.id)
                                     .order_by(Echeance.periode_debut, Echeance.due_le))
-        for e in echeances:
+        for e in reported_echeances(list(echeances), arrete_au, maintenant):
             recus = [b for b in e.bilans if b.recu_le <= maintenant]  # replaying a past day ignores later bilans
-            if e.due_le <= arrete_au or recus:
-                pairs.append(line_for(e, c, cfg, arrete_au, seuils, budget, recus))
+            pairs.append(line_for(e, c, cfg, arrete_au, seuils, budget, recus))
     lignes = [ligne for ligne, _ in pairs]
     courantes = current_lines(pairs)
     total = total_line([ligne for ligne, _ in courantes], [m for _, m in courantes], seuils, cfg)
@@ -180,6 +168,16 @@ def write_suivi_report(session: Session, annee: int, path: Path, *, maintenant: 
         total=_convention_suivi(total), points_attention=tuple(_attention(lignes)), emise_le=maintenant,
     ), path.with_suffix(".docx"))
     return workbook, synthese
+
+
+def reported_echeances(echeances: list[Echeance], arrete_au: date, maintenant: datetime) -> list[Echeance]:
+    """The échéances a report on ``arrete_au`` shows: those due by then or with a bilan received; a convention
+    with none yet shows the first one under way, so that from the first day every structure is in the report."""
+    shown = [e for e in echeances if e.due_le <= arrete_au or any(b.recu_le <= maintenant for b in e.bilans)]
+    if not shown:
+        started = sorted((e for e in echeances if e.periode_debut <= arrete_au), key=lambda e: (e.due_le, e.id))
+        shown = started[:1]
+    return shown
 
 
 def _fmt(value: Decimal | int | None, pourcent: bool = False) -> str:
@@ -208,7 +206,7 @@ def _convention_suivi(x: LigneSuivi) -> ConventionSuivi:
 def _attention(lignes: list[LigneSuivi]) -> list[str]:
     out = []
     for x in lignes:
-        if x.statut in {"en retard", "reçu avec erreurs"}:
+        if x.statut in {StatutBilan.EN_RETARD.value, StatutBilan.A_CORRIGER.value}:
             out.append(f"{x.convention} ({x.porteur}) : bilan {x.periode} {x.statut}")
         reds = [name for name, col in (("entrées", x.couleur_entrees), ("file active", x.couleur_file_active),
                                        ("sorties positives", x.couleur_taux), ("partenariats", x.couleur_partenariats))

@@ -297,19 +297,20 @@ def conventions(
     ctx: typer.Context,
     annee: AnneeFacultative = None,
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les outils).")] = False,
+    maintenant: Maintenant = None,
 ) -> None:
-    """Liste les conventions et la prochaine action de chacune (sans lancer Prefect)."""
+    """Liste les conventions, leur statut à ce jour et la prochaine action de chacune (sans lancer Prefect)."""
     if ctx.invoked_subcommand is not None:
         return
     from actions.conventions import list_conventions
     from actions.depots import load_appel
-    from flows.runtime import runtime
+    from flows.runtime import parse_day, runtime
     from flows.summary import conventions_table
 
     with runtime().factory() as session:
         if annee is not None:
             load_appel(session, annee)  # an unknown year is a mistake, not an empty list
-        rows = list_conventions(session, annee)
+        rows = list_conventions(session, annee, aujourd_hui=parse_day(maintenant))
     if as_json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -337,13 +338,14 @@ def conventions_etablir(
 def conventions_export(
     fichier: ClasseurEcrit,
     annee: AnneeFacultative = None,
+    maintenant: Maintenant = None,
 ) -> None:
-    """Exporte les conventions, leurs renouvellements et la prochaine action (sans lancer Prefect)."""
+    """Exporte les conventions, leurs renouvellements, leur statut à ce jour et la prochaine action (sans lancer Prefect)."""
     from actions.conventions import export_conventions
-    from flows.runtime import runtime
+    from flows.runtime import parse_day, runtime
 
     with runtime().factory() as session:
-        typer.echo(f"Export écrit : {export_conventions(session, fichier, annee)}")
+        typer.echo(f"Export écrit : {export_conventions(session, fichier, annee, aujourd_hui=parse_day(maintenant))}")
 
 
 @app.command("convention")
@@ -353,12 +355,13 @@ def convention(
     le: Annotated[Optional[str], typer.Option("--le", parser=lire.jour, metavar="DATE",
                                               help="Avec « signer » : date de signature (AAAA-MM-JJ).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
+    maintenant: Maintenant = None,
 ) -> None:
     """« aap convention NUMERO » : l'historique (convention et avenants) ; « aap convention signer NUMERO --le DATE »."""
     from datetime import date
 
     from actions.conventions import convention_history, sign
-    from flows.runtime import runtime
+    from flows.runtime import parse_day, runtime
     from flows.summary import history_text
 
     if premier == "signer":
@@ -367,7 +370,7 @@ def convention(
         typer.echo(sign(runtime().factory, numero, le=date.fromisoformat(le)) + ".")
         return
     with runtime().factory() as session:
-        row = convention_history(session, premier)
+        row = convention_history(session, premier, aujourd_hui=parse_day(maintenant))
     if as_json:
         json.dump(row, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -169,7 +169,7 @@ def run_conventions(rt, sortie: Path) -> None:
     typer.echo(f"\nConventions établies : {', '.join(result['conventions']) or 'aucune nouvelle'} ; "
                f"courriels envoyés : {result['courriels']['envoyes']}.")
     with rt.factory() as session:
-        rows = list_conventions(session, ANNEE)
+        rows = list_conventions(session, ANNEE, aujourd_hui=date(2017, 12, 21))
     for row in rows:
         sign(rt.factory, row["numero"], le=date(2017, 12, 28))
     first, second = rows[0]["numero"], rows[1]["numero"]
@@ -196,8 +196,9 @@ def run_conventions(rt, sortie: Path) -> None:
     report_year(rt, sortie, first)
     with rt.factory() as session:
         typer.echo("")
-        typer.echo(conventions_table(list_conventions(session, ANNEE)))
-        path = export_conventions(session, sortie / "suivi_conventions.xlsx", ANNEE)
+        au = date(2020, 11, 12)  # the simulated clock's last day: the third renewal refused
+        typer.echo(conventions_table(list_conventions(session, ANNEE, aujourd_hui=au)))
+        path = export_conventions(session, sortie / "suivi_conventions.xlsx", ANNEE, aujourd_hui=au)
     typer.echo(f"Suivi des conventions : {path}")
 
 
@@ -207,7 +208,7 @@ def _renew(rt, numero: str, valide_le: str, instance: str) -> str:
     from flows.conventions import avenant_prolongation
 
     with rt.factory() as session:
-        done = [h for h in convention_history(session, numero)["historique"] if h["date"] == valide_le]
+        done = [h for h in convention_history(session, numero, aujourd_hui=date.fromisoformat(valide_le))["historique"] if h["date"] == valide_le]
     if done:
         return (f"Renouvellement de {numero} validé le {format_date(date.fromisoformat(valide_le))} : "
                 f"déjà enregistré ({done[0]['numero']}).")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,6 +53,11 @@ def configure(settings: Settings) -> Runtime:
     global _current
     _current = Runtime(settings, session_factory(settings.database_url), Storage(settings.storage_dir))
     return _current
+
+
+def parse_day(text: str | None) -> date:
+    """The Paris day of ``parse_moment(text)``: the clock of the listings and reports."""
+    return parse_moment(text).astimezone(PARIS).date()
 
 
 def parse_moment(text: str | None) -> datetime:

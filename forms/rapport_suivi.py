@@ -81,6 +81,8 @@ GRAPHIQUES: tuple[tuple[str, str, str, str, str | None], ...] = (
 )
 """Each chart: title, realised field, objective field, value-axis title, value-axis format."""
 SERIES = ("Réalisé", "Objectif au prorata")
+NON_RENSEIGNE_MOTS = "non renseigné"
+"""How a structure without a bilan is labelled on the charts."""
 
 ENTETE = 4
 """Row of the header on *Suivi* (title, situation date and a blank row above)."""
@@ -102,7 +104,7 @@ class LigneSuivi:
     Realised values are ``None`` when not reported; ``fraction`` is the elapsed
     share of the year at the report date; rates are fractions (0.5 → 50 %);
     each ``couleur_*`` is ``vert``, ``orange``, ``rouge`` or ``—``; ``statut``
-    is ``bilan reçu``, ``en retard`` or ``à venir``.
+    is a ``models.suivi.StatutBilan`` value (``bilan reçu``, ``à corriger``, ``en retard``, ``attendu``).
     """
 
     convention: str
@@ -281,7 +283,7 @@ def _write_graphiques(ws, titre: str, situation: str, lignes: list[LigneSuivi]) 
             cell.font, cell.fill, cell.border = _ENTETE, _FOND_ENTETE, _CADRE
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
-    rapportees = _lignes_rapportees(lignes)
+    rapportees = _lignes_graphiques(lignes)
     for row, (etiquette, ligne) in enumerate(rapportees, start=intitules + 1):
         set_valeur(ws.cell(row=row, column=1), etiquette)
         for k, (_, realise, objectif, _, format_axe) in enumerate(GRAPHIQUES):
@@ -290,7 +292,7 @@ def _write_graphiques(ws, titre: str, situation: str, lignes: list[LigneSuivi]) 
                 set_valeur(cell, getattr(ligne, champ), "nombre")
                 cell.number_format = format_axe or (FORMATS_EXCEL["nombre"] if d == 0 else FORMAT_OBJECTIF)
     if not rapportees:
-        set_valeur(ws.cell(row=intitules + 1, column=1), "Aucun bilan reçu à cette date.")
+        set_valeur(ws.cell(row=intitules + 1, column=1), "Aucune convention suivie à cette date.")
         return
 
     derniere = intitules + len(rapportees)
@@ -319,16 +321,23 @@ def _write_graphiques(ws, titre: str, situation: str, lignes: list[LigneSuivi]) 
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _lignes_rapportees(lignes: list[LigneSuivi]) -> list[tuple[str, LigneSuivi]]:
-    """The rows with a charted value reported, each labelled by its porteur, made unique.
-
-    A porteur reported twice (two periods, two conventions) gets its period,
-    then its convention, appended.
-    """
+def _lignes_graphiques(lignes: list[LigneSuivi]) -> list[tuple[str, LigneSuivi]]:
+    """One row per convention, from the first day: its latest row with a charted value reported, else its
+    latest row, labelled by its porteur — « (non renseigné) » when it has reported nothing yet, so that its
+    objective stands alone. Two conventions of the same porteur get their number appended."""
     champs = [realise for _, realise, _, _, _ in GRAPHIQUES]
-    rapportees = [ligne for ligne in lignes if any(getattr(ligne, c) is not None for c in champs)]
-    etiquettes = [ligne.porteur for ligne in rapportees]
-    for detail in (lambda l: f"{l.porteur} — {l.periode}", lambda l: f"{l.porteur} — {l.convention} — {l.periode}"):
-        doublons = {e for e in etiquettes if etiquettes.count(e) > 1}
-        etiquettes = [detail(l) if e in doublons else e for e, l in zip(etiquettes, rapportees, strict=True)]
-    return list(zip(etiquettes, rapportees, strict=True))
+
+    def rapportee(ligne: LigneSuivi) -> bool:
+        return any(getattr(ligne, c) is not None for c in champs)
+
+    par_convention: dict[str, LigneSuivi] = {}
+    for ligne in lignes:
+        courante = par_convention.get(ligne.convention)
+        if courante is None or rapportee(ligne) or not rapportee(courante):
+            par_convention[ligne.convention] = ligne
+    choisies = list(par_convention.values())
+    etiquettes = [ligne.porteur for ligne in choisies]
+    doublons = {e for e in etiquettes if etiquettes.count(e) > 1}
+    etiquettes = [f"{e} — {l.convention}" if e in doublons else e for e, l in zip(etiquettes, choisies, strict=True)]
+    etiquettes = [e if rapportee(l) else f"{e} ({NON_RENSEIGNE_MOTS})" for e, l in zip(etiquettes, choisies, strict=True)]
+    return list(zip(etiquettes, choisies, strict=True))

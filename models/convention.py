@@ -132,13 +132,62 @@ def prolonger(
     return one_year_from(fin + timedelta(days=1))
 
 
-def next_action(statut: ConventionStatut, renouvellements: int, renouvellements_max: int) -> str:
-    """What the SA has to do next with this convention, in French."""
-    if statut is ConventionStatut.A_SIGNER:
+def avenant_en_vigueur(a: Avenant, jour: date) -> bool:
+    """An avenant counts from its signature, and not before the date it was validated for."""
+    return a.signe_le is not None and jour >= max(a.signe_le, a.valide_le)
+
+
+def etat_en_vigueur(c: Convention, jour: date) -> dict[str, Any]:
+    """The référents, ETP and amounts in force on ``jour``: the convention as signed, then each modification
+    avenant in force by then (an avenant still to sign changes nothing)."""
+    etat = c.etat_initial
+    for a in sorted(c.avenants, key=lambda a: a.ordre):
+        if a.nature is AvenantNature.MODIFICATION and avenant_en_vigueur(a, jour):
+            etat = a.etat
+    return etat
+
+
+def fin_en_vigueur(c: Convention, jour: date) -> date:
+    """The last day the convention covers as known on ``jour``: its first year, extended by each renewal
+    avenant signed by then."""
+    fin = one_year_from(c.debut).fin
+    for a in c.avenants:
+        if a.nature is AvenantNature.PROLONGATION and a.signe_le is not None and a.signe_le <= jour:
+            fin = max(fin, a.periode_fin)
+    return fin
+
+
+def avenants_a_signer(c: Convention) -> list[str]:
+    return [a.numero for a in sorted(c.avenants, key=lambda a: a.ordre) if a.signe_le is None]
+
+
+def statut_convention(c: Convention, jour: date, *, bilan_final_recu: bool) -> str:
+    """What the convention is on ``jour``, in French: à signer, à venir, en cours, prolongée par avenant
+    (in a renewed year), échue (with or without its final bilan)."""
+    if c.signee_le is None or jour < c.signee_le:
         return "à signer"
-    if renouvellements >= renouvellements_max:
+    if jour < c.debut:
+        return "à venir"
+    if jour > fin_en_vigueur(c, jour):
+        return "échue, bilan final reçu" if bilan_final_recu else "échue, bilan final non reçu"
+    if jour > one_year_from(c.debut).fin:
+        return "prolongée par avenant"
+    return "en cours"
+
+
+def next_action(c: Convention, jour: date, *, bilan_final_recu: bool) -> str:
+    """What the SA has to do next with this convention on ``jour``, in French. « renouvelable » only while a
+    renewal can still be decided: before the end of the period in force, with renewals left."""
+    if c.signee_le is None or jour < c.signee_le:
+        return "à signer"
+    pending = avenants_a_signer(c)
+    if pending:
+        return f"avenant {pending[0]} à signer"
+    if jour > fin_en_vigueur(c, jour):
+        return "aucune (convention échue)" if bilan_final_recu else "bilan final à obtenir"
+    if c.renouvellements >= c.renouvellements_max:
         return "nouvel appel requis"
-    if renouvellements == renouvellements_max - 1:
+    if c.renouvellements == c.renouvellements_max - 1:
         return "dernier renouvellement possible"
     return "renouvelable"
 
@@ -149,14 +198,3 @@ def requires_new_call(*, renouvellements: int, renouvellements_max: int, fin: da
     porteur that only a new answer continues the action: it cannot be renewed any more, it is still running
     when the call is published, and it ends before the new call's conventions start."""
     return renouvellements >= renouvellements_max and publie_le <= fin < nouveau_debut
-
-
-def objectifs_pro_rata(etp: Decimal, *, entrees: int, file_active: int, taux_sorties_positives: Decimal,
-                       partenariats_par_binome: int) -> dict[str, Decimal]:
-    """The call's yearly objectives for this many ETP (a binôme is two ETP)."""
-    return {
-        "entrees": (Decimal(entrees) * etp).quantize(Decimal("0.1")),
-        "file_active": (Decimal(file_active) * etp).quantize(Decimal("0.1")),
-        "taux_sorties_positives": taux_sorties_positives,
-        "partenariats": (Decimal(partenariats_par_binome) * etp / 2).quantize(Decimal("0.1")),
-    }

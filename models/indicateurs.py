@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Final, Literal
 
 from babel.numbers import format_percent
@@ -31,6 +31,7 @@ __all__ = [
     "describe_seuils",
     "fraction_ecoulee",
     "objectif_pro_rata",
+    "objectifs_au_prorata",
 ]
 
 Couleur = Literal["vert", "orange", "rouge", "—"]
@@ -95,6 +96,21 @@ def objectif_pro_rata(objectif_annuel_par_etp: Decimal, etp: Decimal, fraction_e
     if fraction > _UN:
         raise ValueError(f"fraction écoulée supérieure à 1 : {fraction}")
     return objectif * etp * fraction
+
+
+def objectifs_au_prorata(etp: Decimal, fraction: Decimal, *, entrees: int, file_active: int,
+                         taux_sorties_positives: Decimal, partenariats_par_binome: int) -> dict[str, Decimal]:
+    """The call's objectives for ``etp`` over ``fraction`` of the year, to one decimal — the figures the
+    convention, the bilan form and the report all show (a binôme is two ETP; the file active is a stock,
+    never pro rata; the rate is a rate). 56 entrées × 1,8 ETP × 0,5 → 50,4."""
+    un_dixieme = Decimal("0.1")
+    return {
+        "entrees": objectif_pro_rata(Decimal(entrees), etp, fraction).quantize(un_dixieme, ROUND_HALF_UP),
+        "file_active": objectif_pro_rata(Decimal(file_active), etp, _UN).quantize(un_dixieme, ROUND_HALF_UP),
+        "taux_sorties_positives": taux_sorties_positives,
+        "partenariats": objectif_pro_rata(Decimal(partenariats_par_binome) / 2, etp, fraction)
+        .quantize(un_dixieme, ROUND_HALF_UP),
+    }
 
 
 def fraction_ecoulee(debut: date, fin: date, arrete_au: date) -> Decimal:

@@ -1,9 +1,11 @@
 """Follow-up of the conventions: each period's mid-term and final échéances, and the bilans received."""
 from __future__ import annotations
 
+import calendar
 import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
@@ -77,21 +79,44 @@ class Bilan(Base):
 
 @dataclass(frozen=True)
 class EcheancePrevue:
+    """One bilan owed: the days it covers (``periode_debut``–``periode_fin``) and when it is due."""
+
     nature: NatureEcheance
     periode_debut: date
     periode_fin: date
     due_le: date
 
 
+def add_months(d: date, months: int) -> date:
+    """Same day ``months`` later, or that month's last day (31 January + 6 months → 31 July, 31 August → 28 February)."""
+    year, month = divmod(d.month - 1 + months, 12)
+    year, month = d.year + year, month + 1
+    return date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def mid_term_end(debut: date, *, mi_parcours_mois: int) -> date:
+    """The last day of a period's first ``mi_parcours_mois`` months: 1 January → 30 June, 31 January → 30 July."""
+    return add_months(debut, mi_parcours_mois) - timedelta(days=1)
+
+
 def planned_echeances(debut: date, fin: date, *, mi_parcours_mois: int, delai_mi_parcours_jours: int,
                       delai_final_jours: int) -> list[EcheancePrevue]:
-    """Mid-term (due some days after the middle of the period) and final (some days after its end)."""
-    year, month = divmod(debut.month - 1 + mi_parcours_mois, 12)
-    milieu = debut.replace(year=debut.year + year, month=month + 1, day=min(debut.day, 28)) - timedelta(days=1)
+    """The mid-term bilan covers the period's first months and is due some days after them; the final one
+    covers the whole period and is due some days after its end. The one rule for these dates: the
+    convention, its avenants, the échéancier, the forms and the reports all read them from here."""
+    milieu = mid_term_end(debut, mi_parcours_mois=mi_parcours_mois)
     return [
-        EcheancePrevue(NatureEcheance.MI_PARCOURS, debut, fin, milieu + timedelta(days=delai_mi_parcours_jours)),
+        EcheancePrevue(NatureEcheance.MI_PARCOURS, debut, milieu, milieu + timedelta(days=delai_mi_parcours_jours)),
         EcheancePrevue(NatureEcheance.FINAL, debut, fin, fin + timedelta(days=delai_final_jours)),
     ]
+
+
+def fraction_couverte(nature: NatureEcheance, *, mi_parcours_mois: int, mois_par_periode: int = 12) -> Decimal:
+    """Share of the year's objectives a bilan is measured against: the mid-term one its months (6/12 = 0,5),
+    the final one all of it."""
+    if nature is NatureEcheance.MI_PARCOURS:
+        return Decimal(mi_parcours_mois) / Decimal(mois_par_periode)
+    return Decimal(1)
 
 
 def jeton_echeance(convention_numero: str, nature: NatureEcheance, periode_debut: date) -> str:
@@ -122,5 +147,25 @@ def due_mailings(
     return []
 
 
+class StatutBilan(enum.Enum):
+    """Where one échéance's bilan stands on a given day; the four are distinct everywhere."""
+
+    ATTENDU = "attendu"  # not received, its due date not passed
+    EN_RETARD = "en retard"  # not received, its due date passed
+    A_CORRIGER = "à corriger"  # received with errors (whatever the date), a corrected one is awaited
+    RECU = "bilan reçu"  # received complete and consistent
+
+
+def statut_bilan(*, aujourd_hui: date, due_le: date, accepte: bool, recu_avec_erreurs: bool) -> StatutBilan:
+    """Late means after the due date with nothing received: a bilan received with errors is « à corriger »
+    (before or after its due date), one not yet due is « attendu »."""
+    if accepte:
+        return StatutBilan.RECU
+    if recu_avec_erreurs:
+        return StatutBilan.A_CORRIGER
+    return StatutBilan.EN_RETARD if aujourd_hui > due_le else StatutBilan.ATTENDU
+
+
 def is_late(*, aujourd_hui: date, due_le: date, recu: bool) -> bool:
+    """Past the due date and no complete bilan yet (what the reminders follow)."""
     return not recu and aujourd_hui > due_le

@@ -50,20 +50,25 @@ def relance_context(*, convention_numero: str, porteur_nom: str, periode: str, p
     }
 
 
-def digest_context(*, jour: date, envois: Iterable[str], retards: Iterable[str],
-                   fins_prochaines: Iterable[str], echecs: Iterable[str] = (),
+def digest_context(*, jour: date, envois: Iterable[str], retards: Iterable[str], fins_prochaines: Iterable[str],
+                   a_corriger: Iterable[str] = (), attendus: Iterable[str] = (), echecs: Iterable[str] = (),
                    en_attente: Iterable[str] = ()) -> dict[str, object]:
     """Context of ``digest_echeancier``, the SA's summary of one run of the échéancier on ``jour``.
 
-    ``envois``, ``retards``, ``fins_prochaines``, ``echecs`` (mails given up) and ``en_attente`` (what waits
-    for the SA: dépôts and bilans non identifiés or à vérifier, with their reason) are French lines, one per item.
+    ``envois``, ``retards`` (due date passed, nothing received), ``a_corriger`` (received with errors),
+    ``attendus`` (requested, not yet due), ``fins_prochaines``, ``echecs`` (mails given up) and ``en_attente``
+    (what waits for the SA: dépôts and bilans non identifiés or à vérifier, with their reason) are French
+    lines, one per item.
     """
     lignes = {nom: [ligne.strip() for ligne in items if ligne.strip()]
-              for nom, items in (("envois", envois), ("retards", retards), ("fins_prochaines", fins_prochaines),
-                                 ("echecs", echecs), ("en_attente", en_attente))}
+              for nom, items in (("envois", envois), ("retards", retards), ("a_corriger", a_corriger),
+                                 ("attendus", attendus), ("fins_prochaines", fins_prochaines), ("echecs", echecs),
+                                 ("en_attente", en_attente))}
     resume = ", ".join((
         _compte(len(lignes["envois"]), "envoi", "envois", "aucun envoi"),
         _compte(len(lignes["retards"]), "retard", "retards", "aucun retard"),
+        *([_compte(len(lignes["a_corriger"]), "bilan à corriger", "bilans à corriger", "")]
+          if lignes["a_corriger"] else []),
         _compte(len(lignes["fins_prochaines"]), "fin de convention proche", "fins de convention proches",
                 "aucune fin de convention proche"),
     ))

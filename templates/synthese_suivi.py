@@ -90,7 +90,7 @@ class SyntheseSuiviData:
 
 def synthese_suivi_context(s: SyntheseSuiviData) -> dict[str, object]:
     """The docx context of the synthèse, every value formatted in French."""
-    nb = len(s.conventions)
+    nb = len({c.convention_numero for c in s.conventions})  # conventions, not their bilans (rows)
     return {
         "appel_annee": str(s.appel_annee),
         "arrete_au": format_date(s.arrete_au),

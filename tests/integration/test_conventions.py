@@ -131,9 +131,9 @@ class Bureau:
                 select(Avenant.numero, Avenant.nature, Avenant.renouvellement, Avenant.periode_debut, Avenant.periode_fin)
                 .join(Convention).where(Convention.numero == numero).order_by(Avenant.ordre)))
 
-    def row(self, numero: str) -> dict:
+    def row(self, numero: str, jour: date = date(2018, 6, 1)) -> dict:
         with self.factory() as s:
-            [row] = [r for r in list_conventions(s, 2018) if r["numero"] == numero]
+            [row] = [r for r in list_conventions(s, 2018, aujourd_hui=jour) if r["numero"] == numero]
             return row
 
     def snapshot(self) -> tuple:
@@ -270,7 +270,10 @@ def test_two_renewals_cover_the_next_two_calendar_years_and_the_third_is_refused
     assert bureau.avenants(signee) == [
         ("CONV-2018-001-A1", AvenantNature.PROLONGATION, 1, date(2019, 1, 1), date(2019, 12, 31)),
         ("CONV-2018-001-A2", AvenantNature.PROLONGATION, 2, date(2020, 1, 1), date(2020, 12, 31))]
-    assert bureau.row(signee)["periode_en_cours"] == {"debut": "2020-01-01", "fin": "2020-12-31"}
+    assert bureau.row(signee, date(2020, 6, 1))["periode_en_cours"] == {"debut": "2018-01-01", "fin": "2018-12-31"}
+    for avenant, le in (("CONV-2018-001-A1", date(2018, 11, 29)), ("CONV-2018-001-A2", date(2019, 11, 28))):
+        bureau.sign(avenant, le)  # a renewal counts once signed
+    assert bureau.row(signee, date(2020, 6, 1))["periode_en_cours"] == {"debut": "2020-01-01", "fin": "2020-12-31"}
     with bureau.factory() as s:
         assert s.scalar(select(func.count()).select_from(Avenant)) == 2
         assert s.scalar(select(Avenant.etat).where(Avenant.numero == "CONV-2018-001-A2"))["budget_salaires"] == "44499.99"
@@ -280,7 +283,8 @@ def test_modifications_before_and_after_renewals_do_not_count_and_keep_the_perio
     plus_autres = Modification(montants={"budget_autres": Decimal("250.50"), "ressources_autres": Decimal("250.50")})
 
     assert bureau.modify(signee, plus_autres, date(2018, 3, 1)) == "CONV-2018-001-A1"
-    assert (bureau.convention(signee).renouvellements, bureau.row(signee)["prochaine_action"]) == (0, "renouvelable")
+    assert (bureau.convention(signee).renouvellements, bureau.row(signee)["prochaine_action"]) == (
+        0, "avenant CONV-2018-001-A1 à signer")
     assert bureau.prolong(signee, 2019) == "CONV-2018-001-A2"
     assert bureau.prolong(signee, 2020) == "CONV-2018-001-A3"
     remplacement = Modification(remplacements={"Anne Dupont": "Inès Girard"})
@@ -307,7 +311,8 @@ def test_modifications_before_and_after_renewals_do_not_count_and_keep_the_perio
 
 def convention_history_of(bureau: Bureau, numero: str) -> dict[str, list[str]]:
     with bureau.factory() as s:
-        return {h["numero"]: h["changements"] for h in convention_history(s, numero)["historique"]}
+        return {h["numero"]: h["changements"]
+                for h in convention_history(s, numero, aujourd_hui=date(2018, 6, 1))["historique"]}
 
 
 def test_modification_within_the_rules_changes_the_referents_and_the_budget(bureau, deux):
@@ -395,30 +400,65 @@ def test_database_refuses_a_second_avenant_for_the_same_renewal_rank(bureau, sig
 # --- what the SA reads -------------------------------------------------------------------------------------
 
 
-def test_list_gives_the_next_action_in_french_at_each_stage(bureau, deux):
-    def actions() -> dict[str, tuple]:
+def test_list_gives_the_status_by_the_calendar_and_the_next_action_in_french_at_each_stage(bureau, deux):
+    def actions(jour: date) -> dict[str, tuple]:
         with bureau.factory() as s:
-            rows = list_conventions(s, 2018)
+            rows = list_conventions(s, 2018, aujourd_hui=jour)
         assert all(KEYS <= set(r) for r in rows)
         json.dumps(rows)  # plain JSON values only
         return {r["numero"]: (r["statut"], r["renouvellements"], r["renouvellements_max"], r["fin"], r["prochaine_action"])
                 for r in rows}
 
     bureau.establish()
-    assert actions() == {"CONV-2018-001": ("à signer", 0, 2, "2018-12-31", "à signer"),
-                         "CONV-2018-002": ("à signer", 0, 2, "2018-12-31", "à signer")}
+    assert actions(date(2017, 12, 21)) == {"CONV-2018-001": ("à signer", 0, 2, "2018-12-31", "à signer"),
+                                           "CONV-2018-002": ("à signer", 0, 2, "2018-12-31", "à signer")}
     bureau.sign("CONV-2018-001")
-    assert actions()["CONV-2018-001"] == ("en cours", 0, 2, "2018-12-31", "renouvelable")
+    assert actions(date(2018, 6, 1))["CONV-2018-001"] == ("en cours", 0, 2, "2018-12-31", "renouvelable")
     bureau.prolong("CONV-2018-001", 2019)
-    assert actions()["CONV-2018-001"] == ("en cours", 1, 2, "2019-12-31", "dernier renouvellement possible")
+    assert actions(date(2018, 11, 20))["CONV-2018-001"] == (
+        "en cours", 1, 2, "2018-12-31", "avenant CONV-2018-001-A1 à signer")  # the renewal counts once signed
+    bureau.sign("CONV-2018-001-A1", date(2018, 11, 29))
+    assert actions(date(2019, 6, 1))["CONV-2018-001"] == (
+        "prolongée par avenant", 1, 2, "2019-12-31", "dernier renouvellement possible")
     bureau.prolong("CONV-2018-001", 2020)
-    assert actions() == {"CONV-2018-001": ("en cours", 2, 2, "2020-12-31", "nouvel appel requis"),
-                         "CONV-2018-002": ("à signer", 0, 2, "2018-12-31", "à signer")}
-    row = bureau.row("CONV-2018-001")
+    bureau.sign("CONV-2018-001-A2", date(2019, 11, 28))
+    assert actions(date(2020, 6, 1)) == {
+        "CONV-2018-001": ("prolongée par avenant", 2, 2, "2020-12-31", "nouvel appel requis"),
+        "CONV-2018-002": ("à signer", 0, 2, "2018-12-31", "à signer")}
+    assert actions(date(2026, 12, 1))["CONV-2018-001"] == (  # nothing from 2018 is still « en cours » in 2026
+        "échue, bilan final non reçu", 2, 2, "2020-12-31", "bilan final à obtenir")
+    row = bureau.row("CONV-2018-001", date(2020, 6, 1))
     assert (row["porteur"], row["siret"], row["debut"], row["signee_le"], row["avenants"]) == (
         UN_ETP.nom, UN_ETP.siret, "2018-01-01", "2017-12-28", ["CONV-2018-001-A1", "CONV-2018-001-A2"])
     with bureau.factory() as s:
-        assert list_conventions(s, 2017) == [] and len(list_conventions(s)) == 2
+        assert list_conventions(s, 2017, aujourd_hui=date(2018, 6, 1)) == []
+        assert len(list_conventions(s, aujourd_hui=date(2018, 6, 1))) == 2
+
+
+def test_an_unsigned_modification_avenant_is_shown_to_sign_and_counts_from_its_signature(bureau, deux):
+    bureau.establish()
+    bureau.sign("CONV-2018-002")
+    changes = Modification(etp={"Lucie Martin": Decimal("0.6")}, salaires={"lucie martin": Decimal("26700.00")},
+                           montants={"budget_salaires": Decimal("62300.00"), "ressources_plie": Decimal("34875.00")})
+    assert bureau.modify("CONV-2018-002", changes, date(2018, 4, 2)) == "CONV-2018-002-A1"
+
+    avant = bureau.row("CONV-2018-002", date(2018, 5, 1))
+    assert (avant["etp"], avant["montant_total"], avant["avenants"], avant["prochaine_action"]) == (
+        "1.30", "60850.00", ["CONV-2018-002-A1 (à signer)"], "avenant CONV-2018-002-A1 à signer")
+    with bureau.factory() as s:
+        path = export_conventions(s, bureau.tmp / "avant.xlsx", 2018, aujourd_hui=date(2018, 5, 1))
+    wb = openpyxl.load_workbook(path, read_only=True)
+    [binome] = [r for r in wb["Conventions"].iter_rows(min_row=3, values_only=True) if r[0] == "CONV-2018-002"]
+    [avenant] = list(wb["Avenants"].iter_rows(min_row=3, values_only=True))
+    assert (Decimal(str(binome[11])), Decimal(str(binome[12]))) == (Decimal("1.3"), Decimal("60850"))
+    assert (avenant[0], avenant[10]) == ("CONV-2018-002-A1", "à signer")
+    wb.close()
+
+    bureau.sign("CONV-2018-002-A1", date(2018, 5, 15))
+    assert bureau.row("CONV-2018-002", date(2018, 5, 14))["etp"] == "1.30"
+    apres = bureau.row("CONV-2018-002", date(2018, 5, 15))
+    assert (apres["etp"], apres["montant_total"], apres["avenants"], apres["prochaine_action"]) == (
+        "1.40", "65300.00", ["CONV-2018-002-A1"], "renouvelable")
 
 
 def test_history_lists_the_convention_then_its_avenants_in_order(bureau, signee):
@@ -428,9 +468,9 @@ def test_history_lists_the_convention_then_its_avenants_in_order(bureau, signee)
     bureau.sign("CONV-2018-001-A1", date(2018, 11, 29))
 
     with bureau.factory() as s:
-        history = convention_history(s, signee)
+        history = convention_history(s, signee, aujourd_hui=date(2019, 12, 1))
         with pytest.raises(SaisieRefusee, match="aucune convention n° CONV-2018-077"):
-            convention_history(s, "CONV-2018-077")
+            convention_history(s, "CONV-2018-077", aujourd_hui=date(2019, 12, 1))
 
     assert [(h["numero"], h["nature"], h["date"], h["signe_le"]) for h in history["historique"]] == [
         ("CONV-2018-001", "convention", "2017-12-21", "2017-12-28"),  # the Paris day
@@ -439,15 +479,17 @@ def test_history_lists_the_convention_then_its_avenants_in_order(bureau, signee)
         ("CONV-2018-001-A3", "prolongation", "2019-11-14", None)]
     assert history["historique"][0]["changements"] == ["Convention initiale du 1er janvier 2018 au 31 décembre 2018"]
     assert history["historique"][1]["instance"] == "comité de pilotage du 15 novembre 2018"
-    assert (history["renouvellements"], history["prochaine_action"]) == (2, "nouvel appel requis")
+    assert (history["renouvellements"], history["prochaine_action"]) == (2, "avenant CONV-2018-001-A2 à signer")
 
 
 def test_export_reads_back_with_each_convention_and_avenant(bureau, signee):
     bureau.prolong(signee, 2019)
+    bureau.sign("CONV-2018-001-A1", date(2018, 11, 29))
     bureau.prolong(signee, 2020)
+    bureau.sign("CONV-2018-001-A2", date(2019, 11, 28))
 
     with bureau.factory() as s:
-        path = export_conventions(s, bureau.tmp / "suivi.xlsx", 2018)
+        path = export_conventions(s, bureau.tmp / "suivi.xlsx", 2018, aujourd_hui=date(2020, 6, 1))
 
     wb = openpyxl.load_workbook(path, read_only=True)
     conventions = [r for r in wb["Conventions"].iter_rows(min_row=2, values_only=True)]
@@ -456,7 +498,7 @@ def test_export_reads_back_with_each_convention_and_avenant(bureau, signee):
                                    "Maximum", "Statut", "Signée le", "Prochaine action", "ETP", "Montant total", "Avenants")
     un, binome = conventions[1:]
     assert un[:11] == ("CONV-2018-001", UN_ETP.nom, UN_ETP.siret, "2018-001", datetime(2018, 1, 1), datetime(2020, 12, 31),
-                       2, 2, "en cours", datetime(2017, 12, 28), "nouvel appel requis")
+                       2, 2, "prolongée par avenant", datetime(2017, 12, 28), "nouvel appel requis")
     assert Decimal(str(un[12])) == Decimal("46000.01") and un[13] == "CONV-2018-001-A1\nCONV-2018-001-A2"
     assert (binome[0], binome[8], binome[10], Decimal(str(binome[11])), Decimal(str(binome[12]))) == (
         "CONV-2018-002", "à signer", "à signer", Decimal("1.3"), Decimal("60850"))
@@ -678,9 +720,10 @@ def test_two_processes_racing_for_a_third_renewal_both_fail_and_change_nothing(b
 
 def test_cli_lists_conventions_as_json_without_starting_prefect(bureau, signee, db_url):
     bureau.prolong(signee, 2019)
+    bureau.sign("CONV-2018-001-A1", date(2018, 11, 29))
     probe = ("import atexit, runpy, sys\n"
              "atexit.register(lambda: sys.stderr.write('PREFECT IMPORTÉ\\n' if 'prefect' in sys.modules else ''))\n"
-             "sys.argv = ['aap', 'conventions', '--json']\n"
+             "sys.argv = ['aap', 'conventions', '--json', '--maintenant', '2018-12-01']\n"
              "runpy.run_module('flows.cli', run_name='__main__')\n")
     env = {**os.environ, "AAP_DATABASE_URL": db_url, "AAP_STORAGE_DIR": str(bureau.storage.root),
            "PYTHONPATH": str(ROOT), "PREFECT_API_URL": "http://127.0.0.1:9/api"}
@@ -696,5 +739,5 @@ def test_cli_lists_conventions_as_json_without_starting_prefect(bureau, signee, 
     assert {k: un[k] for k in KEYS} == {
         "numero": "CONV-2018-001", "porteur": UN_ETP.nom, "siret": UN_ETP.siret, "debut": "2018-01-01",
         "fin": "2019-12-31", "renouvellements": 1, "renouvellements_max": 2, "statut": "en cours",
-        "prochaine_action": "dernier renouvellement possible"}
+        "prochaine_action": "dernier renouvellement possible"}  # renewed for 2019, still in its first year
     assert rows["CONV-2018-002"]["prochaine_action"] == "à signer"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from email.message import EmailMessage
+from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,7 +30,7 @@ from actions.bilans import confirm_bilan, reject_bilan, render_pending_accuses
 from actions.listing import waiting_queue
 from actions.comite import notify_decisions, prepare_comite, record_decisions
 from actions.convention_documents import render_pending_conventions
-from actions.conventions import establish_conventions, prolong, sign
+from actions.conventions import Modification, establish_conventions, modify, prolong, sign
 from actions.depots import IntakeReport, register_postal
 from actions.echeancier import EcheancierReport, run_echeancier
 from actions.fse import build_fse_pack, render_fiches_presence
@@ -169,6 +170,7 @@ class Story:
     answers: dict[str, Answer] = field(default_factory=dict)
     rapport: tuple[Path, Path] | None = None
     queues: dict[str, list[dict]] = field(default_factory=dict)
+    rapport_juillet: tuple[Path, Path] | None = None
 
     # the steps
 
@@ -244,14 +246,19 @@ class Story:
 
 def play(story: Story) -> Story:
     assert story.sign_conventions(A, B, C) == list(CONVENTIONS.values())
+    # B's ETP 1 → 0,9 by an avenant never signed: it changes nothing in the forms and reports
+    modify(story.factory, CONVENTIONS[B.nom], Modification(etp={"Prénom1 Nom1": Decimal("0.9")}),
+           valide_le=date(2018, 3, 1), instance="bureau du PLIE", maintenant=morning(date(2018, 3, 1)))
     story.run("14 juillet", date(2018, 7, 14))
+    story.rapport_juillet = write_suivi_report_at(story, date(2018, 7, 14), "rapport-14-juillet.xlsx")
     story.run("15 juillet", date(2018, 7, 15))
     story.run("15 juillet, encore", date(2018, 7, 15), hour=18)
     story.answer("A", A, BILAN_A, PIECES_A, morning(date(2018, 7, 20), 10))
     story.intake("relève suivante", morning(date(2018, 7, 20), 11))
     story.answer("A renvoyé", A, BILAN_A, PIECES_A, morning(date(2018, 7, 20), 12),
                  message_id=bilan_message_id("A", A))  # A's message, delivered again
-    story.answer("C avec erreurs", C, BILAN_C_ERREURS, PIECES_C_ERREURS, morning(date(2018, 7, 25), 10))
+    story.answer("C avec erreurs", C, BILAN_C_ERREURS, PIECES_C_ERREURS, morning(date(2018, 7, 22), 10))
+    story.run("22 juillet", date(2018, 7, 22), hour=18)  # C's bilan is to correct, eight days before its due date
     story.run("20 août", date(2018, 8, 20))
     story.rapport = write_suivi_report_at(story, date(2018, 8, 21), "rapport-21-aout.xlsx")
     story.answer("C corrigé", C, BILAN_C_CORRIGE, PIECES_C, morning(date(2018, 8, 22), 10))
@@ -260,6 +267,7 @@ def play(story: Story) -> Story:
     story.run("15 novembre", date(2018, 11, 15))
     prolong(story.factory, CONVENTIONS[A.nom], valide_le=date(2018, 11, 20), instance="comité de pilotage",
             maintenant=morning(date(2018, 11, 20)))
+    sign(story.factory, f"{CONVENTIONS[A.nom]}-A1", le=date(2018, 11, 20))
     story.run("21 novembre", date(2018, 11, 21))
     # in April 2019 (after the reports the tests replay), B's mid-term bilan comes from two unknown addresses
     story.answer("usurpation", B, BILAN_A, PIECES_A, morning(date(2019, 4, 2), 10), sender=USURPATEUR)
@@ -336,7 +344,7 @@ def test_requests_go_out_fifteen_days_before_the_due_date_with_the_prefilled_for
         numero = CONVENTIONS[p.nom]
         assert fr(demande["Subject"]) == (f"Bilan à mi-parcours de la convention n° {numero} à retourner au plus "
                                           f"tard le 30 juillet 2018 — {p.nom}")
-        assert ("pour la période du 1er janvier 2018 au 31 décembre 2018, au plus tard le 30 juillet 2018"
+        assert ("pour la période du 1er janvier 2018 au 30 juin 2018, au plus tard le 30 juillet 2018"
                 in body(demande))
         [(nom, data)] = attachments(demande).items()
         assert nom == f"{JETON[p.nom]}.xlsx" and is_bilan_form(data)
@@ -444,19 +452,75 @@ def test_catching_up_on_20_august_sends_only_the_second_reminder_to_those_withou
     assert not any("Première relance" in m["Subject"] for m in story.sink.messages())
 
 
+def prefilled(form: bytes) -> dict[str, object]:
+    """The grey column of a bilan form, by the label beside it (« Période couverte par le bilan » → its days)."""
+    ws = openpyxl.load_workbook(BytesIO(form))["Bilan"]
+    return {row[0].value: row[1].value for row in ws.iter_rows(min_col=1, max_col=2) if row[0].value}
+
+
+def test_the_mid_term_form_covers_january_to_june_with_half_the_year_s_objectives_and_the_signed_etp(story):
+    forms = {p.nom: next(iter(attachments(m).values())) for p in (A, B) for m in story.runs["15 juillet"].to(p)}
+    a, b = prefilled(forms[A.nom]), prefilled(forms[B.nom])
+    assert a["Période couverte par le bilan"] == "du 1er janvier 2018 au 30 juin 2018"
+    assert (a["ETP conventionnés"], a["Entrées de participants sur la période"]) == ("2", 56)  # 56 × 2 ETP × 6/12
+    # B's avenant (ETP 1 → 0,9) is not signed: the form keeps the convention as signed
+    assert (b["ETP conventionnés"], b["Entrées de participants sur la période"]) == ("1", 28)
+    assert b["Partenariats durables noués avec des entreprises"] == 1.5  # 6 per binôme × 1 ETP / 2 × 6/12
+
+
+def test_the_mid_term_receipt_and_reminder_name_the_half_year_they_cover(story):
+    periode = "pour la période du 1er janvier 2018 au 30 juin 2018"
+    [accuse] = story.answers["A"].mails
+    assert periode in body(accuse)
+    bilan = story.bilans()["BIL-2018-0001"]
+    assert "du 1er janvier 2018 au 30 juin 2018" in fr(read_docx_text(story.storage.path(bilan.accuse_chemin)))
+    [relance] = story.runs["20 août"].to(B)
+    assert periode in body(relance)
+    with story.factory() as s:
+        mi = s.scalar(select(Echeance).where(Echeance.jeton == JETON[A.nom]))
+        assert (mi.periode_debut, mi.periode_fin) == (date(2018, 1, 1), date(2018, 6, 30))
+
+
+def test_a_report_written_before_any_bilan_charts_every_structure_marked_non_renseigne(story):
+    workbook, synthese = story.rapport_juillet
+    ws = openpyxl.load_workbook(workbook)[SHEET_GRAPHIQUES]
+    assert len(ws._charts) == 3
+    porteurs = [ws.cell(row, 1).value for row in range(5, ws.max_row + 1) if ws.cell(row, 1).value]
+    assert porteurs == [f"{p.nom} (non renseigné)" for p in (A, B, C)]
+    assert [ws.cell(row, 3).value for row in range(5, 8)] == [56, 28, 28]  # the mid-term objectives (B: as signed)
+    assert "le suivi de 3 conventions" in fr(read_docx_text(synthese))
+
+
 def test_digest_tells_the_sa_what_was_sent_and_what_is_late_and_why(story):
     [digest] = story.runs["20 août"].digests
-    assert fr(digest["Subject"]) == ("Échéancier du suivi au 20 août 2018 — 2 envois, 2 retards, "
+    assert fr(digest["Subject"]) == ("Échéancier du suivi au 20 août 2018 — 2 envois, 1 retard, 1 bilan à corriger, "
                                      "aucune fin de convention proche")
     text = body(digest)
     envois, retards = text.split("Bilans en retard :")
+    retards, a_corriger = retards.split("Bilans à corriger (reçus avec erreurs) :")
     assert f"  - relance n° 2 du bilan mi-parcours 2018 — CONV-2018-002 ({B.nom})" in envois
     assert f"  - relance n° 2 du bilan mi-parcours 2018 — CONV-2018-003 ({C.nom})" in envois
     assert (f"  - CONV-2018-002 ({B.nom}) : bilan mi-parcours 2018 attendu le 30 juillet 2018, non reçu "
             "(21 jours de retard)") in retards
-    assert (f"  - CONV-2018-003 ({C.nom}) : bilan mi-parcours 2018 attendu le 30 juillet 2018, reçu avec erreurs "
-            "(21 jours de retard)") in retards
-    assert "CONV-2018-001" not in text
+    assert (f"  - CONV-2018-003 ({C.nom}) : bilan mi-parcours 2018 n° BIL-2018-0002 reçu avec erreurs, échéance du "
+            "30 juillet 2018 dépassée de 21 jours : Partenariats : valeur négative (-1)") in a_corriger
+    assert "CONV-2018-003" not in retards and "CONV-2018-001" not in text
+
+
+def test_a_bilan_to_correct_eight_days_before_its_due_date_is_listed_to_correct_not_late(story):
+    [digest] = story.runs["22 juillet"].digests
+    text = body(digest)
+    assert fr(digest["Subject"]) == ("Échéancier du suivi au 22 juillet 2018 — aucun envoi, aucun retard, "
+                                     "1 bilan à corriger, aucune fin de convention proche")
+    sections = {titre: text.split(titre)[1].split("\n\n")[0].strip() for titre in (
+        "Bilans en retard :", "Bilans à corriger (reçus avec erreurs) :", "Bilans attendus (demandés, avant leur échéance) :")}
+    assert sections["Bilans en retard :"] == "aucun"
+    assert sections["Bilans à corriger (reçus avec erreurs) :"].startswith(
+        f"- CONV-2018-003 ({C.nom}) : bilan mi-parcours 2018 n° BIL-2018-0002 reçu avec erreurs, à corriger avant le "
+        "30 juillet 2018 : Partenariats : valeur négative (-1)")
+    assert sections["Bilans attendus (demandés, avant leur échéance) :"] == (
+        f"- CONV-2018-002 ({B.nom}) : bilan mi-parcours 2018 demandé le 15 juillet 2018, attendu au plus tard le "
+        "30 juillet 2018")
 
 
 def test_corrected_bilan_is_accepted_and_nothing_more_is_asked(story):
@@ -475,8 +539,10 @@ def test_corrected_bilan_is_accepted_and_nothing_more_is_asked(story):
 def test_conventions_ending_within_60_days_appear_in_the_digest_with_their_next_action(story):
     assert story.runs["31 octobre"].report.fins_prochaines == []
     report = story.runs["15 novembre"].report
-    assert report.fins_prochaines == [f"{CONVENTIONS[p.nom]} ({p.nom}) : fin le 31 décembre 2018, renouvelable"
-                                      for p in (A, B, C)]
+    assert report.fins_prochaines == [
+        f"{CONVENTIONS[A.nom]} ({A.nom}) : fin le 31 décembre 2018, renouvelable",
+        f"{CONVENTIONS[B.nom]} ({B.nom}) : fin le 31 décembre 2018, avenant CONV-2018-002-A1 à signer",
+        f"{CONVENTIONS[C.nom]} ({C.nom}) : fin le 31 décembre 2018, renouvelable"]
     [digest] = story.runs["15 novembre"].digests
     fins = body(digest).split("Conventions arrivant prochainement à leur terme :")[1]
     assert f"  - CONV-2018-003 ({C.nom}) : fin le 31 décembre 2018, renouvelable" in fins
@@ -518,7 +584,7 @@ def test_report_has_a_row_per_convention_and_period_with_its_figures_and_status(
     a, b, c, total = rows.values()
     value = {titre: j - 1 for titre, j in COL.items()}
     assert [r[value["Période"]] for r in (a, b, c)] == ["mi-parcours 2018"] * 3
-    assert [r[value["Statut du bilan"]] for r in (a, b, c)] == ["bilan reçu", "en retard", "reçu avec erreurs"]
+    assert [r[value["Statut du bilan"]] for r in (a, b, c)] == ["bilan reçu", "en retard", "à corriger"]
     assert (a[value["Entrées"]], a[value["Objectif entrées au prorata"]], a[value["File active"]]) == (60, 56, 120)
     assert (a[value["Taux de sorties positives"]], a[value["Budget consommé"]]) == (0.5, 40812.4)
     assert (b[value["Entrées"]], b[value["Objectif entrées au prorata"]]) == ("—", 28)
@@ -543,7 +609,7 @@ def test_report_draws_its_charts_on_the_graphiques_sheet_for_the_porteurs_who_re
     assert titles == ["Entrées : réalisé et objectif au prorata", "File active : réalisé et objectif au prorata",
                       "Taux de sorties positives : réalisé et objectif au prorata"]
     porteurs = [ws.cell(row, 1).value for row in range(5, ws.max_row + 1) if ws.cell(row, 1).value]
-    assert porteurs == [A.nom, C.nom]
+    assert porteurs == [A.nom, f"{B.nom} (non renseigné)", C.nom]
 
 
 def test_report_synthesis_for_the_comite_is_a_french_docx_with_the_points_of_attention(story):
@@ -554,7 +620,7 @@ def test_report_synthesis_for_the_comite_is_a_french_docx_with_the_points_of_att
     assert "Budget consommé : 40 812,40 € sur 83 000,00 € prévus (49 %)." in text
     attention = text.split("Points d'attention")[1]
     assert f"CONV-2018-002 ({B.nom}) : bilan mi-parcours 2018 en retard" in attention
-    assert f"CONV-2018-003 ({C.nom}) : bilan mi-parcours 2018 reçu avec erreurs" in attention
+    assert f"CONV-2018-003 ({C.nom}) : bilan mi-parcours 2018 à corriger" in attention
     assert f"CONV-2018-001 ({A.nom}), mi-parcours 2018 : insuffisant sur partenariats" in attention
 
 
@@ -570,6 +636,8 @@ def test_total_counts_each_convention_once_when_it_has_several_periods(story):
     # A and C: their mid-term bilans (56 + 28); B, which sent none: its final (56 for 1 ETP over the year)
     assert (ws.cell(total, COL["ETP"]).value, ws.cell(total, COL["Entrées"]).value) == (4, 75)
     assert ws.cell(total, COL["Objectif entrées au prorata"]).value == 140
+    text = fr(read_docx_text(workbook.with_suffix(".docx")))
+    assert "le suivi de 3 conventions de l'appel" in text  # six rows, three conventions
 
 
 def test_report_replaying_a_past_day_is_dated_in_paris_and_ignores_later_bilans(story):
@@ -580,7 +648,7 @@ def test_report_replaying_a_past_day_is_dated_in_paris_and_ignores_later_bilans(
     assert openpyxl.load_workbook(workbook)[SHEET_SUIVI]["A2"].value == "Situation au 31 juillet 2018"
     rows = suivi_rows(workbook)
     assert [rows[n][COL["Statut du bilan"] - 1] for n in CONVENTIONS.values()] == [
-        "bilan reçu", "en retard", "reçu avec erreurs"]
+        "bilan reçu", "en retard", "à corriger"]
 
 
 def test_cli_writes_the_report_and_its_synthesis(story, tmp_path):

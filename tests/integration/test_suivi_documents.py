@@ -417,6 +417,8 @@ def test_empty_digest_says_aucun_in_each_section():
                       "aucune fin de convention proche"
     assert _section(body, "Envois (demandes et relances de bilan) :") == ["aucun"]
     assert _section(body, "Bilans en retard :") == ["aucun"]
+    assert _section(body, "Bilans à corriger (reçus avec erreurs) :") == ["aucun"]
+    assert _section(body, "Bilans attendus (demandés, avant leur échéance) :") == ["aucun"]
     assert _section(body, "Conventions arrivant prochainement à leur terme :") == ["aucune"]
 
 
@@ -425,10 +427,17 @@ def test_digest_lists_sends_delays_and_coming_ends():
         jour=date(2018, 7, 16),
         envois=["Demande du bilan à mi-parcours — CONV-2018-003", "Première relance — CONV-2018-007", "  "],
         retards=["CONV-2018-007 — bilan à mi-parcours attendu le 15 juillet 2018 (1 jour de retard)"],
+        a_corriger=["CONV-2018-002 — bilan à mi-parcours reçu avec erreurs, à corriger avant le 30 juillet 2018"],
+        attendus=["CONV-2018-003 — bilan à mi-parcours attendu au plus tard le 30 juillet 2018"],
         fins_prochaines=["CONV-2018-001 — fin le 31 août 2018"],
     )
     subject, body = render_mail("digest_echeancier", context)
-    assert subject == "Échéancier du suivi au 16 juillet 2018 — 2 envois, 1 retard, 1 fin de convention proche"
+    assert subject == ("Échéancier du suivi au 16 juillet 2018 — 2 envois, 1 retard, 1 bilan à corriger, "
+                       "1 fin de convention proche")
+    assert _section(body, "Bilans à corriger (reçus avec erreurs) :") == [
+        "- CONV-2018-002 — bilan à mi-parcours reçu avec erreurs, à corriger avant le 30 juillet 2018"]
+    assert _section(body, "Bilans attendus (demandés, avant leur échéance) :") == [
+        "- CONV-2018-003 — bilan à mi-parcours attendu au plus tard le 30 juillet 2018"]
     assert _section(body, "Envois (demandes et relances de bilan) :") == [
         "- Demande du bilan à mi-parcours — CONV-2018-003", "- Première relance — CONV-2018-007",
     ]

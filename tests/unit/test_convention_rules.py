@@ -14,12 +14,17 @@ from models.convention import (
     ConventionStatut,
     Periode,
     RenouvellementsEpuises,
+    Avenant,
+    AvenantNature,
+    Convention,
+    etat_en_vigueur,
     next_action,
-    objectifs_pro_rata,
     one_year_from,
     prolonger,
     requires_new_call,
+    statut_convention,
 )
+from models.indicateurs import objectifs_au_prorata
 from templates.mails import annonce_context, render_mail
 
 EN_COURS, A_SIGNER = ConventionStatut.EN_COURS, ConventionStatut.A_SIGNER
@@ -35,9 +40,7 @@ def renew(renouvellements: int, fin: date, *, statut: ConventionStatut = EN_COUR
 
 
 def pro_rata(etp: str) -> dict[str, Decimal]:
-    return objectifs_pro_rata(Decimal(etp), entrees=OBJECTIFS.entrees, file_active=OBJECTIFS.file_active,
-                              taux_sorties_positives=OBJECTIFS.taux_sorties_positives,
-                              partenariats_par_binome=OBJECTIFS.partenariats_par_binome)
+    return objectifs_au_prorata(Decimal(etp), Decimal(1), **OBJECTIFS.model_dump())
 
 
 # --- renewals ------------------------------------------------------------------------------------
@@ -83,16 +86,83 @@ def test_unsigned_convention_cannot_be_renewed(renouvellements):
 # --- the next action, in French --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("statut", "renouvellements", "maximum", "action"), [
-    (A_SIGNER, 0, 2, "à signer"),
-    (EN_COURS, 0, 2, "renouvelable"),
-    (EN_COURS, 1, 2, "dernier renouvellement possible"),
-    (EN_COURS, 2, 2, "nouvel appel requis"),
-    (EN_COURS, 0, 1, "dernier renouvellement possible"),
-    (EN_COURS, 0, 0, "nouvel appel requis"),
+INITIAL = {"referents": [{"nom_complet": "Anne Dupont", "etp": "1", "salaire": "40000.00"}], "etp": "1"}
+APRES = {"referents": [{"nom_complet": "Anne Dupont", "etp": "0.8", "salaire": "35600.00"}], "etp": "0.8"}
+
+
+def convention(*, signee_le: date | None = date(2017, 12, 28), renouvellements: int = 0, maximum: int = 2,
+               avenants: tuple[Avenant, ...] = ()) -> Convention:
+    """A 2018 convention as the database holds it (no session: the rules only read it)."""
+    fin = one_year_from(date(2018 + renouvellements, 1, 1)).fin
+    return Convention(numero="CONV-2018-001", debut=date(2018, 1, 1), fin=fin, signee_le=signee_le,
+                      statut=A_SIGNER if signee_le is None else EN_COURS, renouvellements=renouvellements,
+                      renouvellements_max=maximum, etat_initial=INITIAL, avenants=list(avenants))
+
+
+def renouvellement(rang: int, *, signe_le: date | None) -> Avenant:
+    debut = date(2018 + rang, 1, 1)
+    return Avenant(ordre=rang, numero=f"CONV-2018-001-A{rang}", nature=AvenantNature.PROLONGATION, renouvellement=rang,
+                   valide_le=date(2017 + rang, 11, 15), periode_debut=debut, periode_fin=one_year_from(debut).fin,
+                   etat=INITIAL, signe_le=signe_le)
+
+
+def modification(ordre: int, *, valide_le: date, signe_le: date | None) -> Avenant:
+    return Avenant(ordre=ordre, numero=f"CONV-2018-001-A{ordre}", nature=AvenantNature.MODIFICATION, renouvellement=None,
+                   valide_le=valide_le, periode_debut=date(2018, 1, 1), periode_fin=date(2018, 12, 31),
+                   changements=["ETP de Anne Dupont : 1 → 0,8"], etat=APRES, signe_le=signe_le)
+
+
+@pytest.mark.parametrize(("c", "jour", "action"), [
+    (convention(signee_le=None), date(2017, 12, 21), "à signer"),
+    (convention(), date(2018, 6, 1), "renouvelable"),
+    (convention(renouvellements=1, avenants=(renouvellement(1, signe_le=date(2018, 11, 29)),)), date(2019, 6, 1),
+     "dernier renouvellement possible"),
+    (convention(renouvellements=1, avenants=(renouvellement(1, signe_le=None),)), date(2018, 11, 20),
+     "avenant CONV-2018-001-A1 à signer"),
+    (convention(maximum=0), date(2018, 6, 1), "nouvel appel requis"),
+    (convention(maximum=1), date(2018, 6, 1), "dernier renouvellement possible"),
+    (convention(), date(2019, 1, 1), "bilan final à obtenir"),  # its year is over: too late to renew it
 ])
-def test_next_action_says_what_the_sa_does_next(statut, renouvellements, maximum, action):
-    assert next_action(statut, renouvellements, maximum) == action
+def test_next_action_says_what_the_sa_does_next_on_that_day(c, jour, action):
+    assert next_action(c, jour, bilan_final_recu=False) == action
+
+
+def test_renewable_only_while_a_renewal_can_still_be_decided_before_the_end_of_the_period():
+    c = convention()
+    assert next_action(c, date(2018, 12, 31), bilan_final_recu=False) == "renouvelable"
+    assert next_action(c, date(2019, 1, 1), bilan_final_recu=True) == "aucune (convention échue)"
+
+
+def test_a_convention_s_status_follows_the_calendar():
+    prolongee = convention(renouvellements=1, avenants=(renouvellement(1, signe_le=date(2018, 11, 29)),))
+    assert statut_convention(convention(signee_le=None), date(2017, 12, 21), bilan_final_recu=False) == "à signer"
+    assert statut_convention(convention(), date(2017, 12, 29), bilan_final_recu=False) == "à venir"
+    assert statut_convention(convention(), date(2018, 3, 1), bilan_final_recu=False) == "en cours"
+    assert statut_convention(prolongee, date(2018, 12, 1), bilan_final_recu=False) == "en cours"
+    assert statut_convention(prolongee, date(2019, 3, 1), bilan_final_recu=False) == "prolongée par avenant"
+    assert statut_convention(prolongee, date(2020, 1, 1), bilan_final_recu=False) == "échue, bilan final non reçu"
+    assert statut_convention(prolongee, date(2020, 3, 1), bilan_final_recu=True) == "échue, bilan final reçu"
+
+
+def test_in_december_2026_a_2018_convention_renewed_twice_is_no_longer_in_progress():
+    c = convention(renouvellements=2, avenants=(renouvellement(1, signe_le=date(2018, 11, 29)),
+                                                renouvellement(2, signe_le=date(2019, 11, 28))))
+    assert statut_convention(c, date(2026, 12, 1), bilan_final_recu=True) == "échue, bilan final reçu"
+    assert next_action(c, date(2026, 12, 1), bilan_final_recu=True) == "aucune (convention échue)"
+
+
+def test_an_unsigned_renewal_does_not_extend_the_convention():
+    c = convention(renouvellements=1, avenants=(renouvellement(1, signe_le=None),))
+    assert statut_convention(c, date(2019, 2, 1), bilan_final_recu=False) == "échue, bilan final non reçu"
+
+
+def test_a_modification_avenant_counts_from_its_signature_and_its_effective_date():
+    unsigned = convention(avenants=(modification(1, valide_le=date(2018, 3, 1), signe_le=None),))
+    signed = convention(avenants=(modification(1, valide_le=date(2018, 3, 1), signe_le=date(2018, 3, 15)),))
+    ahead = convention(avenants=(modification(1, valide_le=date(2018, 5, 1), signe_le=date(2018, 3, 15)),))
+    assert etat_en_vigueur(unsigned, date(2018, 12, 1))["etp"] == "1"
+    assert [etat_en_vigueur(signed, d)["etp"] for d in (date(2018, 3, 14), date(2018, 3, 15))] == ["1", "0.8"]
+    assert [etat_en_vigueur(ahead, d)["etp"] for d in (date(2018, 4, 30), date(2018, 5, 1))] == ["1", "0.8"]
 
 
 # --- one-year periods -------------------------------------------------------------------------------

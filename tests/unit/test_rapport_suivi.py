@@ -378,40 +378,45 @@ def test_graphiques_holds_three_clustered_bar_charts_realised_against_objective(
     assert rows == sorted(rows) and rows[1] - rows[0] >= 18  # one under the other
 
 
-def test_charts_show_only_reported_rows_labelled_by_porteur(classeur):
+def test_charts_show_every_structure_labelled_by_porteur_those_without_bilan_marked_non_renseigne(classeur):
     ws = openpyxl.load_workbook(classeur)[SHEET_GRAPHIQUES]
-    assert [ws.cell(row=r, column=1).value for r in range(5, 8)] == [
-        "Association Emploi Dijon", "=1+1", None,
+    assert [ws.cell(row=r, column=1).value for r in range(5, 9)] == [
+        "Association Emploi Dijon", "=1+1", "Mission locale Sud (non renseigné)", None,
     ]  # fmt: skip
     assert ws.cell(row=5, column=2).value == 30  # entrées réalisées
     assert ws.cell(row=5, column=3).value == pytest.approx(56 * 212 / 365)
     assert ws.cell(row=6, column=6).value == pytest.approx(0.3)  # taux
+    assert ws.cell(row=7, column=2).value is None and ws.cell(row=7, column=3).value is not None
     chart = ws._charts[0]
-    for serie, valeurs in zip(chart.series, ("B5:B6", "C5:C6"), strict=True):
-        assert _plage(serie.cat.strRef.f) == "Graphiques!A5:A6"  # names, as text
+    for serie, valeurs in zip(chart.series, ("B5:B7", "C5:C7"), strict=True):
+        assert _plage(serie.cat.strRef.f) == "Graphiques!A5:A7"  # names, as text
         assert _plage(serie.val.numRef.f) == f"Graphiques!{valeurs}"
 
 
-def test_a_porteur_reported_twice_is_told_apart_by_its_period(tmp_path, total):
+def test_a_convention_reported_twice_is_charted_once_with_its_latest_bilan(tmp_path, total):
     lignes = [
         a_ligne("CONV-2018-01", "Association Emploi Dijon"),
         a_ligne("CONV-2018-01", "Association Emploi Dijon", "final 2018", fraction=D(1), entrees=60),
+        a_ligne("CONV-2018-02", "Association Emploi Dijon", entrees=10),
     ]
     path = write_rapport_suivi(tmp_path / "s.xlsx", titre="Suivi", arrete_au=FIN, lignes=lignes,
                                total=total, seuils_texte=[])  # fmt: skip
     ws = openpyxl.load_workbook(path)[SHEET_GRAPHIQUES]
-    assert [ws.cell(row=r, column=1).value for r in (5, 6)] == [
-        "Association Emploi Dijon — mi-parcours 2018", "Association Emploi Dijon — final 2018",
+    assert [ws.cell(row=r, column=1).value for r in (5, 6, 7)] == [
+        "Association Emploi Dijon — CONV-2018-01", "Association Emploi Dijon — CONV-2018-02", None,
     ]  # fmt: skip
+    assert ws.cell(row=5, column=2).value == 60
 
 
-def test_report_without_any_bilan_has_no_chart_and_says_so(tmp_path, lignes, total):
+def test_report_before_any_bilan_charts_the_objectives_and_marks_each_structure_non_renseigne(tmp_path, lignes, total):
     a_venir = [lignes[3]]
     path = write_rapport_suivi(tmp_path / "s.xlsx", titre="Suivi", arrete_au=date(2018, 2, 1),
                                lignes=a_venir, total=total, seuils_texte=[])  # fmt: skip
     ws = openpyxl.load_workbook(path)[SHEET_GRAPHIQUES]
-    assert ws._charts == []
-    assert ws.cell(row=5, column=1).value == "Aucun bilan reçu à cette date."
+    assert len(ws._charts) == 3
+    assert ws.cell(row=5, column=1).value == "Association Emploi Dijon (non renseigné)"
+    assert ws.cell(row=5, column=2).value is None  # nothing reported
+    assert ws.cell(row=5, column=3).value == pytest.approx(float(lignes[3].objectif_entrees))
 
 
 def test_unknown_colour_is_refused_before_writing(tmp_path, lignes, total):

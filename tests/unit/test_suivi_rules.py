@@ -2,11 +2,24 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
 from config.appel_config import load_appel_config
-from models.suivi import Envoi, NatureEcheance, due_mailings, is_late, jeton_echeance, planned_echeances
+from actions.conventions import echeances
+from models.indicateurs import objectifs_au_prorata
+from models.suivi import (
+    Envoi,
+    NatureEcheance,
+    StatutBilan,
+    due_mailings,
+    fraction_couverte,
+    is_late,
+    jeton_echeance,
+    planned_echeances,
+    statut_bilan,
+)
 
 SUIVI = load_appel_config(2018).suivi
 DEBUT, FIN = date(2018, 1, 1), date(2018, 12, 31)
@@ -58,10 +71,27 @@ def test_2018_config_is_the_one_these_rules_are_checked_against():
     assert (SUIVI.demande_jours_avant, SUIVI.relances_jours_apres) == (15, [7, 21])
 
 
-def test_mid_term_bilan_of_2018_is_due_30_days_after_30_june():
+def test_mid_term_bilan_of_2018_covers_january_to_june_and_is_due_30_days_after_30_june():
     mi, _ = planned()
     assert (mi.nature, mi.periode_debut, mi.periode_fin, mi.due_le) == (
-        NatureEcheance.MI_PARCOURS, DEBUT, FIN, date(2018, 7, 30))
+        NatureEcheance.MI_PARCOURS, DEBUT, date(2018, 6, 30), date(2018, 7, 30))
+
+
+def test_the_convention_and_the_echeancier_give_the_same_mid_term_date_for_a_period_starting_on_the_31st():
+    [mi, final] = planned(date(2018, 1, 31), date(2019, 1, 30))
+    [(_, mi_convention), (_, final_convention), _] = echeances(date(2018, 1, 31), date(2019, 1, 30), SUIVI)
+    assert (mi.periode_fin, mi.due_le) == (date(2018, 7, 30), date(2018, 8, 29))
+    assert (mi_convention, final_convention) == (mi.due_le, final.due_le)
+
+
+def test_a_mid_term_bilan_is_measured_against_half_of_the_year_s_objectives():
+    o = load_appel_config(2018).objectifs
+    mi = fraction_couverte(NatureEcheance.MI_PARCOURS, mi_parcours_mois=SUIVI.mi_parcours_mois)
+    final = fraction_couverte(NatureEcheance.FINAL, mi_parcours_mois=SUIVI.mi_parcours_mois)
+    assert (mi, final) == (Decimal("0.5"), Decimal(1))
+    assert objectifs_au_prorata(Decimal("1.8"), mi, **o.model_dump())["entrees"] == Decimal("50.4")
+    assert objectifs_au_prorata(Decimal("1.8"), final, **o.model_dump())["entrees"] == Decimal("100.8")
+    assert objectifs_au_prorata(Decimal("1.8"), mi, **o.model_dump())["file_active"] == Decimal("126.0")  # a stock
 
 
 def test_final_bilan_of_2018_is_due_60_days_after_31_december():
@@ -195,3 +225,21 @@ def test_bilan_is_late_from_the_day_after_its_due_date_until_it_is_received():
     assert not is_late(aujourd_hui=date(2018, 7, 30), due_le=MI_PARCOURS_DUE, recu=False)
     assert is_late(aujourd_hui=date(2018, 7, 31), due_le=MI_PARCOURS_DUE, recu=False)
     assert not is_late(aujourd_hui=date(2018, 7, 31), due_le=MI_PARCOURS_DUE, recu=True)
+
+
+def statut(jour: date, *, accepte: bool = False, erreurs: bool = False) -> StatutBilan:
+    return statut_bilan(aujourd_hui=jour, due_le=MI_PARCOURS_DUE, accepte=accepte, recu_avec_erreurs=erreurs)
+
+
+def test_a_bilan_received_with_errors_eight_days_before_its_due_date_is_to_correct_not_late():
+    assert statut(date(2018, 7, 22), erreurs=True) is StatutBilan.A_CORRIGER
+    assert statut(date(2018, 8, 22), erreurs=True) is StatutBilan.A_CORRIGER
+
+
+def test_late_means_after_the_due_date_with_nothing_received():
+    assert statut(date(2018, 7, 30)) is StatutBilan.ATTENDU
+    assert statut(date(2018, 7, 31)) is StatutBilan.EN_RETARD
+
+
+def test_a_bilan_received_complete_is_received_whatever_else_came():
+    assert statut(date(2018, 9, 1), accepte=True, erreurs=True) is StatutBilan.RECU
