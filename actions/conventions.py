@@ -292,6 +292,12 @@ def period_start(c: Convention, fin: date | None = None) -> date:
     return start
 
 
+def current_period(c: Convention, jour: date, fin: date) -> dict[str, str]:
+    """The year of the convention ``jour`` falls in (its first before it starts, its last once it ended)."""
+    debut = period_start(c, min(max(jour, c.debut), fin))
+    return {"debut": debut.isoformat(), "fin": one_year_from(debut).fin.isoformat()}
+
+
 def _new_avenant(session: Session, c: Convention, nature: AvenantNature, *, valide_le: date, instance: str | None,
                  maintenant: datetime, renouvellement: int | None, periode_debut: date, periode_fin: date,
                  changements: list[str]) -> Avenant:
@@ -328,7 +334,7 @@ def list_conventions(session: Session, annee: int | None = None, *, aujourd_hui:
         rows.append({
             "numero": c.numero, "porteur": c.dossier.porteur.nom, "siret": c.dossier.porteur.siret,
             "dossier": c.dossier.numero, "debut": c.debut.isoformat(), "fin": fin.isoformat(),
-            "periode_en_cours": {"debut": period_start(c, fin).isoformat(), "fin": fin.isoformat()},
+            "periode_en_cours": current_period(c, aujourd_hui, fin),
             "renouvellements": c.renouvellements, "renouvellements_max": c.renouvellements_max,
             "statut": statut_convention(c, aujourd_hui, bilan_final_recu=final_recu),
             "signee_le": c.signee_le.isoformat() if c.signee_le else None,

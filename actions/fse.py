@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from actions.depots import SaisieRefusee
 from adapters.pdf import convert_to_pdf, merge_pdfs, pdf_versions, soffice_path
 from adapters.storage import Storage
+from config.formats import format_date
 from models.bilan import same_file_key
 from models.convention import Convention, etat_en_vigueur
-from models.dossier import Depot
-from models.instruction import DecisionComite
+from models.dossier import Depot, NaturePiece
+from models.instruction import DecisionComite, Instruction
 from models.suivi import Echeance
 from templates.fiche_presence import FichePresenceData, render_fiche
 from templates.index_fse import IndexFseData, JustificatifIndex, render_index_fse
@@ -42,8 +43,10 @@ def render_fiches_presence(session: Session, storage: Storage, numero: str, mois
 
 
 def build_fse_pack(session: Session, storage: Storage, numero: str, target: Path, *, maintenant: datetime) -> Path:
-    """Convention, avenants, attestations, decision letters, bilans and their receipts, and an index of the
-    justificatifs: one PDF with one bookmark per document, for a contrôle de service fait."""
+    """Everything of the convention's life, in its order, for a contrôle de service fait: the dossier de réponse
+    of each dépôt and its attestation, the notes d'instruction, the comité's letters, the convention and its
+    avenants, each bilan with its receipt and its justificatifs, after an index of them all — one PDF, A4
+    portrait throughout, one bookmark per document."""
     if soffice_path() is None:
         raise SaisieRefusee("LibreOffice (soffice) est nécessaire pour assembler le dossier FSE en PDF")
     c = _convention(session, numero)
@@ -53,15 +56,22 @@ def build_fse_pack(session: Session, storage: Storage, numero: str, target: Path
         if relative and storage.path(relative).is_file():
             parts.append((title, storage.path(relative)))
 
-    add(f"Convention {c.numero}", c.chemin)
-    for a in c.avenants:
-        add(f"Avenant {a.numero} ({a.nature.value})", a.chemin)
-    for d in session.scalars(select(Depot).where(Depot.dossier_id == c.dossier_id).order_by(Depot.recu_le)):
+    for d in session.scalars(select(Depot).where(Depot.dossier_id == c.dossier_id).order_by(Depot.recu_le, Depot.id)):
+        jour = format_date(d.recu_le)
+        for p in d.pieces:
+            if p.nature is NaturePiece.FORMULAIRE and p.acceptee:
+                add(f"Dossier de réponse ({d.canal.value}, reçu le {jour})", p.chemin)
         if d.attestation is not None:
-            add(f"Attestation de dépôt {d.attestation.numero}", d.attestation.chemin)
+            add(f"Attestation de dépôt {d.attestation.numero} ({d.canal.value}, reçu le {jour})", d.attestation.chemin)
+    for i in session.scalars(select(Instruction).where(Instruction.dossier_id == c.dossier_id)
+                             .order_by(Instruction.version)):
+        add(f"Note d'instruction n° {i.version} du {format_date(i.instruit_le)}", i.note_chemin)
     for dc in session.scalars(select(DecisionComite).where(DecisionComite.dossier_id == c.dossier_id)
                               .order_by(DecisionComite.comite_le)):
-        add(f"Décision du comité du {dc.comite_le:%d/%m/%Y} ({dc.decision.value})", dc.lettre_chemin)
+        add(f"Décision du comité du {format_date(dc.comite_le)} ({dc.decision.value})", dc.lettre_chemin)
+    add(f"Convention {c.numero}", c.chemin)
+    for a in c.avenants:
+        add(f"Avenant {a.numero} ({a.nature.value}{', à signer' if a.signe_le is None else ''})", a.chemin)
     justificatifs: list[JustificatifIndex] = []
     for e in session.scalars(select(Echeance).where(Echeance.convention_id == c.id).order_by(Echeance.due_le)):
         for b in e.bilans:
@@ -98,6 +108,6 @@ def build_fse_pack(session: Session, storage: Storage, numero: str, target: Path
             pdf = converted.get(to_convert[i].resolve()) if i in to_convert else path
             if pdf is not None:
                 ready.append((title, pdf))
-        return merge_pdfs(ready, target)
+        return merge_pdfs(ready, target, a4_portrait=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

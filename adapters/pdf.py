@@ -6,7 +6,11 @@
   silently). Success is judged by the PDFs present afterwards, never by the
   exit code, which is 0 even when a file failed.
 - ``inspect_pdf``: never raises on hostile bytes; returns a French reason.
-- ``merge_pdfs``: one outline item (bookmark) per part.
+- ``merge_pdfs``: one outline item (bookmark) per part; with ``a4_portrait``, every page
+  scaled (never cropped) onto an A4 portrait page.
+
+LibreOffice runs in French (``fr_FR`` locale): a workbook's ``#,##0.00 "€"`` prints
+« 22 000,00 € », not « 22,000.00 € ».
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import TypeVar
 
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter, Transformation
+from pypdf.generic import RectangleObject
 from pypdf.errors import PyPdfError
 
 from adapters.storage import private_output
@@ -32,6 +37,11 @@ log = logging.getLogger(__name__)
 K = TypeVar("K")
 CHUNK_SIZE = 200
 FILE_MODE = 0o600
+
+A4_PORTRAIT = (595.28, 841.89)
+"""Width and height of an A4 page, in points."""
+SOFFICE_LOCALE = "fr_FR.UTF-8"
+"""The locale LibreOffice formats numbers and dates of workbooks with (it needs no system locale)."""
 
 RAISON_ILLISIBLE = "PDF illisible ou tronqué"
 RAISON_CHIFFRE = "PDF protégé par un mot de passe : impossible de le lire"
@@ -104,9 +114,10 @@ def _run_soffice(soffice: str, chunk: list[Path], outdir: Path, timeout: float) 
             "--convert-to", "pdf", "--outdir", str(outdir),
             *(str(p) for p in chunk),
         ]
+        env = {**os.environ, "LC_ALL": SOFFICE_LOCALE, "LANG": SOFFICE_LOCALE, "LANGUAGE": "fr_FR:fr"}
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True,
+            start_new_session=True, env=env,
         )
         try:
             _, stderr = proc.communicate(timeout=timeout)
@@ -166,8 +177,9 @@ def _unlock(reader: PdfReader) -> bool:
         return False
 
 
-def merge_pdfs(parts: list[tuple[str, Path]], out: Path) -> Path:
-    """Concatenates ``parts`` into ``out`` (mode 0600), one bookmark per part titled by its str."""
+def merge_pdfs(parts: list[tuple[str, Path]], out: Path, *, a4_portrait: bool = False) -> Path:
+    """Concatenates ``parts`` into ``out`` (mode 0600), one bookmark per part titled by its str; with
+    ``a4_portrait``, every page fitted onto an A4 portrait page (``fit_a4_portrait``)."""
     if not parts:
         raise ValueError("aucun PDF à assembler")
     writer = PdfWriter()
@@ -175,7 +187,36 @@ def merge_pdfs(parts: list[tuple[str, Path]], out: Path) -> Path:
         reader = PdfReader(str(path), strict=False)
         if reader.is_encrypted and not _unlock(reader):
             raise ValueError(f"{path.name} : {RAISON_CHIFFRE}")
-        writer.append(reader, outline_item=titre, import_outline=False)
+        if not a4_portrait:
+            writer.append(reader, outline_item=titre, import_outline=False)
+            continue
+        premiere = len(writer.pages)
+        for page in reader.pages:
+            fit_a4_portrait(writer.add_page(page))
+        if len(writer.pages) > premiere:
+            writer.add_outline_item(title=titre, page_number=premiere)
     with private_output(out) as stream:
         writer.write(stream)
     return Path(out)
+
+
+def fit_a4_portrait(page: PageObject) -> PageObject:
+    """Turn a page (already added to a writer) into an A4 portrait page: its content, upright, scaled to fit
+    and centred — a landscape or Letter page shrinks, nothing is cut nor left sideways."""
+    largeur, hauteur = A4_PORTRAIT
+    page.transfer_rotation_to_content()
+    box = page.mediabox
+    w, h = float(box.width), float(box.height)
+    if abs(w - largeur) < 1 and abs(h - hauteur) < 1 and float(box.left) == 0 and float(box.bottom) == 0:
+        return page
+    echelle = min(largeur / w, hauteur / h)
+    tx = (largeur - w * echelle) / 2 - float(box.left) * echelle
+    ty = (hauteur - h * echelle) / 2 - float(box.bottom) * echelle
+    page.add_transformation(Transformation().scale(echelle).translate(tx, ty))
+    a4 = RectangleObject((0, 0, largeur, hauteur))
+    page.mediabox = a4
+    page.cropbox = a4
+    page.trimbox = a4
+    page.bleedbox = a4
+    page.artbox = a4
+    return page

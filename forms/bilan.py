@@ -285,6 +285,7 @@ def _entetes(ws, row: int, intitules: tuple[str, ...]) -> int:
         set_valeur(cell, intitule)
         cell.font, cell.border = GRAS, CADRE
         cell.alignment = Alignment(horizontal="left" if col == 1 else "center", vertical="center", wrap_text=True)
+    ws.row_dimensions[row].height = 30  # « Objectif (au prorata) » and « Prévu (convention) » take two lines
     return row + 1
 
 

@@ -379,7 +379,8 @@ def write_technical_sheet(
 
 
 def set_print_layout(ws: Any, orientation: str) -> None:
-    """Print the sheet in ``orientation`` (portrait, landscape), one page wide."""
+    """Print the sheet on A4 in ``orientation`` (portrait, landscape), one page wide."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = orientation
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0

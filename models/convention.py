@@ -180,11 +180,11 @@ def next_action(c: Convention, jour: date, *, bilan_final_recu: bool) -> str:
     renewal can still be decided: before the end of the period in force, with renewals left."""
     if c.signee_le is None or jour < c.signee_le:
         return "à signer"
+    if jour > fin_en_vigueur(c, jour):
+        return "aucune (convention échue)" if bilan_final_recu else "bilan final à obtenir"
     pending = avenants_a_signer(c)
     if pending:
         return f"avenant {pending[0]} à signer"
-    if jour > fin_en_vigueur(c, jour):
-        return "aucune (convention échue)" if bilan_final_recu else "bilan final à obtenir"
     if c.renouvellements >= c.renouvellements_max:
         return "nouvel appel requis"
     if c.renouvellements == c.renouvellements_max - 1:

@@ -8,9 +8,12 @@ from pathlib import Path
 
 from templates.attestation import format_siret
 from francais.formats import format_date, format_euros, to_paris
+from models.bilan import CATEGORIES_DEPENSES
 from templates.render import render_docx
 
 TEMPLATE = "index_fse.docx"
+CATEGORIES = dict(CATEGORIES_DEPENSES)
+"""A justificatif's category as people read it (« Frais de déplacement », not ``deplacements``)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ def index_context(i: IndexFseData) -> dict[str, object]:
         "porteur_siret": format_siret(i.porteur_siret) if i.porteur_siret else "non renseigné",
         "documents": list(i.documents),
         "justificatifs": [{
-            "bilan": j.bilan, "periode": j.periode, "categorie": j.categorie, "libelle": j.libelle,
+            "bilan": j.bilan, "periode": j.periode, "categorie": CATEGORIES.get(j.categorie, j.categorie),
+            "libelle": j.libelle,
             "montant": format_euros(Decimal(str(j.montant))) if j.montant not in (None, "") else "non renseigné",
             "fichier": j.fichier or "—",
             "empreinte": j.sha256[:16] + "…" if j.sha256 else "fichier non reçu",

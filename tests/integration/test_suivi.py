@@ -678,7 +678,11 @@ def test_fiches_de_presence_one_per_referent_for_the_month(story):
         assert referent in text and "mars 2018" in text and "CONV-2018-001" in text and A.nom in text
 
 
-def test_fse_pack_is_one_pdf_with_a_bookmark_per_document(story, tmp_path):
+KINDS = ("Index", "Dossier de réponse", "Attestation de dépôt", "Note d'instruction", "Décision du comité",
+         "Convention", "Avenant", "Bilan", "Accusé de réception", "Justificatif")
+
+
+def test_fse_pack_is_complete_in_the_convention_s_order_with_a_bookmark_per_document(story, tmp_path):
     if soffice_path() is None:
         pytest.skip("LibreOffice (soffice) absent : le dossier FSE ne peut pas être assemblé en PDF")
     with story.factory() as session:
@@ -686,20 +690,42 @@ def test_fse_pack_is_one_pdf_with_a_bookmark_per_document(story, tmp_path):
                               maintenant=morning(date(2018, 9, 3)))
     reader = PdfReader(pack)
     titles = [item.title for item in reader.outline]
-    assert titles[:2] == ["Index du dossier et des justificatifs", "Convention CONV-2018-003"]
+    assert titles[0] == "Index du dossier et des justificatifs"
+    assert "Dossier de réponse (courriel, reçu le 6 décembre 2017)" in titles
     assert sum(t.startswith("Attestation de dépôt ") for t in titles) == 2  # by e-mail and by post
-    assert "Décision du comité du 11/12/2017 (retenu)" in titles
+    assert "Note d'instruction n° 1 du 8 décembre 2017" in titles
+    assert "Décision du comité du 11 décembre 2017 (retenu)" in titles
+    assert "Convention CONV-2018-003" in titles
     for numero in ("BIL-2018-0002", "BIL-2018-0003"):
         assert f"Bilan {numero} — bilan mi-parcours 2018" in titles
         assert f"Accusé de réception {numero}" in titles
     assert "Justificatif frais_km.pdf (BIL-2018-0003)" in titles
     assert "Justificatif frais_km.pdf (BIL-2018-0002)" not in titles  # listed, never received
+    rangs = [next(k for k, kind in enumerate(KINDS) if t.startswith(kind)) for t in titles]
+    assert rangs[:rangs.index(KINDS.index("Bilan"))] == sorted(rangs[:rangs.index(KINDS.index("Bilan"))])
     assert len(reader.pages) > len(titles)
     first_pages = {item.title: reader.get_destination_page_number(item) for item in reader.outline}
     assert sorted(first_pages.values()) == list(first_pages.values())
     index = " ".join(fr(" ".join(reader.pages[n].extract_text() for n in range(first_pages[titles[1]]))).split())
     assert "Dossier de contrôle de service fait — convention n° CONV-2018-003" in index.replace("- ", "-")
     assert index.count("fichier non reçu") == 1  # BIL-2018-0002's frais_km.pdf; « Frais_KM.pdf » is the one received
+
+
+def test_fse_pack_is_a4_portrait_throughout_and_its_bilans_show_french_amounts(story, tmp_path):
+    if soffice_path() is None:
+        pytest.skip("LibreOffice (soffice) absent : le dossier FSE ne peut pas être assemblé en PDF")
+    with story.factory() as session:
+        pack = build_fse_pack(session, story.storage, "CONV-2018-003", tmp_path / "fse.pdf",
+                              maintenant=morning(date(2018, 9, 3)))
+    reader = PdfReader(pack)
+    assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height)), p.get("/Rotate", 0))
+            for p in reader.pages} == {(595, 842, 0)}
+    starts = sorted((reader.get_destination_page_number(item), item.title) for item in reader.outline)
+    [(debut, _)] = [(n, t) for n, t in starts if t == "Bilan BIL-2018-0003 — bilan mi-parcours 2018"]
+    fin = next(n for n, _ in starts if n > debut)
+    bilan = fr(" ".join(reader.pages[n].extract_text() for n in range(debut, fin)))
+    assert "15 000,00 €" in bilan and "400,00 €" in bilan
+    assert "15,000.00" not in bilan
 
 
 # --- who may send a bilan -----------------------------------------------------------------------
