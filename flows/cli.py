@@ -461,11 +461,14 @@ def echeancier(maintenant: Maintenant = None) -> None:
     result = flow(maintenant)
     typer.echo(f"Échéancier du {_jour(result['jour'])} : {result['ouvertes']} échéance(s) ouverte(s), "
                f"{len(result['envois'])} envoi(s), {len(result['retards'])} retard(s), "
+               f"{len(result['a_corriger'])} bilan(s) à corriger, "
                f"{len(result['fins_prochaines'])} fin(s) de convention proche(s).")
     for line in result["envois"]:
         typer.echo(f"  envoi : {line}")
     for line in result["retards"]:
         typer.echo(f"  retard : {line}")
+    for line in result["a_corriger"]:
+        typer.echo(f"  à corriger : {line}")
     for line in result["echecs"]:
         typer.echo(f"  courriel en échec : {line}")
     _echo_mail(result["courriels"])
