@@ -163,9 +163,11 @@ def write_suivi_report(session: Session, annee: int, path: Path, *, maintenant: 
     total = total_line([ligne for ligne, _ in courantes], [m for _, m in courantes], seuils, cfg)
     workbook = write_rapport_suivi(path, titre=f"Suivi des conventions — appel à projets {annee}", arrete_au=arrete_au,
                                    lignes=lignes, total=total, seuils_texte=describe_seuils(seuils, budget))
+    blocs = tuple(_convention_suivi(x) for x in lignes)
+    bloc_total = _convention_suivi(total)
     synthese = render_synthese_suivi(SyntheseSuiviData(
-        appel_annee=annee, arrete_au=arrete_au, conventions=tuple(_convention_suivi(x) for x in lignes),
-        total=_convention_suivi(total), points_attention=tuple(_attention(lignes)), emise_le=maintenant,
+        appel_annee=annee, arrete_au=arrete_au, conventions=blocs, total=bloc_total,
+        points_attention=tuple(_attention(blocs, bloc_total)), emise_le=maintenant,
     ), path.with_suffix(".docx"))
     return workbook, synthese
 
@@ -203,15 +205,15 @@ def _convention_suivi(x: LigneSuivi) -> ConventionSuivi:
     )
 
 
-def _attention(lignes: list[LigneSuivi]) -> list[str]:
+def _attention(blocs: tuple[ConventionSuivi, ...], total: ConventionSuivi) -> list[str]:
+    """The points d'attention, read off the synthesis' own table: each bilan late or to correct, each indicator
+    it calls « insuffisant », for each convention and for the PLIE as a whole — with the table's words."""
     out = []
-    for x in lignes:
-        if x.statut in {StatutBilan.EN_RETARD.value, StatutBilan.A_CORRIGER.value}:
-            out.append(f"{x.convention} ({x.porteur}) : bilan {x.periode} {x.statut}")
-        reds = [name for name, col in (("entrées", x.couleur_entrees), ("file active", x.couleur_file_active),
-                                       ("sorties positives", x.couleur_taux), ("partenariats", x.couleur_partenariats))
-                if col == "rouge"]
-        if reds:
-            out.append(f"{x.convention} ({x.porteur}), {x.periode} : insuffisant sur {', '.join(reds)}")
+    for b in (*blocs, total):
+        qui = f"{b.convention_numero} ({b.porteur_nom})" if b is not total else "Ensemble du PLIE"
+        if b.commentaire in {StatutBilan.EN_RETARD.value, StatutBilan.A_CORRIGER.value}:
+            out.append(f"{qui} : bilan {b.periode} {b.commentaire}")
+        rouges = [i.libelle[0].lower() + i.libelle[1:] for i in b.indicateurs if i.couleur == "rouge"]
+        if rouges:
+            out.append(f"{qui}, {b.periode} : insuffisant sur {', '.join(rouges)}")
     return out or ["Aucun point d'attention."]
-

@@ -621,7 +621,11 @@ def test_report_synthesis_for_the_comite_is_a_french_docx_with_the_points_of_att
     attention = text.split("Points d'attention")[1]
     assert f"CONV-2018-002 ({B.nom}) : bilan mi-parcours 2018 en retard" in attention
     assert f"CONV-2018-003 ({C.nom}) : bilan mi-parcours 2018 à corriger" in attention
-    assert f"CONV-2018-001 ({A.nom}), mi-parcours 2018 : insuffisant sur partenariats" in attention
+    assert f"CONV-2018-001 ({A.nom}), mi-parcours 2018 : insuffisant sur partenariats entreprises" in attention
+    # every « insuffisant » of the table is a point d'attention, in the table's words, and nothing else is
+    table = text.split("Points d'attention")[0].splitlines()
+    points = [line.split("insuffisant sur ")[1] for line in attention.splitlines() if "insuffisant sur " in line]
+    assert sum(line.strip() == "insuffisant" for line in table) == sum(len(p.split(", ")) for p in points) > 0
 
 
 def test_total_counts_each_convention_once_when_it_has_several_periods(story):
