@@ -81,8 +81,10 @@ def test_demo_covers_the_cases_and_a_second_run_duplicates_nothing(tmp_path):
     assert "— avec des erreurs" in first.stdout
     assert "Troisième renouvellement de CONV-2018-001 : refusé : la convention CONV-2018-001 a déjà été renouvelée 2 fois" in second.stdout
     assert (tmp_path / "var/demo/suivi_2018.xlsx").is_file() and (tmp_path / "var/demo/suivi_2018.docx").is_file()
-    conventions = json.loads(_aap(tmp_path, "conventions", "--appel", "2018", "--json").stdout)
-    assert [c["prochaine_action"] for c in conventions][0] == "nouvel appel requis"
+    conventions = json.loads(_aap(tmp_path, "conventions", "--appel", "2018", "--json", "--maintenant", "2020-06-01").stdout)
+    assert [(c["statut"], c["prochaine_action"]) for c in conventions][0] == ("prolongée par avenant", "nouvel appel requis")
+    en_2026 = json.loads(_aap(tmp_path, "conventions", "--appel", "2018", "--json", "--maintenant", "2026-12-01").stdout)
+    assert not any(c["statut"] == "en cours" for c in en_2026)  # the clock is a parameter: nothing from 2018 runs on
     assert [c["renouvellements"] for c in conventions] == [2, 0, 0, 0]
     depots = sum(len(r.get("depots", [])) for r in rows) + len(queue)
     assert depots >= 12
