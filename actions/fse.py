@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from actions.depots import SaisieRefusee
 from adapters.pdf import convert_to_pdf, merge_pdfs, pdf_versions, soffice_path
 from adapters.storage import Storage
-from config.formats import format_date
+from francais.formats import format_date
 from models.bilan import same_file_key
 from models.convention import Convention, etat_en_vigueur
 from models.dossier import Depot, NaturePiece
