@@ -1,7 +1,7 @@
 """suivi: a mid-term échéance covers the period's first months, not the whole year
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 09:30:00
 
 Rows written before this revision stored the whole year as the mid-term bilan's period; each
@@ -15,8 +15,8 @@ from alembic import op
 
 from models.suivi import mid_term_end
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
