@@ -1,7 +1,7 @@
 """suivi: a mid-term échéance covers the period's first months, not the whole year
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 09:30:00
 
 Rows written before this revision stored the whole year as the mid-term bilan's period; each
@@ -15,8 +15,8 @@ from alembic import op
 
 from models.suivi import mid_term_end
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
