@@ -48,6 +48,7 @@ from forms.classeur import (
 )
 from forms.xlsx_safety import FormulaireIllisible, defines_name
 from models.adresse import check_address
+from models.siret import normalize_siret
 
 __all__ = [
     "MONEY_NAMES",
@@ -422,12 +423,12 @@ def _referents(zone: Zone, valeurs: Valeurs, anomalies: list[str]) -> tuple[Refe
 
 
 def _siret(valeur: Any, libelle: str, anomalies: list[str]) -> str:
-    """Digits as text; a number keeps its leading zeros back (14 digits)."""
+    """Digits as text (``models.siret.normalize_siret``); a number keeps its leading zeros back (14 digits)."""
     if isinstance(valeur, (int, float)) and not isinstance(valeur, bool) and float(valeur).is_integer():
         siret = str(int(valeur)).zfill(14)
     else:
-        siret = re.sub(r"\s", "", text_of(valeur))
-    if not re.fullmatch(r"\d{14}", siret):
+        siret = normalize_siret(text_of(valeur))
+    if not re.fullmatch(r"[0-9]{14}", siret):
         anomalies.append(f"{libelle} illisible : « {preview(valeur)} » (14 chiffres attendus)")
     return siret
 

@@ -15,6 +15,16 @@ from models.porteur import siret_motif
 from francais.formats import format_decimal_fr, format_euros
 
 CENT = Decimal("0.01")
+DEPENSES = ("budget_salaires", "budget_deplacements", "budget_autres")
+RESSOURCES = ("ressources_fse", "ressources_plie", "ressources_autres")
+LIBELLES_MONTANTS = {
+    "budget_salaires": "les salaires chargés des référents",
+    "budget_deplacements": "les frais de déplacement",
+    "budget_autres": "les autres dépenses",
+    "ressources_fse": "le cofinancement FSE sollicité",
+    "ressources_plie": "le financement PLIE sollicité",
+    "ressources_autres": "les autres ressources",
+}
 
 
 class Avis(enum.Enum):
@@ -102,6 +112,10 @@ def examine_budget(formulaire: dict[str, Any], *, plafond_etp: Decimal, deplacem
         qui = f"{r.get('prenom', '')} {r.get('nom', '')}".strip() or "référent sans nom"
         etp, salaire = to_decimal(r.get("etp")), to_decimal(r.get("salaire_charge_annuel"))
         salaries += salaire or Decimal("0")  # counted even when the ETP is wrong: the budget check is about money
+        if salaire is not None and salaire < 0:
+            constats.append(Constat(Gravite.BLOQUANT, (
+                f"{qui} : montant négatif pour le salaire chargé annuel ({format_euros(salaire)})")))
+            continue
         if etp is None or not (Decimal("0") < etp <= Decimal("1")):
             shown = format_decimal_fr(etp) if etp is not None else (str(r.get("etp") or "").strip() or "absent")
             constats.append(Constat(Gravite.BLOQUANT, f"{qui} : ETP « {shown} » hors de l'intervalle ]0 ; 1]"))
@@ -115,10 +129,13 @@ def examine_budget(formulaire: dict[str, Any], *, plafond_etp: Decimal, deplacem
                 f"{qui} : salaire chargé de {format_euros(salaire)} supérieur au plafond de {format_euros(ceiling)} "
                 f"pour {format_decimal_fr(etp)} ETP ({format_euros(plafond_etp)} par ETP)"
             )))
-    depenses = [to_decimal(formulaire.get(k)) for k in ("budget_salaires", "budget_deplacements", "budget_autres")]
-    ressources = [to_decimal(formulaire.get(k)) for k in ("ressources_fse", "ressources_plie", "ressources_autres")]
+    depenses = [to_decimal(formulaire.get(k)) for k in DEPENSES]
+    ressources = [to_decimal(formulaire.get(k)) for k in RESSOURCES]
     budget_salaires, deplacements = depenses[0], depenses[1]
-    if deplacements_requis and (deplacements is None or deplacements <= 0):
+    for cle, montant in zip((*DEPENSES, *RESSOURCES), (*depenses, *ressources)):
+        if montant is not None and montant < 0:
+            constats.append(Constat(Gravite.BLOQUANT, f"montant négatif pour {LIBELLES_MONTANTS[cle]} : {format_euros(montant)}"))
+    if deplacements_requis and (deplacements is None or deplacements == 0):  # negative: said above
         constats.append(Constat(Gravite.BLOQUANT, "frais de déplacement absents du budget : ils sont exigés pour les rencontres avec les entreprises"))
     if budget_salaires is not None and formulaire.get("referents") and budget_salaires != salaries:
         constats.append(Constat(Gravite.RESERVE, (

@@ -1,16 +1,18 @@
 """Porteurs de projet (applicant structures), identified by SIRET or by a known address."""
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, Texte
+from models.siret import LA_POSTE_SIEGE, LA_POSTE_SIREN, is_valid_siret, normalize_siret, siret_motif
 
-LA_POSTE_SIREN = "356000000"
-LA_POSTE_SIEGE = "35600000000048"  # the head office follows Luhn like everyone else
+__all__ = [
+    "EXPEDITEUR_INCONNU", "LA_POSTE_SIEGE", "LA_POSTE_SIREN", "Porteur", "PorteurAdresse", "is_valid_siret", "may_speak_for",
+    "normalize_address", "normalize_siret", "siret_motif",
+]
 
 
 class Porteur(Base):
@@ -56,32 +58,3 @@ def may_speak_for(expediteur: str | None, *, etablie: bool, adresses_connues: It
         return True
     sender = normalize_address(expediteur)
     return bool(sender) and sender in {normalize_address(a) for a in adresses_connues}
-
-
-def normalize_siret(raw: str | None) -> str:
-    return re.sub(r"[\s.\-]", "", raw or "")
-
-
-def is_valid_siret(siret: str) -> bool:
-    """14 digits passing the Luhn check (La Poste's establishments use a digit-sum rule)."""
-    if not re.fullmatch(r"\d{14}", siret):
-        return False
-    if siret.startswith(LA_POSTE_SIREN) and siret != LA_POSTE_SIEGE:
-        return sum(int(c) for c in siret) % 5 == 0
-    total = 0
-    for i, c in enumerate(reversed(siret)):
-        d = int(c) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
-def siret_motif(raw: str | None) -> str | None:
-    """None when the SIRET is valid, else the French reason."""
-    siret = normalize_siret(raw)
-    if not siret:
-        return "SIRET absent du formulaire"
-    if not re.fullmatch(r"\d{14}", siret):
-        return f"SIRET invalide : « {raw} » (14 chiffres attendus)"
-    if not is_valid_siret(siret):
-        return f"SIRET invalide : « {raw} » (clé de contrôle incorrecte)"
-    return None

@@ -232,3 +232,32 @@ def test_allowed_transition_returns_the_target(current, target):
 def test_dossier_with_a_depot_in_time_cannot_become_hors_delai(current):
     with pytest.raises(TransitionInterdite, match=f"passage de « {current.value} » à « hors délai » interdit"):
         advance(current, DossierStatut.HORS_DELAI)
+
+
+# --- SIRET typed with other digits than ASCII (issue 8, §4) -------------------------------
+
+
+def test_a_siret_in_full_width_digits_is_the_same_siret_in_ascii():
+    assert normalize_siret("７３２８２９３２００００７４") == "73282932000074"
+    assert siret_motif("７３２\u3000８２９\u3000３２０\u3000０００７４") is None
+
+
+def test_a_siret_with_invisible_characters_inside_is_the_same_siret():
+    assert normalize_siret("732\u200b829\u2060320\u202e00074") == "73282932000074"
+
+
+@pytest.mark.parametrize("siret", [
+    "٧٣٢٨٢٩٣٢٠٠٠٠٧٤",  # Arabic-Indic digits: Luhn-valid if read as numbers, never a SIRET
+    "۷۳۲۸۲۹۳۲۰۰۰۰۷۴",  # Extended Arabic-Indic
+    "७३२८२९३२००००७४",  # Devanagari
+    "7328293200007\u0664",  # one Arabic-Indic digit among ASCII ones
+])
+def test_a_siret_in_other_unicode_digits_is_invalid(siret):
+    assert not is_valid_siret(normalize_siret(siret))
+    assert siret_motif(siret) is not None and "14 chiffres" in siret_motif(siret)
+
+
+def test_a_valid_siret_is_always_fourteen_ascii_digits():
+    for raw in ["７３２８２９３２００００７４", "73282932000074", " 732 829 320 00074 ", "𝟕𝟑𝟐𝟖𝟐𝟗𝟑𝟐𝟎𝟎𝟎𝟎𝟕𝟒"]:
+        siret = normalize_siret(raw)
+        assert is_valid_siret(siret) and siret.isascii() and siret == "73282932000074"
