@@ -5,12 +5,13 @@
   ``-env:UserInstallation`` profile (two conversions sharing a profile fail
   silently). Success is judged by the PDFs present afterwards, never by the
   exit code, which is 0 even when a file failed.
-- ``inspect_pdf``: never raises on hostile bytes; returns a French reason.
+- ``inspect_pdf``: never raises on hostile bytes; returns a French reason (unreadable,
+  encrypted, no page, or active content: JavaScript, a Launch action, embedded files).
 - ``merge_pdfs``: one outline item (bookmark) per part; with ``a4_portrait``, every page
   scaled (never cropped) onto an A4 portrait page.
 
-LibreOffice runs in French (``fr_FR`` locale): a workbook's ``#,##0.00 "€"`` prints
-« 22 000,00 € », not « 22,000.00 € ».
+LibreOffice runs in French (``fr_FR`` locale): a workbook's ``#,##0.00 "â¬"`` prints
+Â« 22 000,00 â¬ Â», not Â« 22,000.00 â¬ Â».
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.generic import RectangleObject
 from pypdf.errors import PyPdfError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, RectangleObject
 
 from adapters.storage import private_output
 from config.refus import Refus
@@ -46,6 +47,16 @@ SOFFICE_LOCALE = "fr_FR.UTF-8"
 RAISON_ILLISIBLE = "PDF illisible ou tronqué"
 RAISON_CHIFFRE = "PDF protégé par un mot de passe : impossible de le lire"
 RAISON_SANS_PAGE = "PDF sans aucune page"
+RAISON_JAVASCRIPT = "PDF contenant du JavaScript refusé : enregistrez-le à nouveau en PDF simple, sans script"
+RAISON_LANCEMENT = "PDF contenant une action qui lance un programme refusé : enregistrez-le à nouveau en PDF simple"
+RAISON_FICHIERS_JOINTS = (
+    "PDF contenant des fichiers incorporés refusé : joignez chaque document séparément au courriel"
+)
+RAISON_TROP_COMPLEXE = "PDF refusé : trop d'objets internes pour être vérifié"
+OBJETS_MAX = 100_000
+"""PDF objects visited at most when looking for active content."""
+_JAVASCRIPT_KEYS = frozenset({"/JS", "/JavaScript"})
+_EMBEDDED_KEYS = frozenset({"/EmbeddedFiles", "/EmbeddedFile", "/EF"})
 
 
 class LibreOfficeAbsent(Refus, RuntimeError):
@@ -164,8 +175,47 @@ def inspect_pdf(data: bytes) -> str | None:
         first = reader.pages[0]
         _ = first.mediabox
         first.get_contents()
+        return active_content(reader)
     except (PyPdfError, Exception):  # pypdf raises many kinds on hostile input
         return RAISON_ILLISIBLE
+
+
+def active_content(reader: PdfReader) -> str | None:
+    """The French reason when the document can run something or carries files, else None.
+
+    Walks every object reachable from the trailer (names are compared decoded, so ``/J#61vaScript``
+    is ``/JavaScript``), streams' dictionaries included but never their data; ``OBJETS_MAX`` bounds it.
+    """
+    found: set[str] = set()
+    seen: set[tuple[int, int]] = set()
+    stack: list[Any] = [reader.trailer]
+    visited = 0
+    while stack:
+        node = stack.pop()
+        if isinstance(node, IndirectObject):
+            key = (node.idnum, node.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            node = node.get_object()
+        visited += 1
+        if visited > OBJETS_MAX:
+            return RAISON_TROP_COMPLEXE
+        if isinstance(node, DictionaryObject):
+            keys = set(node.keys())
+            action = node.get("/S")
+            if keys & _JAVASCRIPT_KEYS or action == "/JavaScript":
+                found.add(RAISON_JAVASCRIPT)
+            if action == "/Launch":
+                found.add(RAISON_LANCEMENT)
+            if keys & _EMBEDDED_KEYS or node.get("/Type") == "/EmbeddedFile":
+                found.add(RAISON_FICHIERS_JOINTS)
+            stack.extend(node.values())
+        elif isinstance(node, ArrayObject):
+            stack.extend(node)
+    for reason in (RAISON_JAVASCRIPT, RAISON_LANCEMENT, RAISON_FICHIERS_JOINTS):
+        if reason in found:
+            return reason
     return None
 
 

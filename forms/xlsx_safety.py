@@ -49,6 +49,10 @@ MOTIF_OLE = (
     "classeur protégé par un mot de passe ou au format Excel 97-2003 (.xls) : "
     "enregistrez-le au format .xlsx, sans mot de passe"
 )
+MOTIF_LIENS_EXTERNES = (
+    "classeur avec des liaisons vers d'autres fichiers ou des données externes refusé : "
+    "supprimez les liaisons (Données > Modifier les liens) et enregistrez-le à nouveau"
+)
 MOTIF_ODS = (
     "classeur au format OpenDocument (.ods) : enregistrez-le au format Excel .xlsx"
 )
@@ -71,7 +75,7 @@ def check_xlsx_container(data: bytes, filename: str) -> None:
 
 
 def check_membres(membres: list[zipfile.ZipInfo]) -> None:
-    """Refuse macros, OpenDocument files and zip bombs, from the central directory alone."""
+    """Refuse macros, OpenDocument files, external links and zip bombs, from the central directory alone."""
     if len(membres) > MEMBRES_MAX:
         raise FormulaireIllisible(MOTIF_BOMBE)
     noms = {m.filename.lower() for m in membres}
@@ -79,6 +83,8 @@ def check_membres(membres: list[zipfile.ZipInfo]) -> None:
         raise FormulaireIllisible(MOTIF_MACROS)
     if "mimetype" in noms and "content.xml" in noms:
         raise FormulaireIllisible(MOTIF_ODS)
+    if any(n.startswith("xl/externallinks/") for n in noms) or "xl/connections.xml" in noms:
+        raise FormulaireIllisible(MOTIF_LIENS_EXTERNES)
     total = 0
     for membre in membres:
         total += membre.file_size
