@@ -32,9 +32,19 @@ from actions.porteurs import (
     update_from_form,
 )
 from adapters.database import retry_on_conflict, transaction
-from adapters.mailbox import IncomingMessage, delivery_time, parse_message
+from adapters.mailbox import (
+    FICHIER,
+    LIMITES,
+    SUITE_LIMITE,
+    TETE_MAX,
+    IncomingMessage,
+    Limites,
+    delivery_time,
+    parse_message,
+    read_top_headers,
+)
 from adapters.storage import Storage, Stored
-from adapters.workers import worker_pool
+from adapters.workers import Interrompu, bounded_map
 from config.appel_config import AppelConfig, PiecesRegles
 from config.refus import Refus
 from models.appel import Appel, is_late
@@ -58,6 +68,7 @@ class IntakeReport:
     doublons: int = 0
     non_identifies: int = 0
     a_verifier: int = 0
+    hors_limites: int = 0  # among the non identifiÃ©s: kept unread, over a limit of work per message
     hors_delai: int = 0
     bilans: int = 0
     erreurs: list[str] = field(default_factory=list)
@@ -86,10 +97,14 @@ class Prepared:
     erreur: str | None = None
 
 
-def prepare_message(path: Path, storage_root: Path, regles: PiecesRegles) -> Prepared:
-    """The CPU-heavy half of a dépôt (parse, hash, store, read the form, inspect PDFs): runs in a worker."""
+def prepare_message(path: Path, storage_root: Path, regles: PiecesRegles, limites: Limites = LIMITES) -> Prepared:
+    """The CPU-heavy half of a dépôt (parse, hash, store, read the form, inspect PDFs): runs in a worker.
+
+    A message over its ``limites`` comes back unparsed (``msg.limite``): the main process keeps it."""
     try:
-        msg = parse_message(path)
+        msg = parse_message(path, limites)
+        if msg.limite is not None:
+            return Prepared(path, msg, None, None, None)
         index = bilan_attachment(msg)
         if index is not None and not holds_response_form(msg.attachments, besides=index):
             # a bilan form coming back: the follow-up's, handled whole by the main process
@@ -98,18 +113,21 @@ def prepare_message(path: Path, storage_root: Path, regles: PiecesRegles) -> Pre
         raw_stored = storage.put_blob("messages", path.read_bytes(), ".eml")
         analyse = analyse_files(storage, [(a.filename, a.original_filename, a.content) for a in msg.attachments], regles)
         return Prepared(path, replace(msg, attachments=()), None, analyse, raw_stored)  # the bytes are stored now
+    except MemoryError:  # over the worker's memory limit: bounded_map reports it
+        raise
     except Exception as exc:  # reported on the item by the caller
         return Prepared(path, None, None, None, None, short_error(exc))
 
 
 def register_mailbox(
     factory: sessionmaker[Session], storage: Storage, annee: int, paths: list[Path], *, maintenant: datetime,
-    workers: int = 1,
+    workers: int = 1, limites: Limites = LIMITES,
 ) -> IntakeReport:
     """Register every message file; one message's failure is reported and the batch goes on.
 
-    With ``workers`` > 1 and a large batch, the messages are prepared in lean worker processes while
-    this process records them, one transaction each."""
+    Messages are prepared in lean worker processes (``workers`` of them for a large batch, else one),
+    each under the time and memory of its ``limites``, while this process records them, one
+    transaction each. A message over a limit is kept unread with its reason (``keep_unregistered``)."""
     report = IntakeReport()
     with factory() as session:
         appel, cfg = load_appel(session, annee)
@@ -118,7 +136,8 @@ def register_mailbox(
     for path in paths:
         report.lus += 1
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            with path.open("rb") as stream:
+                digest = hashlib.file_digest(stream, "sha256").hexdigest()
         except OSError as exc:
             report.erreurs.append(f"{path.name} : lecture impossible ({exc.strerror})")
             continue
@@ -126,27 +145,35 @@ def register_mailbox(
             report.deja_vus += 1
         else:
             todo.append(path)
-    with worker_pool(workers if len(todo) >= PARALLEL_THRESHOLD else 1, ("actions.pieces", "adapters.mailbox")) as pool:
-        prepared = pool.imap(partial(prepare_message, storage_root=storage.root, regles=cfg.pieces), todo, chunksize=4)
-        for item in prepared:
-            _count(report, _record(factory, storage, appel.id, cfg, item, report, maintenant))
+    prepare = partial(prepare_message, storage_root=storage.root, regles=cfg.pieces, limites=limites)
+    prepared = bounded_map(prepare, todo, workers=workers if len(todo) >= PARALLEL_THRESHOLD else 1,
+                           preload=("actions.pieces", "adapters.mailbox"), secondes=limites.secondes,
+                           memoire=limites.memoire)
+    for path, item in zip(todo, prepared):
+        _count(report, _record(factory, storage, appel.id, cfg, path, item, report, maintenant))
     return report
 
 
-def _record(factory, storage: Storage, appel_id: int, cfg: AppelConfig, item: Prepared, report: IntakeReport,
-            maintenant: datetime) -> str:
+def _record(factory, storage: Storage, appel_id: int, cfg: AppelConfig, path: Path, item: Prepared | Interrompu,
+            report: IntakeReport, maintenant: datetime) -> str:
+    if isinstance(item, Interrompu) or (item.msg is not None and item.msg.limite is not None):
+        held = item.msg if isinstance(item, Prepared) else None  # None: its worker gave up (time, memory)
+        motifs = [*held.problems] if held else [item.motif]
+        outcome = keep_unregistered(factory, storage, appel_id, path, [*motifs, SUITE_LIMITE], maintenant=maintenant,
+                                    msg=held)
+        report.hors_limites += outcome == "non_identifie"
+        return outcome
     try:
         if item.erreur is not None:
             raise RuntimeError(item.erreur)
-        raw = item.path.read_bytes()
         if item.bilan_index is not None:
+            raw = path.read_bytes()
             return register_bilan(factory, storage, appel_id, item.msg, raw, item.bilan_index, maintenant=maintenant)
         return record_message(factory, appel_id, cfg, item.msg, item.raw_stored, item.analyse, maintenant=maintenant)
     except Exception as exc:  # isolate the item, keep it in the SA's queue, go on
         reason = f"enregistrement impossible ({item.erreur or short_error(exc)})"
-        report.erreurs.append(f"{item.path.name} : {reason}")
-        return keep_unregistered(factory, storage, appel_id, item.path, item.path.read_bytes(), reason,
-                                 maintenant=maintenant)
+        report.erreurs.append(f"{path.name} : {reason}")
+        return keep_unregistered(factory, storage, appel_id, path, [reason, NON_IDENTIFIE], maintenant=maintenant)
 
 
 def short_error(exc: Exception) -> str:
@@ -156,22 +183,33 @@ def short_error(exc: Exception) -> str:
 
 
 def keep_unregistered(
-    factory: sessionmaker[Session], storage: Storage, appel_id: int, path: Path, raw: bytes, reason: str, *,
-    maintenant: datetime,
+    factory: sessionmaker[Session], storage: Storage, appel_id: int, path: Path, motifs: list[str], *,
+    maintenant: datetime, msg: IncomingMessage | None = None,
 ) -> str:
-    """A message that cannot be registered still gets its row, its stored bytes and its reason for the SA."""
-    stored = storage.put_blob("messages", raw, ".eml")
+    """A message that cannot be registered still gets its row, its stored bytes and its reasons for the SA.
+
+    Its sender, ``Received:`` time and Message-ID come from ``msg`` when the worker read them, else
+    from a bounded read of its top headers; the bytes are copied in chunks, never loaded whole."""
+    stored = storage.put_file("messages", path, ".eml")
+    if msg is None:
+        with path.open("rb") as stream:
+            expediteur, recu_le, message_id = read_top_headers(stream.read(TETE_MAX))
+    else:
+        expediteur, recu_le, message_id = msg.sender_address, msg.received_at, msg.message_id
+        recu_le = None if msg.received_from == FICHIER else recu_le
+    recu_source = "fichier" if recu_le is None else "received"
+    recu_le = recu_le or delivery_time(path)
 
     def record() -> str:
         with transaction(factory) as session:
             if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == stored.sha256)):
                 return "deja_vu"
-            recu_le = delivery_time(path)
             depot = Depot(
                 appel_id=appel_id, cle=f"raw:{stored.sha256}", canal=Canal.COURRIEL, statut=DepotStatut.NON_IDENTIFIE,
-                recu_le=recu_le, recu_source="fichier", hors_delai=is_late(recu_le, session.get(Appel, appel_id).date_limite),
-                motifs=[reason, NON_IDENTIFIE],
-                enregistre_le=maintenant,
+                recu_le=recu_le, recu_source=recu_source,
+                hors_delai=is_late(recu_le, session.get(Appel, appel_id).date_limite),
+                expediteur=(expediteur or "")[:254] or None, message_id=(message_id or "")[:300] or None,
+                motifs=motifs, enregistre_le=maintenant,
             )
             session.add(depot)
             session.flush()

@@ -4,6 +4,11 @@
 from the topmost ``Received:`` hop (never the sender's ``Date:``), sender,
 subject and attachments with safe display names. Bad content never raises; it
 becomes a French reason in ``problems``. Only I/O errors propagate.
+
+Work is bounded before the parser sees a byte (``Limites``: message size, header block size and
+count, MIME containers and parts), then while reading the parts (depth, parts, decoded size). A
+message over a limit is not parsed: ``limite`` holds the French reason, and its sender,
+``Received:`` time and Message-ID come from a bounded read of the top headers.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
@@ -34,6 +39,29 @@ PROBLEME_EXPEDITEUR = "expéditeur absent ou illisible (en-tête From)"
 PROBLEME_SANS_EN_TETE = "message illisible : aucun en-tête reconnu"
 PROBLEME_STRUCTURE = "structure MIME défectueuse : des pièces jointes peuvent manquer"
 
+MIO = 1024 * 1024
+TETE_MAX = 64 * 1024
+"""Bytes read from a message held over a limit, to find its top headers."""
+
+
+@dataclass(frozen=True)
+class Limites:
+    """What one message may cost before it is held unread (the defaults are the intake's)."""
+
+    taille_message: int = 32 * MIO
+    taille_en_tetes: int = 256 * 1024
+    en_tetes: int = 500
+    conteneurs: int = 100  # multipart or message parts declared: bounds the MIME depth the parser recurses into
+    profondeur: int = 20
+    parties: int = 1000
+    taille_decodee: int = 48 * MIO
+    secondes: float = 20.0  # one message's work in its worker (parse, store, read the form, inspect PDFs)…
+    memoire: int = 256 * MIO  # …and the memory it may add to the worker's size
+
+
+LIMITES = Limites()
+SUITE_LIMITE = "message conservé sans être lu, en attente de l'assistante"
+
 RFC822_FILENAME = "message-joint.eml"
 MAX_FILENAME = 150
 _MAX_ORIGINAL_FILENAME = 1000
@@ -46,6 +74,13 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _HEADER_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _MAILDIR_NAME = re.compile(r"(\d{9,11})\.[^.]+\.[^.]")
 _MESSAGE_ID = re.compile(r"<[^<>]+>")
+_FIELD_START = re.compile(rb"(?m)^[^ \t\r\n]")
+# Scanned over the whole message: each starts with a literal (fast search), on lower-cased bytes
+# where case does not matter (same offsets: ``bytes.lower`` changes ASCII letters only).
+_CONTAINER = re.compile(rb"content-type[ \t]*:[ \t\r\n]*(?:multipart|message)/")
+_BOUNDARY = re.compile(rb"boundary[ \t]*=[ \t]*")
+_BOUNDARY_VALUE = re.compile(rb'"([^"\r\n]{1,200})"|([^";\s]{1,200})')
+_DELIMITER = re.compile(rb"\n--([^\r\n]{1,202})")
 _PATH_SEPARATORS = re.compile(r"[/\\\u2215\u2044\uff0f\uff3c]")
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
 _BREAKING = frozenset({"Cc", "Zl", "Zp"})
@@ -92,6 +127,9 @@ class IncomingMessage:
     date_header: datetime | None
     attachments: tuple[IncomingAttachment, ...]
     problems: tuple[str, ...]
+    delivered_at: datetime | None = None
+    limite: str | None = None
+    """Set when the message went over a ``Limites``: the French reason; it was not parsed further."""
 
 
 class BoiteIntrouvable(Refus, FileNotFoundError):
@@ -132,10 +170,20 @@ def delivery_time(path: Path) -> datetime:
     return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
 
 
-def parse_message(path: Path) -> IncomingMessage:
+def parse_message(path: Path, limites: Limites = LIMITES) -> IncomingMessage:
     """Read one message file; never raises for bad content, only for I/O errors."""
     path = Path(path)
+    size = path.stat().st_size
+    if size > limites.taille_message:
+        with path.open("rb") as stream:
+            head = stream.read(TETE_MAX)
+            stream.seek(0)
+            digest = hashlib.file_digest(stream, "sha256").hexdigest()
+        motif = (f"message trop volumineux ({_mio(size)} ; au plus {_mio(limites.taille_message)})")
+        return _held(path, head, digest, size, motif)
     raw = path.read_bytes()
+    if (motif := over_limits(raw, limites)) is not None:
+        return _held(path, raw[:TETE_MAX], hashlib.sha256(raw).hexdigest(), len(raw), motif)
     problems: list[str] = []
     fields = _Fields()
     attachments: tuple[IncomingAttachment, ...] = ()
@@ -145,21 +193,91 @@ def parse_message(path: Path) -> IncomingMessage:
         try:
             message = _PARSER.parsebytes(_repair_header_block(raw))
             fields = _read_headers(message, problems)
-            attachments = _read_attachments(message, problems)
+            attachments = _read_attachments(message, problems, limites)
+        except HorsLimites as exc:
+            return _held(path, raw[:TETE_MAX], hashlib.sha256(raw).hexdigest(), len(raw), exc.motif)
+        except MemoryError:  # the worker's limit: the whole message is held, not one part
+            raise
         except Exception as error:  # noqa: BLE001 - hostile input, any failure is a reason
             problems.append(f"message illisible : {_describe(error)}")
         if not attachments:
             problems.append(PROBLEME_SANS_PIECE)
     received_at = _parse_date(fields.received.rpartition(";")[2]) if fields.received else None
+    return _message(path, hashlib.sha256(raw).hexdigest(), len(raw), fields, attachments, problems, received_at)
+
+
+class HorsLimites(Exception):
+    """A message over one of its ``Limites``; ``motif`` is the French reason."""
+
+    def __init__(self, motif: str) -> None:
+        super().__init__(motif)
+        self.motif = motif
+
+
+def over_limits(raw: bytes, limites: Limites = LIMITES) -> str | None:
+    """The French reason why ``raw`` must not be parsed, from a few linear scans; None when it may."""
+    end = _HEADER_END.search(raw, 0, limites.taille_en_tetes + 4)
+    head = raw[: end.start()] if end else raw[: limites.taille_en_tetes + 1]
+    if end is None and len(raw) > limites.taille_en_tetes:
+        return f"en-têtes trop volumineux (plus de {_kio(limites.taille_en_tetes)})"
+    if (fields := len(_FIELD_START.findall(head))) > limites.en_tetes:
+        return f"trop d'en-têtes ({_nombre(fields)} ; au plus {_nombre(limites.en_tetes)})"
+    lowered = raw.lower()
+    if (containers := len(_CONTAINER.findall(lowered))) > limites.conteneurs:
+        return (f"structure MIME trop imbriquée ({_nombre(containers)} parties multiples ou messages joints ; "
+                f"au plus {_nombre(limites.conteneurs)})")
+    boundaries = set()
+    for found in _BOUNDARY.finditer(lowered):
+        if value := _BOUNDARY_VALUE.match(raw, found.end()):
+            boundaries.add(b"--" + (value.group(1) or value.group(2)))
+    del lowered
+    if boundaries:
+        delimiters = sum(1 for line in _DELIMITER.findall(raw) if b"--" + line.rstrip(b" \t") in boundaries)
+        if delimiters > limites.parties:
+            return f"trop de parties MIME ({_nombre(delimiters)} ; au plus {_nombre(limites.parties)})"
+    return None
+
+
+def read_top_headers(head: bytes) -> tuple[str | None, datetime | None, str | None]:
+    """Sender, topmost ``Received:`` time and Message-ID from the first bytes of a message, or None each.
+
+    Bounded: only ``head`` (at most ``TETE_MAX`` bytes are read), no MIME parsing.
+    """
+    end = _HEADER_END.search(head)
+    block = head[: end.start()] if end else head
+    first: dict[str, str] = {}
+    for line in re.split(rb"\r?\n(?![ \t])", block)[:1000]:
+        name, colon, value = line.partition(b":")
+        key = name.strip().lower().decode("ascii", "replace")
+        if colon and key in ("from", "received", "message-id") and key not in first:
+            first[key] = _single_line(value.decode("utf-8", "replace"), 2000)
+    sender = None
+    if "from" in first:
+        pairs = getaddresses([first["from"]])
+        sender = _valid_address(pairs[0][1]) if pairs else None
+    received = _parse_date(first["received"].rpartition(";")[2]) if "received" in first else None
+    return sender, received, _normalise_message_id(first.get("message-id"))
+
+
+def _held(path: Path, head: bytes, digest: str, size: int, motif: str) -> IncomingMessage:
+    """A message over a limit: what its top headers say, no attachment, the reason."""
+    sender, received_at, message_id = read_top_headers(head)
+    fields = _Fields(message_id=message_id, sender_address=sender)
+    return replace(_message(path, digest, size, fields, (), [motif], received_at), limite=motif)
+
+
+def _message(path: Path, digest: str, size: int, fields: "_Fields", attachments: tuple[IncomingAttachment, ...],
+             problems: list[str], received_at: datetime | None) -> IncomingMessage:
     received_from = RECEIVED
+    delivered_at = delivery_time(path)
     if received_at is None:
-        received_at = delivery_time(path)
+        received_at = delivered_at
         received_from = FICHIER
         problems.append(PROBLEME_RECEIVED)
     return IncomingMessage(
         source=path,
-        raw_sha256=hashlib.sha256(raw).hexdigest(),
-        size=len(raw),
+        raw_sha256=digest,
+        size=size,
         message_id=fields.message_id,
         sender_address=fields.sender_address,
         sender_name=fields.sender_name,
@@ -169,7 +287,22 @@ def parse_message(path: Path) -> IncomingMessage:
         date_header=fields.date_header,
         attachments=attachments,
         problems=tuple(problems),
+        delivered_at=delivered_at,
     )
+
+
+def _mio(size: int) -> str:
+    return f"{_nombre(round(size / MIO, 1))} Mo"
+
+
+def _kio(size: int) -> str:
+    return f"{_nombre(size // 1024)} Ko"
+
+
+def _nombre(value: float) -> str:
+    """French digits: ``10 000``, ``1,5`` (narrow no-break spaces, as babel writes them)."""
+    text = f"{value:,}".replace(",", "\u202f").replace(".", ",")
+    return text.removesuffix(",0")
 
 
 @dataclass
@@ -308,10 +441,13 @@ def _normalise_message_id(raw: str | None) -> str | None:
     return f"<{inner}>"[:998] if inner else None
 
 
-def _read_attachments(message: Message, problems: list[str]) -> tuple[IncomingAttachment, ...]:
+def _read_attachments(message: Message, problems: list[str], limites: Limites) -> tuple[IncomingAttachment, ...]:
     found: list[IncomingAttachment] = []
     structure_broken = False
-    for part, is_container in _iter_parts(message):
+    decoded = 0
+    for count, (part, is_container) in enumerate(_iter_parts(message, limites.profondeur), start=1):
+        if count > limites.parties:
+            raise HorsLimites(f"trop de parties MIME (plus de {_nombre(limites.parties)})")
         structure_broken = structure_broken or any(
             type(d).__name__ in _STRUCTURE_DEFECTS for d in part.defects
         )
@@ -319,26 +455,34 @@ def _read_attachments(message: Message, problems: list[str]) -> tuple[IncomingAt
             continue
         try:
             attachment = _read_attachment(part, len(found) + 1, problems)
+        except MemoryError:
+            raise
         except Exception as error:  # noqa: BLE001 - one bad part must not stop the others
             problems.append(f"pièce jointe n° {len(found) + 1} illisible : {_describe(error)}")
             continue
         if attachment is not None:
+            decoded += len(attachment.content)
+            if decoded > limites.taille_decodee:
+                raise HorsLimites(f"pièces jointes trop volumineuses une fois décodées "
+                                  f"(plus de {_mio(limites.taille_decodee)})")
             found.append(attachment)
     if structure_broken:
         problems.append(PROBLEME_STRUCTURE)
     return tuple(found)
 
 
-def _iter_parts(message: Message) -> Iterator[tuple[Message, bool]]:
+def _iter_parts(message: Message, max_depth: int) -> Iterator[tuple[Message, bool]]:
     """Every part in order with whether it is a container; an attached e-mail is a leaf."""
-    stack: list[Message] = [message]
+    stack: list[tuple[Message, int]] = [(message, 0)]
     while stack:
-        part = stack.pop()
+        part, depth = stack.pop()
+        if depth > max_depth:
+            raise HorsLimites(f"structure MIME trop profonde (plus de {_nombre(max_depth)} niveaux)")
         is_rfc822 = part is not message and part.get_content_type() == "message/rfc822"
         payload = part.get_payload()
         if isinstance(payload, list) and not is_rfc822:
             yield part, True
-            stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
+            stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
         else:
             yield part, False
 
@@ -437,6 +581,11 @@ def _describe(error: BaseException) -> str:
 
 __all__ = [
     "FICHIER",
+    "LIMITES",
+    "HorsLimites",
+    "Limites",
+    "over_limits",
+    "read_top_headers",
     "RECEIVED",
     "BoiteIntrouvable",
     "IncomingAttachment",

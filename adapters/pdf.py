@@ -10,8 +10,8 @@
 - ``merge_pdfs``: one outline item (bookmark) per part; with ``a4_portrait``, every page
   scaled (never cropped) onto an A4 portrait page.
 
-LibreOffice runs in French (``fr_FR`` locale): a workbook's ``#,##0.00 "â¬"`` prints
-Â« 22 000,00 â¬ Â», not Â« 22,000.00 â¬ Â».
+LibreOffice runs in French (``fr_FR`` locale): a workbook's ``#,##0.00 "€"`` prints
+« 22 000,00 € », not « 22,000.00 € ».
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.errors import PyPdfError
+from pypdf.errors import LimitReachedError, PyPdfError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, RectangleObject
 
 from adapters.storage import private_output
@@ -52,6 +52,7 @@ RAISON_LANCEMENT = "PDF contenant une action qui lance un programme refusé : en
 RAISON_FICHIERS_JOINTS = (
     "PDF contenant des fichiers incorporés refusé : joignez chaque document séparément au courriel"
 )
+RAISON_BOMBE = "PDF refusé : contenu compressé anormalement volumineux (fichier piégé ?)"
 RAISON_TROP_COMPLEXE = "PDF refusé : trop d'objets internes pour être vérifié"
 OBJETS_MAX = 100_000
 """PDF objects visited at most when looking for active content."""
@@ -176,6 +177,8 @@ def inspect_pdf(data: bytes) -> str | None:
         _ = first.mediabox
         first.get_contents()
         return active_content(reader)
+    except (LimitReachedError, MemoryError):  # pypdf stops inflating a stream at 75 MB
+        return RAISON_BOMBE
     except (PyPdfError, Exception):  # pypdf raises many kinds on hostile input
         return RAISON_ILLISIBLE
 

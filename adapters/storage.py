@@ -54,6 +54,28 @@ class Storage:
             write_private(target, data)
         return Stored(relative, digest, len(data))
 
+    def put_file(self, kind: str, source: Path, suffix: str = "") -> Stored:
+        """``put_blob`` of a file's bytes, copied in chunks (a huge message never sits in memory)."""
+        folder = self.ensure_dir(kind)
+        digest, size = hashlib.sha256(), 0
+        fd, tmp_name = tempfile.mkstemp(prefix=".entrant.", suffix=".tmp", dir=folder)
+        try:
+            os.fchmod(fd, FILE_MODE)
+            with os.fdopen(fd, "wb") as out, Path(source).open("rb") as src:
+                while chunk := src.read(1024 * 1024):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            hexdigest = digest.hexdigest()
+            safe_suffix = suffix.lower() if suffix[1:].isalnum() and len(suffix) <= 6 else ""
+            relative = f"{kind}/{hexdigest[:2]}/{hexdigest}{safe_suffix}"
+            self.ensure_dir(f"{kind}/{hexdigest[:2]}")
+            os.replace(tmp_name, self.root / relative)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+        return Stored(relative, hexdigest, size)
+
 
 def write_private(target: Path, data: bytes) -> None:
     """Atomic write with owner-only permissions."""

@@ -113,11 +113,13 @@ def open_hostile_workbook(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             wb = load_workbook(BytesIO(data), read_only=True, data_only=True)
+    except MemoryError:  # a worker's memory limit: the message is held whole
+        raise
     except Exception as exc:  # openpyxl raises anything on a hostile file
         raise erreur(describe_illisible(exc)) from None
     try:
         yield wb
-    except erreur:
+    except (erreur, MemoryError):
         raise
     except Exception as exc:
         raise erreur(describe_illisible(exc)) from None

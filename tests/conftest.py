@@ -111,9 +111,9 @@ def maildir(tmp_path: Path) -> Path:
     return tmp_path / "boite"
 
 
-def run_intake(factory, storage: Storage, maildir: Path, mail: MailSettings, *, maintenant: datetime = RELEVE):
-    """What the intake flow does, without Prefect: register, render (.docx), send."""
-    report = register_mailbox(factory, storage, 2018, iter_mailbox(maildir), maintenant=maintenant)
+def run_intake(factory, storage: Storage, maildir: Path, mail: MailSettings, *, maintenant: datetime = RELEVE, **options):
+    """What the intake flow does, without Prefect: register (``options``: workers, limites), render (.docx), send."""
+    report = register_mailbox(factory, storage, 2018, iter_mailbox(maildir), maintenant=maintenant, **options)
     render_pending(factory, storage, 2018, pdf=False, workers=1)
     render_pending_accuses(factory, storage, pdf=False)
     sent = send_pending(factory, mail, storage.root)

@@ -186,14 +186,14 @@ def test_a_message_that_cannot_be_registered_is_kept_for_the_sa_with_its_reason(
     deliver_complete(maildir, tmp_path / "f", good, paris(5, 8))
     deliver(maildir, sender=bad.email, when=paris(5, 9), message_id="<bad@example.org>",
             attachments=[("dossier.xlsx", form_bytes(tmp_path / "f", bad)), ("annexe.pdf", cvs(bad)[0][1])])
-    real = actions.depots.analyse_files
+    real = actions.depots.record_message
 
-    def failing(storage_, files, regles):  # the storage fails on this one message only
-        if any(name == "annexe.pdf" for name, _, _ in files):
+    def failing(factory_, appel_id, cfg, msg, raw_stored, analyse, *, maintenant):  # fails on this message only
+        if any(p.nom == "annexe.pdf" for p in analyse.pieces):
             raise RuntimeError("disque plein")
-        return real(storage_, files, regles)
+        return real(factory_, appel_id, cfg, msg, raw_stored, analyse, maintenant=maintenant)
 
-    monkeypatch.setattr(actions.depots, "analyse_files", failing)
+    monkeypatch.setattr(actions.depots, "record_message", failing)  # the files are read in a worker process
     report, _ = run_intake(factory, storage, maildir, mail)
 
     assert report.depots == 1 and report.non_identifies == 1

@@ -116,3 +116,10 @@ def test_a_workbook_linked_to_outside_files_or_data_is_refused(member):
         check_xlsx_container(_workbook_with((member, b"<externalLink/>")), "dossier.xlsx")
     assert refus.value.motif == MOTIF_LIENS_EXTERNES
     assert "liaisons" in MOTIF_LIENS_EXTERNES and "refusé" in MOTIF_LIENS_EXTERNES
+
+
+def test_a_pdf_whose_page_inflates_to_hundreds_of_megabytes_is_refused_as_a_bomb():
+    from adapters.pdf import RAISON_BOMBE
+    from tests.hostile_messages import pdf_bomb
+
+    assert inspect_pdf(pdf_bomb()) == RAISON_BOMBE

@@ -1,0 +1,61 @@
+"""Bounded work per item in the worker processes (issue 8, §5): an item over its time or memory, or
+one that kills its worker, yields a French reason; the items around it get their results, in order."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from adapters.workers import Interrompu, bounded_map
+
+MIO = 1024 * 1024
+
+
+def job(item: tuple[str, int]) -> int:
+    kind, n = item
+    if kind == "sleep":
+        time.sleep(n)
+    elif kind == "deaf":  # a C-level loop that never sees the alarm
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(n)
+    elif kind == "alloc":
+        block = bytearray(n * MIO)
+        return len(block)
+    elif kind == "exit":
+        os._exit(3)
+    return n * 10
+
+
+def run(items, **limits):
+    started = time.monotonic()
+    options = {"workers": 2, "secondes": 1.0, "memoire": 64 * MIO, "grace": 0.5, **limits}
+    results = list(bounded_map(job, items, **options))
+    return results, time.monotonic() - started
+
+
+def test_every_item_is_done_in_order():
+    results, _ = run([("ok", i) for i in range(12)])
+    assert results == [i * 10 for i in range(12)]
+
+
+def test_an_item_over_its_time_is_interrupted_and_the_others_go_on():
+    results, elapsed = run([("ok", 1), ("sleep", 30), ("ok", 2), ("ok", 3)])
+    assert results == [10, Interrompu("lecture interrompue : plus de 1 s de travail pour ce seul message"), 20, 30]
+    assert elapsed < 10
+
+
+def test_an_item_deaf_to_the_alarm_is_killed_after_the_grace_delay():
+    results, elapsed = run([("deaf", 30), ("ok", 2)])
+    assert results == [Interrompu("lecture interrompue : plus de 1 s de travail pour ce seul message"), 20]
+    assert elapsed < 10
+
+
+def test_an_item_over_its_memory_is_interrupted_and_the_others_go_on():
+    results, _ = run([("alloc", 1), ("alloc", 400), ("ok", 2)])
+    assert results == [MIO, Interrompu("lecture interrompue : plus de 64 Mo de mémoire pour ce seul message"), 20]
+
+
+def test_an_item_that_kills_its_worker_is_reported_and_the_others_go_on():
+    results, _ = run([("exit", 0), ("ok", 1), ("exit", 0), ("ok", 2), ("ok", 3)], workers=1)
+    stopped = Interrompu("lecture interrompue : le processus de lecture s'est arrêté sur ce message")
+    assert results == [stopped, 10, stopped, 20, 30]
