@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.documents import DocumentSpec, produce
 from actions.porteurs import notify_held, remember_addresses, speaks_for
 from adapters.database import retry_on_conflict, transaction
+from adapters.library_errors import french_detail
 from adapters.mailbox import IncomingMessage
 from adapters.storage import Storage
 from forms.bilan import is_bilan_form, read_bilan_form
@@ -50,7 +51,7 @@ def register_bilan(
     except FormulaireIllisible as exc:
         lu, erreurs = None, [f"formulaire de bilan illisible : {exc.motif}"]
     except Exception as exc:  # a hostile workbook may break the reader in ways it does not name
-        lu, erreurs = None, [f"formulaire de bilan illisible : structure inattendue ({type(exc).__name__})"]
+        lu, erreurs = None, [f"formulaire de bilan illisible : {french_detail(exc)}"]
     else:
         erreurs = check_bilan(lu, fichiers_recus={p["nom"] for p in pieces})
     # the same Message-ID is the same bilan only from the same sender

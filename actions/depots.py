@@ -32,6 +32,7 @@ from actions.porteurs import (
     update_from_form,
 )
 from adapters.database import retry_on_conflict, transaction
+from adapters.library_errors import french_detail
 from adapters.mailbox import (
     FICHIER,
     LIMITES,
@@ -115,8 +116,8 @@ def prepare_message(path: Path, storage_root: Path, regles: PiecesRegles, limite
         return Prepared(path, replace(msg, attachments=()), None, analyse, raw_stored)  # the bytes are stored now
     except MemoryError:  # over the worker's memory limit: bounded_map reports it
         raise
-    except Exception as exc:  # reported on the item by the caller
-        return Prepared(path, None, None, None, None, short_error(exc))
+    except Exception as exc:  # reported on the item by the caller, in French
+        return Prepared(path, None, None, None, None, f"lecture impossible : {french_detail(exc)}")
 
 
 def register_mailbox(

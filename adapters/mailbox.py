@@ -26,6 +26,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Iterator
 
+from adapters.library_errors import french_detail
 from config.refus import Refus
 from models.adresse import check_header_mailbox
 
@@ -575,8 +576,7 @@ def _clean_content_type(value: str) -> str:
 
 
 def _describe(error: BaseException) -> str:
-    detail = _single_line(str(error), 200)
-    return f"{type(error).__name__} : {detail}" if detail else type(error).__name__
+    return french_detail(error)
 
 
 __all__ = [

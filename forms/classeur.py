@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.utils import quote_sheetname, range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
 
+from adapters.library_errors import french_detail
 from forms.tableur import set_valeur
 from forms.xlsx_safety import FormulaireIllisible, check_xlsx_container
 
@@ -30,6 +31,7 @@ __all__ = [
     "FOND_SAISIE",
     "FOND_SECTION",
     "GRAS",
+    "MOTIF_ILLISIBLE",
     "RETOUR",
     "SECTION",
     "TITRE",
@@ -74,6 +76,7 @@ RETOUR = Alignment(wrap_text=True, vertical="top")
 
 CREATEUR = "PLIE — appel à projets"
 """The author written in every form's properties."""
+MOTIF_ILLISIBLE = "le formulaire ne peut pas être lu"
 APERCU_MAX = 60
 """Characters of a cell's text quoted in an anomaly at most."""
 
@@ -89,9 +92,8 @@ def read_source(source: Path | bytes, filename: str | None, defaut: str) -> tupl
 
 
 def describe_illisible(exc: Exception) -> str:
-    """The French reason for a workbook openpyxl could not read."""
-    detail = str(exc).strip() or "contenu interne invalide"
-    return f"le classeur Excel est illisible : {detail[:200]} ({type(exc).__name__})"
+    """The French reason for a workbook openpyxl could not read (never openpyxl's English text)."""
+    return f"{MOTIF_ILLISIBLE} : {french_detail(exc)}"
 
 
 @contextmanager

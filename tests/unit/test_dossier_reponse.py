@@ -318,7 +318,7 @@ def test_zip_that_is_not_a_workbook_is_unreadable():
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("notes.txt", "bonjour")
-    assert motif(buf.getvalue()).startswith("le classeur Excel est illisible : ")
+    assert motif(buf.getvalue()).startswith("le formulaire ne peut pas être lu : ")
 
 
 def test_workbook_with_vba_project_is_refused(blank, tmp_path):
@@ -401,7 +401,7 @@ def test_xml_entity_expansion_is_refused(blank, tmp_path, partie):
                     texte = xml.decode().replace("?>", "?>" + entites, 1)
                     xml = re.sub(r"(<(sheets|sheetData)>)", r"\1&b;", texte, count=1).encode()
                 piege.writestr(info, xml)
-    assert motif(buf.getvalue()).startswith("le classeur Excel est illisible : ")
+    assert motif(buf.getvalue()).startswith("le formulaire ne peut pas être lu : ")
 
 
 def test_other_workbook_is_not_the_dossier_de_reponse(tmp_path):

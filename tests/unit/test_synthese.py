@@ -330,7 +330,7 @@ def test_damaged_part_inside_a_valid_zip_is_unreadable(synthese, tmp_path):
             cible.writestr(membre, b"<workbook>pas du xml" if membre.filename == "xl/workbook.xml" else contenu)
     with pytest.raises(SyntheseIllisible) as refus:
         read_synthese(abime)
-    assert refus.value.motif.startswith("le classeur Excel est illisible")
+    assert refus.value.motif.startswith("le formulaire ne peut pas être lu")
 
 
 # --------------------------------------------------------------------------- tableur

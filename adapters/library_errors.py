@@ -1,0 +1,51 @@
+"""What a library's exception means, in French, for the SA: never its English text.
+
+openpyxl, pypdf and the e-mail package raise anything on a hostile file, with messages such as
+``"There is no item named 'xl/workbook.xml' in the archive"``. The SA reads instead what kind of
+damage it is; the exception's class and text stay out of every reason shown or stored.
+"""
+from __future__ import annotations
+
+import binascii
+import zipfile
+import zlib
+from email.errors import MessageError
+from xml.etree.ElementTree import ParseError
+
+from pypdf.errors import PyPdfError
+
+try:  # defusedxml is a dependency; its refusals say the file tried something
+    from defusedxml.common import DefusedXmlException
+except ImportError:  # pragma: no cover
+    DefusedXmlException = ()  # type: ignore[assignment,misc]
+
+_MEANINGS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    (MemoryError, "contenu trop volumineux pour être lu"),
+    (RecursionError, "structure interne trop imbriquée"),
+    (DefusedXmlException, "contenu XML piégé refusé (entités ou références externes)"),
+    ((ParseError, SyntaxError), "contenu XML interne invalide"),  # lxml's and ElementTree's errors are SyntaxErrors
+    (PyPdfError, "structure PDF invalide"),
+    (MessageError, "structure du message invalide"),
+    ((zipfile.BadZipFile, zlib.error, EOFError), "archive interne corrompue ou tronquée"),
+    (KeyError, "une partie interne du fichier est absente"),
+    (binascii.Error, "encodage base64 invalide"),
+    (UnicodeError, "caractères mal encodés"),
+    (LookupError, "jeu de caractères inconnu"),
+    ((ValueError, TypeError, AttributeError, IndexError), "valeur interne invalide"),
+)
+
+
+def french_detail(exc: BaseException) -> str:
+    """The kind of damage ``exc`` reveals, as a short French phrase (never the library's text).
+
+    The most telling meaning wins along the chain of causes (openpyxl wraps defusedxml's refusal
+    of an entity in a plain ``ValueError``)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for kinds, meaning in _MEANINGS:
+        if kinds and any(isinstance(e, kinds) for e in chain):
+            return meaning
+    return "contenu interne invalide"
