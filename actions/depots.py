@@ -36,6 +36,7 @@ from adapters.library_errors import french_detail
 from adapters.mailbox import (
     FICHIER,
     LIMITES,
+    RECEIVED,
     SUITE_LIMITE,
     TETE_MAX,
     IncomingMessage,
@@ -48,10 +49,11 @@ from adapters.storage import Storage, Stored
 from adapters.workers import Interrompu, bounded_map
 from config.appel_config import AppelConfig, PiecesRegles
 from config.refus import Refus
-from models.appel import Appel, is_late
+from francais.formats import format_datetime_paris
+from models.appel import Appel, is_late, reception_douteuse
 from models.dossier import EN_ATTENTE, Canal, Depot, DepotStatut, Piece, Reception
 from models.porteur import EXPEDITEUR_INCONNU, Porteur, normalize_address, normalize_siret, siret_motif
-from francais.formats import format_datetime_paris
+from models.texte import cleaning_motif
 from templates.trust_mails import contact_context
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
@@ -194,28 +196,29 @@ def keep_unregistered(
     stored = storage.put_file("messages", path, ".eml")
     if msg is None:
         with path.open("rb") as stream:
-            expediteur, recu_le, message_id = read_top_headers(stream.read(TETE_MAX))
+            expediteur, received_at, message_id = read_top_headers(stream.read(TETE_MAX))
     else:
-        expediteur, recu_le, message_id = msg.sender_address, msg.received_at, msg.message_id
-        recu_le = None if msg.received_from == FICHIER else recu_le
-    recu_source = "fichier" if recu_le is None else "received"
-    recu_le = recu_le or delivery_time(path)
+        expediteur, received_at, message_id = msg.sender_address, msg.received_at, msg.message_id
+        received_at = None if msg.received_from == FICHIER else received_at
+    delivered_at = delivery_time(path)
 
     def record() -> str:
         with transaction(factory) as session:
             if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == stored.sha256)):
                 return "deja_vu"
+            appel = session.get(Appel, appel_id)
+            recu_le, recu_source, tous_motifs = (delivered_at, FICHIER, motifs) if received_at is None else _reception(
+                received_at, RECEIVED, delivered_at, appel, motifs, maintenant)
             depot = Depot(
                 appel_id=appel_id, cle=f"raw:{stored.sha256}", canal=Canal.COURRIEL, statut=DepotStatut.NON_IDENTIFIE,
-                recu_le=recu_le, recu_source=recu_source,
-                hors_delai=is_late(recu_le, session.get(Appel, appel_id).date_limite),
+                recu_le=recu_le, recu_source=recu_source, hors_delai=is_late(recu_le, appel.date_limite),
                 expediteur=(expediteur or "")[:254] or None, message_id=(message_id or "")[:300] or None,
-                motifs=motifs, enregistre_le=maintenant,
+                motifs=tous_motifs, enregistre_le=maintenant,
             )
             session.add(depot)
             session.flush()
             session.add(Reception(appel_id=appel_id, sha256=stored.sha256, source=path.name[:500], taille=stored.taille,
-                                  chemin=stored.chemin, depot_id=depot.id, doublon=False, recu_le=depot.recu_le))
+                                  chemin=stored.chemin, depot_id=depot.id, doublon=False, recu_le=recu_le))
             return "non_identifie"
 
     try:
@@ -268,25 +271,38 @@ def record_message(
             appel = session.get(Appel, appel_id)
             if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == raw_stored.sha256)):
                 return "deja_vu"
+            recu_le, recu_source, motifs = _reception(msg.received_at, msg.received_from, msg.delivered_at, appel,
+                                                      list(msg.problems), maintenant)
             existing = _find_duplicate(session, appel_id, cle=cle, message_id=msg.message_id,
                                        empreinte=analyse.empreinte, expediteur=msg.sender_address)
             if existing is None:
                 depot = _new_depot(
-                    session, appel, cfg, analyse, canal=Canal.COURRIEL, cle=cle, recu_le=msg.received_at,
-                    recu_source=msg.received_from, expediteur=msg.sender_address, maintenant=maintenant,
-                    motifs=list(msg.problems), message_id=msg.message_id, expediteur_nom=msg.sender_name,
+                    session, appel, cfg, analyse, canal=Canal.COURRIEL, cle=cle, recu_le=recu_le,
+                    recu_source=recu_source, expediteur=msg.sender_address, maintenant=maintenant,
+                    motifs=motifs, message_id=msg.message_id, expediteur_nom=msg.sender_name,
                     sujet=msg.subject[:300],
                 )
             session.add(Reception(
                 appel_id=appel_id, sha256=raw_stored.sha256, source=msg.source.name[:500], taille=raw_stored.taille,
                 chemin=raw_stored.chemin, depot_id=(existing or depot).id, doublon=existing is not None,
-                recu_le=msg.received_at,
+                recu_le=recu_le,
             ))
             if existing is not None:
                 return "doublon"
             return _outcome(depot)
 
     return retry_on_conflict(record)
+
+
+def _reception(received_at: datetime, received_from: str, delivered_at: datetime | None, appel: Appel,
+               motifs: list[str], maintenant: datetime) -> tuple[datetime, str, list[str]]:
+    """The dépôt's reception time and its source; a doubtful ``Received:`` time gives way to the file's, with why."""
+    if received_from != RECEIVED or delivered_at is None:
+        return received_at, received_from, motifs
+    doute = reception_douteuse(received_at, maintenant=maintenant, publie_le=appel.publie_le, livre_le=delivered_at)
+    if doute is None:
+        return received_at, received_from, motifs
+    return delivered_at, FICHIER, [*motifs, doute]
 
 
 def register_postal(
@@ -390,6 +406,8 @@ def _new_depot(
     motifs = list(motifs)
     if form is not None:
         motifs.extend(form.anomalies)
+        if form.nettoyes:
+            motifs.append(cleaning_motif(form.nettoyes))
         if not siret and (motif := siret_motif(form.porteur_siret)) is not None and form.porteur_siret:
             motifs.append(motif)
     claimed = None if siret else claimed_porteur(session, form, expediteur)

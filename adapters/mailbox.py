@@ -29,6 +29,7 @@ from typing import Iterator
 from adapters.library_errors import french_detail
 from config.refus import Refus
 from models.adresse import check_header_mailbox
+from models.texte import cleaning_motif, has_format_characters
 
 RECEIVED = "received"
 FICHIER = "fichier"
@@ -69,6 +70,7 @@ _MAX_ORIGINAL_FILENAME = 1000
 _MAX_SUBJECT = 998
 _MAX_SENDER_NAME = 200
 _UNFOLD = re.compile(r"\r?\n(?=[ \t])")
+_MAX_STRUCTURED_FROM = 2000
 
 _PARSER = BytesParser(policy=policy.default)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -186,6 +188,7 @@ def parse_message(path: Path, limites: Limites = LIMITES) -> IncomingMessage:
     if (motif := over_limits(raw, limites)) is not None:
         return _held(path, raw[:TETE_MAX], hashlib.sha256(raw).hexdigest(), len(raw), motif)
     problems: list[str] = []
+    nettoyes: list[str] = []
     fields = _Fields()
     attachments: tuple[IncomingAttachment, ...] = ()
     if not raw or raw.isspace():
@@ -193,8 +196,8 @@ def parse_message(path: Path, limites: Limites = LIMITES) -> IncomingMessage:
     else:
         try:
             message = _PARSER.parsebytes(_repair_header_block(raw))
-            fields = _read_headers(message, problems)
-            attachments = _read_attachments(message, problems, limites)
+            fields = _read_headers(message, problems, nettoyes)
+            attachments = _read_attachments(message, problems, limites, nettoyes)
         except HorsLimites as exc:
             return _held(path, raw[:TETE_MAX], hashlib.sha256(raw).hexdigest(), len(raw), exc.motif)
         except MemoryError:  # the worker's limit: the whole message is held, not one part
@@ -203,6 +206,8 @@ def parse_message(path: Path, limites: Limites = LIMITES) -> IncomingMessage:
             problems.append(f"message illisible : {_describe(error)}")
         if not attachments:
             problems.append(PROBLEME_SANS_PIECE)
+        if nettoyes:
+            problems.append(cleaning_motif(nettoyes))
     received_at = _parse_date(fields.received.rpartition(";")[2]) if fields.received else None
     return _message(path, hashlib.sha256(raw).hexdigest(), len(raw), fields, attachments, problems, received_at)
 
@@ -342,7 +347,7 @@ def _repair_header_block(raw: bytes) -> bytes:
     return b"".join(lines) + (raw[end.start() :] if end else raw[len(head) :])
 
 
-def _read_headers(message: Message, problems: list[str]) -> _Fields:
+def _read_headers(message: Message, problems: list[str], nettoyes: list[str]) -> _Fields:
     first: dict[str, str] = {}
     for name, value in message.raw_items():
         key = name.strip().lower()
@@ -350,13 +355,15 @@ def _read_headers(message: Message, problems: list[str]) -> _Fields:
             first[key] = value
     if not first:
         problems.append(PROBLEME_SANS_EN_TETE)
+    subject = _header_text(message, "subject", first)
     fields = _Fields(
         received=first.get("received"),
         message_id=_normalise_message_id(first.get("message-id")),
         date_header=_parse_date(first["date"]) if "date" in first else None,
-        subject=_single_line(_header_text(message, "subject", first), _MAX_SUBJECT),
+        subject=_single_line(subject, _MAX_SUBJECT),
     )
-    fields.sender_address, fields.sender_name = _read_sender(message, first.get("from"))
+    fields.sender_address, sender_name = _read_sender(message, first.get("from"))
+    fields.sender_name = _single_line(sender_name, _MAX_SENDER_NAME)
     if fields.sender_address is not None:  # exactly one mailbox: no list, no group, no decoy name
         check = check_header_mailbox(_UNFOLD.sub("", first["from"]))
         if check.reason is not None:
@@ -365,25 +372,28 @@ def _read_headers(message: Message, problems: list[str]) -> _Fields:
         fields.sender_name = fields.sender_name if check.display_name else ""
     if fields.sender_address is None:
         problems.append(PROBLEME_EXPEDITEUR)
+    nettoyes.extend(quoi for quoi, texte in (("nom de l'expéditeur", sender_name), ("objet du message", subject))
+                    if has_format_characters(texte))
     return fields
 
 
 def _read_sender(message: Message, raw_from: str | None) -> tuple[str | None, str]:
+    """The sender's address and display name (as sent: the caller makes it one clean line)."""
     if raw_from is None:
         return None, ""
     try:
+        if len(raw_from) > _MAX_STRUCTURED_FROM:  # the structured parser's time grows as a power of the length
+            raise ValueError(len(raw_from))
         addresses = message["From"].addresses
         if addresses:
             address = addresses[0]
-            return _valid_address(address.addr_spec), _single_line(
-                address.display_name, _MAX_SENDER_NAME
-            )
+            return _valid_address(address.addr_spec), address.display_name[: 10 * _MAX_SENDER_NAME]
     except Exception:  # noqa: BLE001 - e.g. an encoded display name hiding a newline
         pass
     unfolded = _single_line(raw_from, 10 * _MAX_SENDER_NAME)
     pairs = getaddresses([unfolded])
     name, addr = pairs[0] if pairs else ("", "")
-    return _valid_address(addr), _single_line(_decode_words(name), _MAX_SENDER_NAME)
+    return _valid_address(addr), _decode_words(name)
 
 
 def _valid_address(addr: str | None) -> str | None:
@@ -442,7 +452,9 @@ def _normalise_message_id(raw: str | None) -> str | None:
     return f"<{inner}>"[:998] if inner else None
 
 
-def _read_attachments(message: Message, problems: list[str], limites: Limites) -> tuple[IncomingAttachment, ...]:
+def _read_attachments(
+    message: Message, problems: list[str], limites: Limites, nettoyes: list[str]
+) -> tuple[IncomingAttachment, ...]:
     found: list[IncomingAttachment] = []
     structure_broken = False
     decoded = 0
@@ -455,7 +467,7 @@ def _read_attachments(message: Message, problems: list[str], limites: Limites) -
         if is_container:
             continue
         try:
-            attachment = _read_attachment(part, len(found) + 1, problems)
+            attachment = _read_attachment(part, len(found) + 1, problems, nettoyes)
         except MemoryError:
             raise
         except Exception as error:  # noqa: BLE001 - one bad part must not stop the others
@@ -488,7 +500,7 @@ def _iter_parts(message: Message, max_depth: int) -> Iterator[tuple[Message, boo
             yield part, False
 
 
-def _read_attachment(part: Message, number: int, problems: list[str]) -> IncomingAttachment | None:
+def _read_attachment(part: Message, number: int, problems: list[str], nettoyes: list[str]) -> IncomingAttachment | None:
     content_type = part.get_content_type()
     is_rfc822 = content_type == "message/rfc822"
     try:
@@ -500,6 +512,8 @@ def _read_attachment(part: Message, number: int, problems: list[str]) -> Incomin
     if sent_name is not None:
         sent_name = _decode_words(sent_name)
     filename = safe_filename(sent_name, number, default=RFC822_FILENAME if is_rfc822 else None)
+    if sent_name is not None and has_format_characters(sent_name):
+        nettoyes.append(f"nom de la pièce jointe « {filename} »")
     if is_rfc822:
         content = _rfc822_bytes(part, filename, problems)
     else:

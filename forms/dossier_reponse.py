@@ -49,6 +49,7 @@ from forms.classeur import (
 from forms.xlsx_safety import FormulaireIllisible, defines_name
 from models.adresse import check_address
 from models.siret import normalize_siret
+from models.texte import without_format_characters
 
 __all__ = [
     "MONEY_NAMES",
@@ -138,6 +139,8 @@ class FormulaireReponse:
     referents: tuple[Referent, ...]
     champs_manquants: tuple[str, ...]
     anomalies: tuple[str, ...]
+    nettoyes: tuple[str, ...] = ()
+    """Fields whose invisible format characters (bidi controls, zero-width marks) were removed."""
 
 
 # --------------------------------------------------------------------------- writing
@@ -366,6 +369,7 @@ def _zones_lues(wb) -> dict[str, Zone]:
 def _formulaire(zones: dict[str, Zone], valeurs: Valeurs) -> FormulaireReponse:
     manquants: list[str] = []
     anomalies: list[str] = []
+    nettoyes: list[str] = []
     champs: dict[str, Any] = {}
     for name in SCALAR_NAMES:
         brut = value_of(valeurs, zones[name])
@@ -379,20 +383,29 @@ def _formulaire(zones: dict[str, Zone], valeurs: Valeurs) -> FormulaireReponse:
         elif name == "porteur_siret":
             champs[name] = _siret(brut, libelle, anomalies)
         elif name == "contact_telephone":
-            champs[name] = _telephone(brut)
+            champs[name] = _visible(_telephone(brut), libelle, nettoyes)
         elif name == "contact_email":
             champs[name] = _courriel(brut, libelle, anomalies)
         else:
-            champs[name] = text_of(brut)
-    referents = _referents(zones[REFERENTS_NAME], valeurs, anomalies)
+            champs[name] = _visible(text_of(brut), libelle, nettoyes)
+    referents = _referents(zones[REFERENTS_NAME], valeurs, anomalies, nettoyes)
     if not referents:
         manquants.append(MANQUE_REFERENT)
     return FormulaireReponse(
-        **champs, referents=referents, champs_manquants=tuple(manquants), anomalies=tuple(anomalies)
+        **champs, referents=referents, champs_manquants=tuple(manquants), anomalies=tuple(anomalies),
+        nettoyes=tuple(dict.fromkeys(nettoyes)),
     )
 
 
-def _referents(zone: Zone, valeurs: Valeurs, anomalies: list[str]) -> tuple[Referent, ...]:
+def _visible(texte: str, libelle: str, nettoyes: list[str]) -> str:
+    """``texte`` without invisible format characters; ``libelle`` noted in ``nettoyes`` when some went."""
+    propre = without_format_characters(texte)
+    if propre != texte:
+        nettoyes.append(libelle)
+    return propre
+
+
+def _referents(zone: Zone, valeurs: Valeurs, anomalies: list[str], nettoyes: list[str]) -> tuple[Referent, ...]:
     """One Referent per non-empty row; columns found by their header, else by order."""
     feuille, cols, rows = table_bounds(zone, REFERENTS_LIGNES_MAX)
     titres = [text_of(valeurs.get((feuille, rows[0], c))).lower() for c in cols]
@@ -412,9 +425,10 @@ def _referents(zone: Zone, valeurs: Valeurs, anomalies: list[str]) -> tuple[Refe
         if not is_empty(salaire_brut := brut["salaire_charge_annuel"]):
             motif = f"Salaire chargé annuel de la ligne {numero} illisible"
             salaire = _nombre_ou_anomalie(salaire_brut, motif, anomalies)
+        ligne = f"référent de la ligne {numero}"
         referents.append(Referent(
-            nom=text_of(brut["nom"]), prenom=text_of(brut["prenom"]), etp=etp,
-            salaire_charge_annuel=salaire, cv_fichier=text_of(brut["cv_fichier"]),
+            nom=_visible(text_of(brut["nom"]), ligne, nettoyes), prenom=_visible(text_of(brut["prenom"]), ligne, nettoyes),
+            etp=etp, salaire_charge_annuel=salaire, cv_fichier=_visible(text_of(brut["cv_fichier"]), ligne, nettoyes),
         ))  # fmt: skip
     return tuple(referents)
 

@@ -20,3 +20,9 @@ def without_format_characters(text: str) -> str:
 
 def has_format_characters(text: str) -> bool:
     return not text.isascii() and any(unicodedata.category(c) == FORMAT_CATEGORY for c in text)
+
+
+def cleaning_motif(champs: list[str] | tuple[str, ...]) -> str:
+    """The note a dépôt carries when text it brought was cleaned (``champs``: what was, in French)."""
+    return ("caractères invisibles (contrôles du sens d'écriture, espaces sans largeur…) retirés de : "
+            + ", ".join(champs))

@@ -261,3 +261,41 @@ def test_a_valid_siret_is_always_fourteen_ascii_digits():
     for raw in ["７３２８２９３２００００７４", "73282932000074", " 732 829 320 00074 ", "𝟕𝟑𝟐𝟖𝟐𝟗𝟑𝟐𝟎𝟎𝟎𝟎𝟕𝟒"]:
         siret = normalize_siret(raw)
         assert is_valid_siret(siret) and siret.isascii() and siret == "73282932000074"
+
+
+# --- a Received: time that lies (issue 8, §4) -------------------------------------------------
+
+from models.appel import reception_douteuse  # noqa: E402
+
+RELEVE = datetime(2017, 12, 8, 9, 0, tzinfo=PARIS)
+PUBLIE = datetime(2017, 11, 21, 9, 0, tzinfo=PARIS)
+LIVRE = datetime(2017, 12, 7, 16, 58, tzinfo=PARIS)
+
+
+def doubt(recu_le: datetime) -> str | None:
+    return reception_douteuse(recu_le, maintenant=RELEVE, publie_le=PUBLIE, livre_le=LIVRE)
+
+
+def test_a_received_time_between_publication_and_the_run_is_trusted():
+    assert doubt(datetime(2017, 12, 7, 16, 59, tzinfo=PARIS)) is None
+    assert doubt(PUBLIE) is None
+
+
+def test_a_received_time_a_few_minutes_after_the_run_is_clock_skew():
+    assert doubt(RELEVE + timedelta(minutes=5)) is None
+
+
+def test_a_received_time_after_the_run_is_doubted_with_the_delivery_time_beside_it():
+    assert doubt(RELEVE + timedelta(minutes=6)) == (
+        "heure de réception douteuse : l'en-tête Received indique le 8 décembre 2017 à 9 h 06, "
+        "postérieure à l'heure du relevé (8 décembre 2017 à 9 h 00) ; "
+        "heure de dépôt du fichier retenue : 7 décembre 2017 à 16 h 58, à vérifier par l'assistante"
+    )
+
+
+def test_a_received_time_before_the_publication_is_doubted():
+    assert doubt(datetime(2017, 11, 1, 10, 0, tzinfo=PARIS)) == (
+        "heure de réception douteuse : l'en-tête Received indique le 1er novembre 2017 à 10 h 00, "
+        "antérieure à la publication de l'appel (21 novembre 2017 à 9 h 00) ; "
+        "heure de dépôt du fichier retenue : 7 décembre 2017 à 16 h 58, à vérifier par l'assistante"
+    )
