@@ -465,6 +465,8 @@ def _read_attachments(
             type(d).__name__ in _STRUCTURE_DEFECTS for d in part.defects
         )
         if is_container:
+            if part is not message and part.get_content_type() == "message/rfc822":
+                problems.append(_forwarded_note(part))
             continue
         try:
             attachment = _read_attachment(part, len(found) + 1, problems, nettoyes)
@@ -485,19 +487,39 @@ def _read_attachments(
 
 
 def _iter_parts(message: Message, max_depth: int) -> Iterator[tuple[Message, bool]]:
-    """Every part in order with whether it is a container; an attached e-mail is a leaf."""
-    stack: list[tuple[Message, int]] = [(message, 0)]
+    """Every part in order with whether it is a container.
+
+    An e-mail attached to the message (a dossier forwarded as an attachment) is opened one level:
+    its parts are the message's; an e-mail attached inside it stays one file."""
+    stack: list[tuple[Message, int, bool]] = [(message, 0, False)]
     while stack:
-        part, depth = stack.pop()
+        part, depth, forwarded = stack.pop()
         if depth > max_depth:
             raise HorsLimites(f"structure MIME trop profonde (plus de {_nombre(max_depth)} niveaux)")
         is_rfc822 = part is not message and part.get_content_type() == "message/rfc822"
         payload = part.get_payload()
-        if isinstance(payload, list) and not is_rfc822:
+        if is_rfc822 and not forwarded and isinstance(payload, list) and payload and isinstance(payload[0], Message):
             yield part, True
-            stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
+            stack.append((payload[0], depth + 1, True))
+        elif isinstance(payload, list) and not is_rfc822:
+            yield part, True
+            stack.extend((p, depth + 1, forwarded) for p in reversed(payload) if isinstance(p, Message))
         else:
             yield part, False
+
+
+def _forwarded_note(part: Message) -> str:
+    """What the dépôt says of a forwarded e-mail: its subject and sender, read raw (never slowly)."""
+    inner = part.get_payload()[0]
+    first: dict[str, str] = {}
+    for name, value in inner.raw_items():
+        first.setdefault(name.strip().lower(), str(value)[:2000])
+    subject = _single_line(_decode_words(first.get("subject", "")), 200)
+    pairs = getaddresses([_single_line(first.get("from", ""), 2000)])
+    sender = _valid_address(pairs[0][1]) if pairs else None
+    origine = f" de {sender}" if sender else ""
+    return (f"dossier transféré : les pièces jointes du message joint « {subject} »{origine} "
+            "sont lues comme pièces du dépôt")
 
 
 def _read_attachment(part: Message, number: int, problems: list[str], nettoyes: list[str]) -> IncomingAttachment | None:

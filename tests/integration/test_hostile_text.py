@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from adapters.eml_samples import build_depot_email, write_maildir_message
 from models import Depot, Dossier, Porteur
 from tests.conftest import run_intake
+from tests.hostile_messages import top
 from tests.integration.test_bad_input import rows_of
 from tests.samples import cvs, deliver, deliver_complete, form_bytes, paris, porteur
 
@@ -117,3 +118,29 @@ def test_bidi_controls_and_invisible_characters_are_removed_before_storing_and_t
     assert invisibles + "nom de l'expéditeur, objet du message, nom de la pièce jointe « statutstxt.pdf »" in motifs
     assert (invisibles + "Nom de la structure (porteur_nom), Adresse postale de la structure (porteur_adresse), "
             "Nom et prénom de la personne à contacter (contact_nom)") in motifs
+
+
+# --- a dossier forwarded as an attached e-mail (§3) -------------------------------------------
+
+
+def test_a_dossier_forwarded_as_an_attached_email_is_opened_and_its_files_are_the_pieces(
+    factory, storage, appel, mail, maildir, tmp_path
+):
+    p = porteur(86, referents=2)
+    original = build_depot_email(sender="secretariat@example.org", sender_name="Secrétariat", to=p.email,
+                                 subject="Dossier AAP 2018 à envoyer", received_at=paris(5, 15), message_id="<orig@example.org>",
+                                 attachments=[("dossier.xlsx", form_bytes(tmp_path / "f", p)), *cvs(p)])
+    outer = (top(p.email, paris(6, 9), "<transfert@example.org>") + b'Content-Type: multipart/mixed; boundary="t"\r\n\r\n'
+             b"--t\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nVoici notre dossier.\r\n"
+             b'--t\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename="dossier.eml"\r\n\r\n'
+             + original + b"\r\n--t--\r\n")
+    write_maildir_message(maildir, outer, delivered_at=paris(6, 9))
+
+    report, _ = run_intake(factory, storage, maildir, mail)
+
+    assert (report.depots, report.erreurs) == (1, [])
+    (row,) = rows_of(factory, storage)
+    assert row["siret"] == p.siret and row["statut"] == "incomplet"
+    assert row["pieces_manquantes"] == ["envoi postal (courrier) non reçu"]  # form and both CVs found inside
+    assert any(m.endswith("dossier transféré : les pièces jointes du message joint « Dossier AAP 2018 à envoyer » "
+                          "de secretariat@example.org sont lues comme pièces du dépôt") for m in row["motifs"]), row["motifs"]

@@ -241,17 +241,32 @@ def test_attachments_in_nested_multiparts_are_all_found(tmp_path: Path) -> None:
     assert "aucune pièce jointe" not in message.problems
 
 
-def test_an_attached_email_is_one_file_and_its_own_attachments_stay_inside(tmp_path: Path) -> None:
-    forwarded = depot(subject="Envoi initial", attachments=[("cv.pdf", b"%PDF")])
+def test_a_forwarded_email_is_opened_one_level_and_its_attachments_are_the_pieces(tmp_path: Path) -> None:
+    forwarded = depot(subject="Envoi initial", attachments=[("dossier.xlsx", b"PK\x03\x04form"), ("cv.pdf", b"%PDF")])
+    raw = multipart(PLAIN_HEADERS, TEXT_PART, b"Content-Type: message/rfc822\r\n\r\n" + forwarded)
+
+    message = parse_message(write_eml(tmp_path, "m", raw))
+
+    assert [(a.filename, a.content) for a in message.attachments] == [("dossier.xlsx", b"PK\x03\x04form"),
+                                                                      ("cv.pdf", b"%PDF")]
+    assert message.sender_address == "contact@example.org"  # the one who forwarded it
+    assert ("dossier transféré : les pièces jointes du message joint « Envoi initial » de "
+            "contact@association-exemple.example.org sont lues comme pièces du dépôt") in message.problems
+
+
+def test_an_email_attached_inside_a_forwarded_one_stays_one_file(tmp_path: Path) -> None:
+    inner = depot(subject="Plus ancien", attachments=[("cv.pdf", b"%PDF")])
+    forwarded = multipart(PLAIN_HEADERS.replace("Dépôt", "Transfert"), TEXT_PART,
+                          b"Content-Type: message/rfc822\r\n\r\n" + inner).replace(b"--sep", b"--sep2").replace(
+                              b'boundary="sep"', b'boundary="sep2"')
     raw = multipart(PLAIN_HEADERS, TEXT_PART, b"Content-Type: message/rfc822\r\n\r\n" + forwarded)
 
     message = parse_message(write_eml(tmp_path, "m", raw))
 
     (attachment,) = message.attachments
-    assert attachment.filename == "message-joint.eml"
-    assert attachment.content_type == "message/rfc822"
-    assert b"Subject: Envoi initial" in attachment.content
-    assert b'filename="cv.pdf"' in attachment.content
+    assert attachment.filename == "message-joint.eml" and attachment.content_type == "message/rfc822"
+    assert b"Subject: Plus ancien" in attachment.content and b'filename="cv.pdf"' in attachment.content
+    assert sum(p.startswith("dossier transféré") for p in message.problems) == 1
 
 
 def test_bad_base64_is_kept_with_a_problem_and_the_other_parts_still_read(tmp_path: Path) -> None:
