@@ -9,7 +9,7 @@ Reading treats the file as hostile: container checks first
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,9 @@ LIGNE_MAX = 10_000
 COLONNE_MAX = 100
 REFERENTS_LIGNES_MAX = 200
 """Rows of the référents table read at most (a porteur may insert rows in it)."""
+SOUS_TABLEAU_LIGNES = 50
+"""Rows read under the référents table, to tell the SA of référents typed there."""
+_SOUS_REFERENTS = "_sous_referents"
 MONTANT_MAX = Decimal(10) ** 12
 CENTIME = Decimal("0.01")
 FORMAT_EURO = '#,##0.00 "€"'
@@ -352,8 +355,39 @@ def read_dossier_reponse(source: Path | bytes, *, filename: str | None = None) -
     data, nom = read_source(source, filename, "formulaire.xlsx")
     with open_hostile_workbook(data, nom) as wb:
         zones = _zones_lues(wb)
-        valeurs = read_cells(wb, zones, {REFERENTS_NAME: REFERENTS_LIGNES_MAX})
-    return _formulaire(zones, valeurs)
+        masquees = {n: f for n, (f, _) in zones.items() if getattr(wb[f], "sheet_state", "visible") != "visible"}
+        dessous = _below(zones[REFERENTS_NAME])
+        valeurs = read_cells(wb, {**zones, _SOUS_REFERENTS: dessous},
+                             {REFERENTS_NAME: REFERENTS_LIGNES_MAX, _SOUS_REFERENTS: SOUS_TABLEAU_LIGNES})
+    form = _formulaire(zones, valeurs)
+    return replace(form, anomalies=(*form.anomalies, *_hidden_fields(masquees), *_typed_below(dessous, valeurs)))
+
+
+def _below(zone: Zone) -> Zone:
+    """The rows under the référents table (as far as it is read), same columns."""
+    feuille, (min_col, entete, max_col, max_row) = zone
+    fin = min(max_row, entete + REFERENTS_LIGNES_MAX)
+    return feuille, (min_col, fin + 1, max_col, fin + SOUS_TABLEAU_LIGNES)
+
+
+def _hidden_fields(masquees: dict[str, str]) -> list[str]:
+    """One anomaly per field read from a hidden sheet: its value is kept, the SA checks it."""
+    return [
+        f"{LIBELLES.get(name, 'Tableau des référents')} ({name}) lu sur la feuille masquée « {preview(feuille)} » : "
+        "valeur conservée, à vérifier"
+        for name, feuille in masquees.items()
+    ]
+
+
+def _typed_below(zone: Zone, valeurs: Valeurs) -> list[str]:
+    """An anomaly when something is typed under the référents table: it is not read as a référent."""
+    feuille, (min_col, premiere, max_col, derniere) = zone
+    lignes = sorted({r for (f, r, c) in valeurs if f == feuille and premiere <= r <= derniere and min_col <= c <= max_col
+                     and not is_empty(valeurs[(f, r, c)])})
+    if not lignes:
+        return []
+    return [f"des valeurs sont saisies sous le tableau des référents (lignes {lignes[0]} à {lignes[-1]} de la feuille) : "
+            "elles ne sont pas lues ; insérez ces référents à l'intérieur du tableau et renvoyez le formulaire"]
 
 
 def _zones_lues(wb) -> dict[str, Zone]:

@@ -419,3 +419,43 @@ def test_form_with_a_deleted_named_cell_is_refused(blank, tmp_path):
     del wb.defined_names["contact_email"]
     wb.save(path)
     assert motif(path).endswith("zones nommées absentes : contact_email")
+
+
+# --------------------------------------------------------------------------- cells that hide (issue 8, §4)
+
+
+def test_a_field_resolving_to_a_hidden_sheet_is_read_and_flagged(blank, tmp_path):
+    path = a_filled_form(blank, tmp_path)
+    wb = openpyxl.load_workbook(path)
+    cache = wb.create_sheet("Cache")
+    cache.sheet_state = "hidden"
+    cache["A1"] = "Structure fantôme"
+    wb.defined_names["porteur_nom"].attr_text = "'Cache'!$A$1"
+    wb.save(path)
+
+    lu = read_dossier_reponse(path)
+
+    assert lu.porteur_nom == "Structure fantôme"
+    assert ("Nom de la structure (porteur_nom) lu sur la feuille masquée « Cache » : valeur conservée, à vérifier"
+            in lu.anomalies)
+
+
+def test_the_blank_form_itself_has_no_hidden_field(blank, tmp_path):
+    assert not [a for a in read_dossier_reponse(a_filled_form(blank, tmp_path)).anomalies if "masquée" in a]
+
+
+def test_referents_typed_below_the_table_are_flagged_not_silently_dropped(blank, tmp_path):
+    path = a_filled_form(blank, tmp_path)
+    wb = openpyxl.load_workbook(path)
+    ((sheet, ref),) = wb.defined_names["referents"].destinations
+    last = wb[sheet][ref.replace("$", "")][-1][0].row
+    wb[sheet].cell(row=last + 2, column=2, value="Martin")
+    wb[sheet].cell(row=last + 3, column=3, value="Paul")
+    wb.save(path)
+
+    lu = read_dossier_reponse(path)
+
+    assert [r.nom for r in lu.referents] == ["Dupont", "Nguyen"]
+    assert (f"des valeurs sont saisies sous le tableau des référents (lignes {last + 2} à {last + 3} de la feuille) : "
+            "elles ne sont pas lues ; insérez ces référents à l'intérieur du tableau et renvoyez le formulaire"
+            in lu.anomalies)
