@@ -8,7 +8,7 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Texte
-from templates.formats import format_datetime_paris
+from francais.formats import format_datetime_paris
 
 DECALAGE_HORLOGE = timedelta(minutes=5)
 """How far the mail server's clock may run ahead of the run's before a Received: time is doubted."""
