@@ -50,13 +50,13 @@ TETE_MAX = 64 * 1024
 class Limites:
     """What one message may cost before it is held unread (the defaults are the intake's)."""
 
-    taille_message: int = 32 * MIO
+    taille_message: int = 20 * MIO  # the e-mail parser needs about ten times the size: 256 Mo in all
     taille_en_tetes: int = 256 * 1024
     en_tetes: int = 500
     conteneurs: int = 100  # multipart or message parts declared: bounds the MIME depth the parser recurses into
     profondeur: int = 20
     parties: int = 1000
-    taille_decodee: int = 48 * MIO
+    taille_decodee: int = 24 * MIO
     secondes: float = 20.0  # one message's work in its worker (parse, store, read the form, inspect PDFs)…
     memoire: int = 256 * MIO  # …and the memory it may add to the worker's size
 
