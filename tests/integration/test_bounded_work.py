@@ -142,7 +142,7 @@ def test_a_message_over_its_memory_is_kept_with_its_reason_and_the_next_ones_are
 ):
     big = porteur(66)
     deliver(maildir, sender=big.email, when=paris(6, 9), message_id="<gros@example.org>",
-            attachments=[("dossier.xlsx", form_bytes(tmp_path / "f", big)), ("annexe.pdf", b"%PDF-1.4\n" + bytes(20 * MIO))])
+            attachments=[("dossier.xlsx", form_bytes(tmp_path / "f", big)), ("annexe.pdf", b"%PDF-1.4\n" + bytes(12 * MIO))])
     after = porteur(67)
     deliver_complete(maildir, tmp_path / "f", after, paris(6, 10))
 
