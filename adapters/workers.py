@@ -53,6 +53,8 @@ SECONDES_PAR_ELEMENT = 20.0
 MEMOIRE_PAR_ELEMENT = 256 * MIO
 """Address space one item may add to its worker's size."""
 DELAI_DE_GRACE = 5.0
+DEMARRAGE_MAX = 120.0
+"""A worker not ready after this long (a machine on its knees) is replaced, its first item reported."""
 EN_VOL = 3
 """Items handed to a worker ahead (as ``imap``'s chunks did): it never waits for the main process."""
 
@@ -134,11 +136,12 @@ class _Worker:
         child.close()
         self.secondes, self.memoire, self.grace = secondes, memoire, grace
         self.jobs: deque[int] = deque()
-        self.deadline = math.inf
+        self.ready = False  # its clock starts once it says so: a slow start-up is no item's fault
+        self.deadline = time.monotonic() + DEMARRAGE_MAX
 
     def give(self, index: int, items: list[Any]) -> None:
         self.conn.send((index, items[index]))
-        if not self.jobs:
+        if not self.jobs and self.ready:
             self.deadline = time.monotonic() + self.secondes + self.grace
         self.jobs.append(index)
 
@@ -149,6 +152,10 @@ class _Worker:
                 index, (kind, value) = self.conn.recv()
             except (EOFError, OSError):
                 break
+            if kind == "pret":
+                self.ready = True
+                self.deadline = time.monotonic() + self.secondes + self.grace
+                continue
             self.jobs.popleft()
             if kind == "ok":
                 done[index] = value
@@ -181,6 +188,7 @@ class _Worker:
 def _serve(conn: Any, func: Callable[[Any], Any], secondes: float, memoire: int) -> None:
     """The worker's loop: one item at a time, under an alarm and an address-space limit."""
     signal.signal(signal.SIGALRM, _on_alarm)
+    conn.send((None, ("pret", None)))
     while True:
         try:
             job = conn.recv()
