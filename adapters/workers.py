@@ -187,6 +187,7 @@ class _Worker:
 
 def _serve(conn: Any, func: Callable[[Any], Any], secondes: float, memoire: int) -> None:
     """The worker's loop: one item at a time, under an alarm and an address-space limit."""
+    keep_files_private()  # what it stores is owner-only, as in the main process
     signal.signal(signal.SIGALRM, _on_alarm)
     conn.send((None, ("pret", None)))
     while True:
