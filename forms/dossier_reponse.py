@@ -373,7 +373,7 @@ def _below(zone: Zone) -> Zone:
 def _hidden_fields(masquees: dict[str, str]) -> list[str]:
     """One anomaly per field read from a hidden sheet: its value is kept, the SA checks it."""
     return [
-        f"{LIBELLES.get(name, 'Tableau des référents')} ({name}) lu sur la feuille masquée « {preview(feuille)} » : "
+        f"{LIBELLES.get(name, 'Tableau des référents')} lu sur la feuille masquée « {preview(feuille)} » : "
         "valeur conservée, à vérifier"
         for name, feuille in masquees.items()
     ]

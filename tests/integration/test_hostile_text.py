@@ -116,8 +116,8 @@ def test_bidi_controls_and_invisible_characters_are_removed_before_storing_and_t
         motifs = list(depot.motifs)
     invisibles = "caractères invisibles (contrôles du sens d'écriture, espaces sans largeur…) retirés de : "
     assert invisibles + "nom de l'expéditeur, objet du message, nom de la pièce jointe « statutstxt.pdf »" in motifs
-    assert (invisibles + "Nom de la structure (porteur_nom), Adresse postale de la structure (porteur_adresse), "
-            "Nom et prénom de la personne à contacter (contact_nom)") in motifs
+    assert (invisibles + "Nom de la structure, Adresse postale de la structure, "
+            "Nom et prénom de la personne à contacter") in motifs
 
 
 # --- a dossier forwarded as an attached e-mail (§3) -------------------------------------------

@@ -436,7 +436,7 @@ def test_a_field_resolving_to_a_hidden_sheet_is_read_and_flagged(blank, tmp_path
     lu = read_dossier_reponse(path)
 
     assert lu.porteur_nom == "Structure fantôme"
-    assert ("Nom de la structure (porteur_nom) lu sur la feuille masquée « Cache » : valeur conservée, à vérifier"
+    assert ("Nom de la structure lu sur la feuille masquée « Cache » : valeur conservée, à vérifier"
             in lu.anomalies)
 
 
