@@ -71,7 +71,7 @@ class IntakeReport:
     doublons: int = 0
     non_identifies: int = 0
     a_verifier: int = 0
-    hors_limites: int = 0  # among the non identifiÃ©s: kept unread, over a limit of work per message
+    hors_limites: int = 0  # among the non identifiés: kept unread, over a limit of work per message
     hors_delai: int = 0
     bilans: int = 0
     erreurs: list[str] = field(default_factory=list)
