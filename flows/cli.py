@@ -248,6 +248,8 @@ def comite_preparer(
     typer.echo(f"Notes d'instruction : {result['notes'] or 'pas de recueil PDF (LibreOffice absent)'}")
     if result["non_instruits"]:
         typer.echo("Non instruits, absents de la synthèse : " + ", ".join(result["non_instruits"]))
+    for ligne in result["ajournes"]:
+        typer.echo(f"Ajourné : {ligne}")
 
 
 @comite_app.command("decisions")
@@ -273,6 +275,8 @@ def comite_decisions(
         typer.echo(f"Avertissement : {avertissement}")
     typer.echo(f"Décisions enregistrées : {len(result['enregistrees'])} ; déjà enregistrées : {len(result['inchangees'])} ; "
                f"lettres rédigées : {result['lettres']}.")
+    if result["en_attente"]:
+        typer.echo("Ajournés sans décision, en attente de leur réponse : " + ", ".join(result["en_attente"]) + ".")
     _echo_mail(result["courriels"])
 
 

@@ -291,7 +291,7 @@ def test_synthesis_lists_the_instructed_dossiers_with_their_avis_and_a_decision_
     assert ws.cell(6, 6).value == 80000 and ws.cell(6, 7).value == 40000  # coût salarial, par ETP
     assert "[bloquant] frais de déplacement absents du budget" in ws.cell(7, 10).value
     [liste] = ws.data_validations.dataValidation
-    assert (liste.type, liste.formula1, str(liste.sqref)) == ("list", '"Retenu,Non retenu,Ajourné"', "L6:L8")
+    assert (liste.type, liste.formula1, str(liste.sqref)) == ("list", '"Retenu,Non retenu,Ajourné"', "M6:M8")
     texts = [fr(str(ws.cell(r, 1).value)) for r in range(9, 13) if ws.cell(r, 1).value]
     assert "ETP proposés avec un avis favorable : 2 sur 14 voulus" in texts
 
@@ -660,3 +660,81 @@ def test_a_late_form_does_not_rewrite_the_contact_of_an_ajourne_dossier(campagne
     assert (row["statut"], row["reponse_avant"]) == ("ajourné", "2017-12-26")  # still waiting for its answer
     assert [i.version for i in campagne.instructions("2018-003")] == [1]
     assert "nouveau@example.org" not in campagne.note("2018-003")
+
+
+# --- an ajourné dossier may answer until its deadline: no comité decides it before ------------------------------
+
+
+def adjourn_two_then_one_answers(campagne: Campagne) -> None:
+    """11 December: 2018-002 and 2018-003 ajournés (answer by 26 December); 2018-003 answers on the 14th and is
+    instructed again on the 18th, 2018-002 says nothing."""
+    pack = campagne.prepare()
+    campagne.record(campagne.fill(pack.synthese, decide_all(_002=("Ajourné", QUESTIONS))))
+    campagne.by_post(COURRIEL_SEUL, paris(14, 9), maintenant=paris(14, 10))
+    campagne.instruct(paris(18, 10))
+
+
+def test_pack_shows_each_ajourne_dossier_its_answer_deadline_and_whether_the_answer_came(campagne, trois):
+    adjourn_two_then_one_answers(campagne)
+
+    second = campagne.prepare(comite_le=date(2017, 12, 20), maintenant=paris(18, 11))
+
+    assert second.dossiers == ["2018-002", "2018-003"]
+    assert [fr(line) for line in second.ajournes] == [
+        f"2018-002 ({SANS_DEPLACEMENTS.nom}) : réponse attendue au plus tard le 26 décembre 2017 : pas de réponse à ce jour",
+        f"2018-003 ({COURRIEL_SEUL.nom}) : réponse attendue au plus tard le 26 décembre 2017 : reçue le 14 décembre 2017"]
+    ws = openpyxl.load_workbook(second.synthese)["Synthèse"]
+    colonne = [c.value for c in ws[5]].index("Réponse aux questions") + 1
+    assert [(ws.cell(r, 1).value, ws.cell(r, colonne).value) for r in (6, 7)] == [
+        ("2018-002", "réponse attendue au plus tard le 26 décembre 2017 : pas de réponse à ce jour"),
+        ("2018-003", "réponse attendue au plus tard le 26 décembre 2017 : reçue le 14 décembre 2017")]
+
+
+def test_deciding_an_ajourne_dossier_before_its_deadline_without_its_answer_refuses_the_whole_file(campagne, trois):
+    adjourn_two_then_one_answers(campagne)
+    second = campagne.prepare(comite_le=date(2017, 12, 20), maintenant=paris(18, 11))
+    before = (campagne.snapshot(), campagne.decisions())
+
+    with pytest.raises(DecisionsRefusees) as refus:
+        campagne.record(campagne.fill(second.synthese, {
+            "2018-002": ("Non retenu", "Pas de réponse aux questions complémentaires dans le délai."),
+            "2018-003": ("Retenu", "")}, "second.xlsx"), maintenant=paris(20, 19))
+
+    assert [fr(p) for p in refus.value.problemes] == [
+        "ligne 6, dossier 2018-002 : ajourné par le comité du 11 décembre 2017, il a jusqu'au 26 décembre 2017 pour "
+        "répondre et n'a pas encore répondu : le comité du 20 décembre 2017 ne peut pas encore le décider "
+        "(laissez sa décision vide)"]
+    assert (campagne.snapshot(), campagne.decisions()) == before  # not even 2018-003's decision
+
+
+def test_an_ajourne_dossier_left_undecided_waits_and_a_comite_after_its_deadline_closes_it(campagne, trois):
+    adjourn_two_then_one_answers(campagne)
+    second = campagne.prepare(comite_le=date(2017, 12, 20), maintenant=paris(18, 11))
+
+    report = campagne.record(campagne.fill(second.synthese, {"2018-003": ("Retenu", "")}, "second.xlsx"),
+                             maintenant=paris(20, 19))
+
+    assert (report.enregistrees, report.en_attente) == (["2018-003"], ["2018-002"])
+    row = campagne.rows()["2018-002"]
+    assert (row["decision"], row["reponse_avant"]) == ("ajourné", "2017-12-26")
+
+    third = campagne.prepare(comite_le=date(2017, 12, 27), maintenant=paris(27, 9))
+
+    assert [fr(line) for line in third.ajournes] == [
+        f"2018-002 ({SANS_DEPLACEMENTS.nom}) : réponse attendue au plus tard le 26 décembre 2017 : aucune réponse dans le délai"]
+    closed = campagne.record(campagne.fill(third.synthese, {"2018-002": (
+        "Non retenu", "Pas de réponse aux questions complémentaires dans le délai.")}, "third.xlsx"), maintenant=paris(27, 19))
+    assert (closed.enregistrees, closed.en_attente) == (["2018-002"], [])
+    assert campagne.rows()["2018-002"]["decision"] == "non retenu"
+
+
+def test_preparing_the_pack_again_later_without_a_clock_writes_no_new_pack(campagne, trois):
+    first = campagne.prepare(maintenant=PREPARATION)
+
+    again = campagne.prepare(maintenant=PREPARATION + timedelta(hours=3))
+    tomorrow = campagne.prepare(maintenant=PREPARATION + timedelta(days=1))
+
+    assert again.synthese == tomorrow.synthese == first.synthese
+    assert sorted(p.name for p in (campagne.tmp / "comite").glob("*.xlsx")) == [first.synthese.name]
+    with campagne.factory() as s:
+        assert s.scalar(select(func.count()).select_from(Comite)) == 1
