@@ -400,6 +400,9 @@ def avenant_prolonger(
     result = avenant_prolongation(numero, valide_le, instance, maintenant)
     if result["refus"]:
         _fail(f"renouvellement refusé : {result['refus']}")
+    if result["deja"]:
+        typer.echo(f"Demande déjà traitée : {result['deja']}.")
+        return
     typer.echo(f"Avenant {result['avenant']} établi et envoyé pour signature.")
     _echo_mail(result["courriels"])
 
@@ -439,6 +442,9 @@ def avenant_modifier(
     result = avenant_modification(numero, changes, valide_le, instance, maintenant)
     if result["refus"]:
         _fail(f"modification refusée : {result['refus']}")
+    if result["deja"]:
+        typer.echo(f"Demande déjà traitée : {result['deja']}.")
+        return
     typer.echo(f"Avenant {result['avenant']} établi et envoyé pour signature.")
     _echo_mail(result["courriels"])
 

@@ -189,7 +189,7 @@ def run_conventions(rt, sortie: Path) -> None:
                                  salaires={_first_referent(rows[1], rt): Decimal("35600.00")},
                                  montants=_rebalanced(rt, second, Decimal("35600.00"))),
             "2018-03-01", "bureau du PLIE du 1er mars 2018", datetime(2018, 3, 2, 9, 0, tzinfo=PARIS).isoformat())
-        typer.echo(f"Avenant de modification {modification['avenant'] or modification['refus']} "
+        typer.echo(f"Avenant de modification {modification['avenant'] or modification['refus'] or modification['deja']} "
                    "(ETP ramené à 0,8) : ne compte pas comme renouvellement.")
 
     def renew(jour: date) -> str:
@@ -225,6 +225,8 @@ def _renew(rt, numero: str, valide_le: str, instance: str) -> str:
     result = avenant_prolongation(numero, valide_le, instance, datetime.fromisoformat(valide_le).replace(tzinfo=PARIS).isoformat())
     if result["refus"]:
         return f"Renouvellement de {numero} refusé : {result['refus']}"
+    if result["deja"]:
+        return f"Renouvellement de {numero} validé le {valide_le} : {result['deja']}."
     sign(rt.factory, result["avenant"], le=date.fromisoformat(valide_le) + timedelta(days=14))
     return (f"Renouvellement de {numero} par l'avenant {result['avenant']} "
             f"(validé le {format_date(date.fromisoformat(valide_le))}, signé).")
