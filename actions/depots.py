@@ -40,7 +40,7 @@ from config.refus import Refus
 from models.appel import Appel, is_late
 from models.dossier import EN_ATTENTE, Canal, Depot, DepotStatut, Piece, Reception
 from models.porteur import EXPEDITEUR_INCONNU, Porteur, normalize_address, normalize_siret, siret_motif
-from francais.formats import format_datetime_paris
+from francais.formats import format_datetime_paris, to_paris
 from templates.trust_mails import contact_context
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
@@ -276,7 +276,8 @@ def register_postal(
         except OSError as exc:
             raise SaisieRefusee(f"fichier illisible : {f} ({exc.strerror})") from exc
     analyse = analyse_files(storage, contents, cfg.pieces)
-    cle = f"courrier:{siret}:{recu_le.isoformat()}:{analyse.empreinte or 'vide'}"
+    # one envelope: the same scans from the same structure stamped the same day (Paris), however the stamp was typed
+    cle = f"courrier:{siret}:{to_paris(recu_le).date().isoformat()}:{analyse.empreinte or 'vide'}"
 
     def record() -> tuple[Depot, str]:
         with transaction(factory) as session:

@@ -227,8 +227,8 @@ def dossier_admettre(
     from actions.instruction import admit_late_dossier
     from flows.runtime import parse_moment, runtime
 
-    dossier = admit_late_dossier(runtime().factory, annee, numero, motif, maintenant=parse_moment(maintenant))
-    typer.echo(f"Dossier {dossier.numero} admis à l'instruction (statut : {dossier.statut.value}).")
+    admission = admit_late_dossier(runtime().factory, annee, numero, motif, maintenant=parse_moment(maintenant))
+    typer.echo(admission.message[0].upper() + admission.message[1:] + ".")
 
 
 @comite_app.command("preparer")

@@ -285,7 +285,7 @@ def test_synthesis_lists_the_instructed_dossiers_with_their_avis_and_a_decision_
         assert s.scalar(select(Comite.jeton)) == lue.jeton
     ws = openpyxl.load_workbook(pack.synthese)["Synthèse"]
     assert [c.value for c in ws[5]] == [titre for titre, _ in COLONNES]
-    assert [(ws.cell(r, 1).value, ws.cell(r, 2).value, ws.cell(r, 5).value, ws.cell(r, 11).value) for r in (6, 7, 8)] == [
+    assert [(ws.cell(r, 1).value, ws.cell(r, 2).value, ws.cell(r, 5).value, ws.cell(r, 12).value) for r in (6, 7, 8)] == [
         ("2018-001", FAVORABLE.nom, 2, "favorable"), ("2018-002", SANS_DEPLACEMENTS.nom, 1, "défavorable"),
         ("2018-003", COURRIEL_SEUL.nom, 1, "réservé")]
     assert ws.cell(6, 6).value == 80000 and ws.cell(6, 7).value == 40000  # coût salarial, par ETP
@@ -738,3 +738,22 @@ def test_preparing_the_pack_again_later_without_a_clock_writes_no_new_pack(campa
     assert sorted(p.name for p in (campagne.tmp / "comite").glob("*.xlsx")) == [first.synthese.name]
     with campagne.factory() as s:
         assert s.scalar(select(func.count()).select_from(Comite)) == 1
+
+
+def test_admitting_an_instructed_dossier_again_keeps_it_instructed_and_in_the_pack(campagne):
+    late = porteur(23)
+    campagne.by_mail(late, paris(7, 17, 1))
+    campagne.intake()
+    campagne.by_post(late, paris(8, 9))
+    first = admit_late_dossier(campagne.factory, 2018, "2018-001", "Panne du serveur de messagerie du porteur, attestée.",
+                               maintenant=paris(8, 15))
+    campagne.instruct(paris(8, 16))
+
+    again = admit_late_dossier(campagne.factory, 2018, "2018-001", "Panne du serveur de messagerie du porteur, attestée.",
+                               maintenant=paris(8, 17))
+
+    assert (first.nouvelle, again.nouvelle) == (True, False)
+    assert again.message == ("le dossier 2018-001 est déjà admis à l'instruction (motif : Panne du serveur de messagerie "
+                             "du porteur, attestée.) ; statut : instruit : rien n'a changé")
+    assert campagne.rows()["2018-001"]["statut"] == "instruit"
+    assert campagne.prepare().dossiers == ["2018-001"]
