@@ -39,6 +39,7 @@ from models.instruction import (
     Ajournement,
     Decision,
     DecisionComite,
+    Gravite,
     Instruction,
     ajournement_bloquant,
     ajournement_etat,
@@ -317,4 +318,5 @@ def lettre_data(appel: Appel, cfg: AppelConfig, dossier: Dossier, dc: DecisionCo
         motif=None if ajourne else dc.motif, questions=dc.motif if ajourne else None, reponse_avant=dc.reponse_avant,
         comite_le=dc.comite_le, etp_retenus=dossier_etp(dossier), debut_convention=cfg.calendrier.debut_convention,
         emis_le=maintenant, numero_courrier=f"DEC-{dossier.numero}-{dc.comite_le:%Y%m%d}",
+        points_bloquants=tuple(c["texte"] for c in dossier.constats or [] if c["gravite"] == Gravite.BLOQUANT.value),
     )

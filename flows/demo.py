@@ -155,8 +155,7 @@ def demo_decisions(rows: list[dict], comite_le: date) -> dict[str, tuple[str, st
             choix[r["numero"]] = ("Ajourné", "Merci de transmettre l'original signé par voie postale "
                                             "et de préciser le planning de recrutement des référents.")
         else:
-            choix[r["numero"]] = ("Non retenu", "Le dossier ne respecte pas le cahier des charges : "
-                                                + "; ".join(r["constats"][:2]))
+            choix[r["numero"]] = ("Non retenu", "Le dossier ne respecte pas le cahier des charges.")
     return choix
 
 

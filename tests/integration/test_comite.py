@@ -757,3 +757,28 @@ def test_admitting_an_instructed_dossier_again_keeps_it_instructed_and_in_the_pa
                              "du porteur, attestée.) ; statut : instruit : rien n'a changé")
     assert campagne.rows()["2018-001"]["statut"] == "instruit"
     assert campagne.prepare().dossiers == ["2018-001"]
+
+
+def test_the_non_retenu_letter_lists_the_blocking_findings_as_a_french_bulleted_list(campagne, trois):
+    import docx
+
+    pack = campagne.prepare()
+    campagne.record(campagne.fill(pack.synthese, decide_all()))
+    campagne.notify_and_send()
+
+    letter = docx.Document(str(campagne.storage.root / "decisions/2018/DEC-2018-002-20171211.docx"))
+    paragraphs = [(p.style.name, fr(p.text)) for p in letter.paragraphs if p.text.strip()]
+    intro = ("L'instruction du dossier a relevé les points suivants, qui ne permettent pas de le retenir au regard "
+             "du cahier des charges :")
+    at = [t for _, t in paragraphs].index(intro)
+    items = [t for style, t in paragraphs[at + 1:] if style == "List Bullet"]
+    assert items[:2] == [
+        "frais de déplacement absents du budget : ils sont exigés pour les rencontres avec les entreprises ;",
+        "budget non équilibré : dépenses 40 000,00 €, ressources 43 000,00 € (écart de 3 000,00 €)."]
+    assert "Frais de déplacement absents du budget." in [t for _, t in paragraphs]  # the comité's own motif
+    [message] = campagne.decision_mails_to(SANS_DEPLACEMENTS)
+    body = fr(message.get_body(("plain",)).get_content())
+    assert (f"{intro}\n  - frais de déplacement absents du budget : ils sont exigés pour les rencontres avec les "
+            f"entreprises ;\n  - {items[1]}\n") in body
+    retained = docx.Document(str(campagne.storage.root / "decisions/2018/DEC-2018-001-20171211.docx"))
+    assert intro not in [fr(p.text) for p in retained.paragraphs]
