@@ -63,7 +63,7 @@ NOM_DECISIONS = "aap_decisions"
 
 COLONNES: tuple[tuple[str, float], ...] = (
     ("N° dossier", 15), ("Structure", 30), ("SIRET", 16), ("Référents (ETP)", 34),
-    ("ETP", 7), ("Coût salarial", 14), ("Coût par ETP", 14), ("Frais de déplacement", 14),
+    ("ETP", 7), ("Coût salarial", 14), ("Coût par ETP", 14), ("Frais de déplacement", 16),
     ("Total dépenses", 14), ("Constats", 50), ("Réponse aux questions", 24), ("Avis", 13),
     ("Décision", 14), ("Motif ou questions", 50),
 )  # fmt: skip
@@ -164,7 +164,7 @@ def write_synthese(
         cell.font, cell.fill, cell.border = _ENTETE, _FOND_ENTETE, CADRE
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     ws.row_dimensions[entete].height = HAUTEUR_LIGNE * max(
-        _lignes_affichees(intitule, largeur) for intitule, largeur in COLONNES
+        _lignes_affichees(intitule, largeur, gras=True) for intitule, largeur in COLONNES
     )
     for i, ligne in enumerate(lignes, start=entete + 1):
         _ligne_dossier(ws, i, ligne)
@@ -220,9 +220,12 @@ def _ligne_dossier(ws, row: int, ligne: LigneSynthese) -> None:
         cell.number_format = "@"
 
 
-def _lignes_affichees(texte: str, largeur: float) -> int:
-    """How many lines ``texte`` takes in a wrapped cell ``largeur`` characters wide (words kept whole)."""
-    par_ligne = max(1, int(largeur) - 2)  # the cell's margins, and wider letters than the digit width
+def _lignes_affichees(texte: str, largeur: float, *, gras: bool = False) -> int:
+    """How many lines ``texte`` takes in a wrapped cell ``largeur`` characters wide (words kept whole).
+
+    A column's width counts digits; an average letter of text is narrower (about 1.1 per digit, a little
+    less than seen in LibreOffice, to keep a margin), a bold one wider (about 0.75)."""
+    par_ligne = max(1, int(largeur * (0.75 if gras else 1.1)))
     total = 0
     for paragraphe in texte.split("\n"):
         lignes, courante = 1, 0

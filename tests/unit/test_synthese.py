@@ -467,3 +467,19 @@ def test_tableur_file_is_private_and_replaces_the_old_one_atomically(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert openpyxl.load_workbook(path)["F"]["A2"].value == "nouveau"
     assert [p.name for p in tmp_path.iterdir()] == ["export.xlsx"]
+
+
+def test_synthesis_prints_on_a4_landscape_with_the_header_on_every_page_and_rows_tall_enough(tmp_path):
+    constats = "\n".join(["[bloquant] frais de déplacement absents du budget : ils sont exigés pour les rencontres "
+                          "avec les entreprises"] * 4)
+    path = write(tmp_path / "s.xlsx", [a_ligne("AAP-2018-0001", constats=constats), a_ligne("AAP-2018-0002")])
+    ws = feuille(path)
+
+    assert (ws.page_setup.paperSize, ws.page_setup.orientation) == (int(ws.PAPERSIZE_A4), "landscape")
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage) == (1, 0, True)
+    assert ws.print_title_rows.replace("$", "") == "5:5"
+    assert all(ws.cell(row, col).alignment.wrap_text for row in (5, 6, 7) for col in range(1, ws.max_column + 1))
+    # four paragraphs of 107 characters in a 50-wide column: two lines each, at 15 points a line
+    assert ws.row_dimensions[6].height >= 8 * 15
+    assert 15 <= ws.row_dimensions[7].height < ws.row_dimensions[6].height
+    assert ws.row_dimensions[5].height >= 2 * 15  # « Frais de déplacement » in bold takes two lines
