@@ -56,8 +56,7 @@ def register_bilan(
         erreurs = check_bilan(lu, fichiers_recus={p["nom"] for p in pieces})
     # the same bilan: what its form says and its files, from the same sender (the same Message-ID when unreadable)
     expediteur = normalize_address(msg.sender_address)
-    cle = bilan_key(lu, pieces, index, f"{msg.message_id or raw_stored.sha256}
-{expediteur}", expediteur)
+    cle = bilan_key(lu, pieces, index, f"{msg.message_id or raw_stored.sha256}\n{expediteur}", expediteur)
 
     def record() -> str:
         with transaction(factory) as session:

@@ -11,8 +11,8 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from config.refus import Refus
+from francais.formats import format_date
 from models.base import Base, enum_column
-from templates.formats import format_date
 
 
 class ConventionStatut(enum.Enum):
