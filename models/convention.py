@@ -117,7 +117,7 @@ class PeriodeDejaRenouvelee(Exception):
         )
 
 
-class ConventionEchue(Exception):
+class ConventionEchue(Refus):
     """A renewal validated after the convention's end cannot extend it."""
 
 
