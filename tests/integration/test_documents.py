@@ -123,7 +123,7 @@ def test_complete_dossier_says_nothing_is_missing(tmp_path):
     )
     text = read_docx_text(render_attestation(a, tmp_path / "att.docx"))
     assert "Aucune pièce manquante ni refusée." in text
-    assert ("Reçu à ce jour pour ce dossier : courriel le 6 décembre 2017 à 10 h 42 (dans les délais) ; "
+    assert ("Reçu à ce jour pour ce dossier : courriel le 6 décembre 2017 à 10 h 42 (dans les délais)\u202f; "
             "courrier postal le 6 décembre 2017 à 14 h 00 (dans les délais).") in text
     assert "Encore attendu : aucun autre envoi." in text
     assert "Pièce manquante" not in text
