@@ -37,11 +37,10 @@ from adapters.storage import Storage, Stored
 from adapters.workers import worker_pool
 from config.appel_config import AppelConfig, PiecesRegles
 from config.refus import Refus
-from francais.formats import to_paris
+from francais.formats import format_datetime_paris, to_paris
 from models.appel import Appel, is_late
 from models.dossier import EN_ATTENTE, Canal, Depot, DepotStatut, Piece, Reception
 from models.porteur import EXPEDITEUR_INCONNU, Porteur, normalize_address, normalize_siret, siret_motif
-from francais.formats import format_datetime_paris, to_paris
 from templates.trust_mails import contact_context
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
