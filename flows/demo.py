@@ -178,7 +178,7 @@ def run_conventions(rt, sortie: Path) -> None:
     typer.echo(f"\nConventions établies : {', '.join(result['conventions']) or 'aucune nouvelle'} ; "
                f"courriels envoyés : {result['courriels']['envoyes']}.")
     with rt.factory() as session:
-        rows = list_conventions(session, ANNEE, aujourd_hui=date(2017, 12, 21))
+        rows = list_conventions(session, ANNEE, aujourd_hui=date(2017, 12, 28))
     for row in rows:
         sign(rt.factory, row["numero"], le=date(2017, 12, 29))
     first, second = rows[0]["numero"], rows[1]["numero"]
