@@ -26,8 +26,10 @@ def attestation_data(attestation: Attestation, appel: Appel) -> AttestationData:
     return AttestationData(
         numero=attestation.numero, appel_titre=appel.titre, appel_annee=appel.annee,
         porteur_nom=c["porteur_nom"], porteur_siret=c["porteur_siret"], porteur_adresse=c["porteur_adresse"],
-        canal=c["canal"], recu_le=datetime.fromisoformat(c["recu_le"]), date_limite=appel.date_limite,
+        canal=c["canal"], recu_le=datetime.fromisoformat(c["recu_le"]),
+        date_limite=datetime.fromisoformat(c["date_limite"]) if "date_limite" in c else appel.date_limite,
         hors_delai=c["hors_delai"], canaux_recus=tuple(c["canaux_recus"]), canaux_attendus=tuple(c["canaux_attendus"]),
+        recus=tuple((r["canal"], datetime.fromisoformat(r["recu_le"]), r["hors_delai"]) for r in c.get("recus", [])),
         pieces=tuple(
             PieceLine(p["nom"], p["taille"], p["sha256"], "acceptée" if p["acceptee"] else "refusée", p["motif"])
             for p in c["pieces"]

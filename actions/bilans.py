@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
@@ -54,8 +55,9 @@ def register_bilan(
         lu, erreurs = None, [f"formulaire de bilan illisible : {french_detail(exc)}"]
     else:
         erreurs = check_bilan(lu, fichiers_recus={p["nom"] for p in pieces})
-    # the same Message-ID is the same bilan only from the same sender
-    cle = hashlib.sha256(f"{msg.message_id or raw_stored.sha256}\n{normalize_address(msg.sender_address)}".encode()).hexdigest()
+    # the same bilan: what its form says and its files, from the same sender (the same Message-ID when unreadable)
+    expediteur = normalize_address(msg.sender_address)
+    cle = bilan_key(lu, pieces, index, f"{msg.message_id or raw_stored.sha256}\n{expediteur}", expediteur)
 
     def record() -> str:
         with transaction(factory) as session:
@@ -97,6 +99,17 @@ def register_bilan(
             return "doublon" if existing is not None else "bilan"
 
     return retry_on_conflict(record)
+
+
+def bilan_key(lu: Any, pieces: list[dict[str, Any]], index: int, message: str, expediteur: str | None) -> str:
+    """What makes a bilan the same one: what its form says and the files sent with it, from the same sender,
+    whatever the message (the same form sent again in a new mail, or filled again the same way, is one bilan);
+    an unreadable form falls back to its message."""
+    if lu is None:
+        return hashlib.sha256(message.encode()).hexdigest()
+    autres = sorted(p["sha256"] for i, p in enumerate(pieces) if i != index)
+    contenu = {"bilan": _json(asdict(lu)), "pieces": autres, "expediteur": expediteur}
+    return hashlib.sha256(json.dumps(contenu, sort_keys=True).encode()).hexdigest()
 
 
 def _json(value: Any) -> Any:

@@ -36,9 +36,13 @@ from models.dossier import (
 )
 from models.instruction import (
     DECISION_LABELS,
+    Ajournement,
     Decision,
     DecisionComite,
+    Gravite,
     Instruction,
+    ajournement_bloquant,
+    ajournement_etat,
     to_decimal,
 )
 from francais.formats import format_decimal_fr
@@ -55,6 +59,8 @@ class PackReport:
     notes: Path | None
     dossiers: list[str]
     non_instruits: list[str]
+    ajournes: list[str] = field(default_factory=list)
+    """One French line per ajourné dossier of the pack: its answer's deadline and whether the answer came."""
 
 
 class DecisionsRefusees(Refus):
@@ -70,6 +76,8 @@ class DecisionsReport:
     comite_le: date
     enregistrees: list[str] = field(default_factory=list)
     inchangees: list[str] = field(default_factory=list)
+    en_attente: list[str] = field(default_factory=list)
+    """Ajourné dossiers left undecided: they may still answer."""
     avertissements: list[str] = field(default_factory=list)
     lettres: int = 0
 
@@ -86,7 +94,21 @@ def dossier_etp(dossier: Dossier) -> Decimal:
     return sum((etp for _, etp, _ in _referents(latest_form(counted_depots(dossier, list(dossier.depots))) or {})), Decimal("0"))
 
 
-def synthese_line(dossier: Dossier) -> LigneSynthese:
+def ajournement_of(session: Session, dossier: Dossier, *, avant: date) -> Ajournement | None:
+    """The dossier's wait for its answer, when a comité before ``avant`` adjourned it and no decision came since:
+    its deadline, and when the first dépôt that counts arrived after the ajournement was recorded."""
+    if dossier.reponse_avant is None:
+        return None
+    dc = session.scalar(select(DecisionComite).where(
+        DecisionComite.dossier_id == dossier.id, DecisionComite.decision == Decision.AJOURNE,
+        DecisionComite.comite_le < avant).order_by(DecisionComite.comite_le.desc()).limit(1))
+    if dc is None:
+        return None
+    answers = [d.recu_le for d in counted_depots(dossier, list(dossier.depots)) if d.recu_le >= dc.enregistre_le]
+    return Ajournement(dc.comite_le, dc.reponse_avant or dossier.reponse_avant, min(answers) if answers else None)
+
+
+def synthese_line(dossier: Dossier, reponse: str = "") -> LigneSynthese:
     formulaire = latest_form(counted_depots(dossier, list(dossier.depots))) or {}
     referents = _referents(formulaire)
     etp = sum((e for _, e, _ in referents), Decimal("0"))
@@ -99,6 +121,7 @@ def synthese_line(dossier: Dossier) -> LigneSynthese:
         etp=etp, cout_salarial=salaires, cout_par_etp=(salaires / etp).quantize(Decimal("0.01")) if salaires and etp else None,
         deplacements=to_decimal(formulaire.get("budget_deplacements")), total_depenses=total,
         constats="\n".join(f"[{c['gravite']}] {c['texte']}" for c in dossier.constats or []), avis=dossier.avis or "",
+        reponse=reponse,
     )
 
 
@@ -118,10 +141,18 @@ def prepare_comite(
         if not listed:
             raise SaisieRefusee("aucun dossier instruit en attente de décision : lancez d'abord « aap instruire »")
         numeros = [d.numero for d in listed]
-        jeton = hashlib.sha256(f"{annee}|{comite_le}|{','.join(numeros)}|{maintenant.isoformat()}".encode()).hexdigest()[:32]
+        etats = {}
+        for d in listed:
+            if (a := ajournement_of(session, d, avant=comite_le)) is not None:
+                etats[d.numero] = ajournement_etat(a, comite_le)
+        ajournes = [f"{numero} ({d.porteur.nom}) : {etats[numero]}" for numero, d in zip(numeros, listed) if numero in etats]
+        versions = [f"{d.numero}:{session.scalar(select(func.count()).where(Instruction.dossier_id == d.id))}"
+                    for d in listed]
+        # the same dossiers, instructed the same way, for the same comité: the same pack, whatever the clock says
+        jeton = hashlib.sha256(f"{annee}|{comite_le}|{','.join(versions)}|{'|'.join(ajournes)}".encode()).hexdigest()[:32]
         if (same := session.scalar(select(Comite).where(Comite.jeton == jeton))) is not None:
             # the same pack asked again: keep the file, which the SA may have filled in place
-            return PackReport(comite_le, Path(same.synthese_chemin), _existing_bundle(same), numeros, waiting)
+            return PackReport(comite_le, Path(same.synthese_chemin), _existing_bundle(same), numeros, waiting, ajournes)
         folder = Path(sortie) if sortie else storage.ensure_dir(f"comites/{annee}")
         folder.mkdir(parents=True, exist_ok=True)
         earlier = session.scalar(select(func.count()).select_from(Comite).where(
@@ -130,7 +161,7 @@ def prepare_comite(
         name = f"synthese_comite_{comite_le.isoformat()}" + (f"_{earlier + 1}" if earlier else "") + ".xlsx"
         synthese = write_synthese(
             folder / name, annee=annee, titre=appel.titre, comite_le=comite_le,
-            referents_voulus=cfg.commande.referents_voulus, lignes=[synthese_line(d) for d in listed], jeton=jeton,
+            referents_voulus=cfg.commande.referents_voulus, lignes=[synthese_line(d, etats.get(d.numero, "")) for d in listed], jeton=jeton,
         )
         session.add(Comite(appel_id=appel.id, comite_le=comite_le, jeton=jeton, dossiers=numeros,
                            synthese_chemin=str(synthese.resolve()), prepare_le=maintenant))
@@ -143,7 +174,7 @@ def prepare_comite(
     bundle = None
     if notes and len(notes) == len(listed):
         bundle = merge_pdfs(notes, bundle_path(synthese))
-    return PackReport(comite_le, synthese, bundle, numeros, waiting)
+    return PackReport(comite_le, synthese, bundle, numeros, waiting, ajournes)
 
 
 def bundle_path(synthese: Path) -> Path:
@@ -177,7 +208,7 @@ def record_decisions(
                                      "(« aap comite preparer ») : aucune décision enregistrée"])
         comite_le = date_comite or comite.comite_le
         report = DecisionsReport(comite_le)
-        problemes, decided = _check_rows(session, appel, comite, lu.decisions, comite_le)
+        problemes, decided, report.en_attente = _check_rows(session, appel, comite, lu.decisions, comite_le)
         if problemes:
             raise DecisionsRefusees(problemes)
         for dossier, decision, motif in decided:
@@ -207,6 +238,7 @@ def record_decisions(
 def _check_rows(session: Session, appel: Appel, comite: Comite, rows, comite_le: date):
     problemes: list[str] = []
     decided: list[tuple[Dossier, Decision, str]] = []
+    en_attente: list[str] = []
     seen: set[str] = set()
     dossiers = {d.numero: d for d in session.scalars(select(Dossier).where(Dossier.appel_id == appel.id))}
     for row in rows:
@@ -219,6 +251,13 @@ def _check_rows(session: Session, appel: Appel, comite: Comite, rows, comite_le:
             problemes.append(f"{where} : dossier présent deux fois dans le classeur")
             continue
         seen.add(row.numero)
+        ajournement = ajournement_of(session, dossier, avant=comite_le)
+        if ajournement is not None and (attente := ajournement_bloquant(ajournement, comite_le)) is not None:
+            if row.decision:
+                problemes.append(f"{where} : {attente}")
+            else:
+                en_attente.append(dossier.numero)
+            continue
         if not row.decision:
             problemes.append(f"{where} : décision non renseignée")
             continue
@@ -252,7 +291,7 @@ def _check_rows(session: Session, appel: Appel, comite: Comite, rows, comite_le:
     for numero in comite.dossiers:
         if numero not in seen and numero in dossiers:
             problemes.append(f"dossier {numero} ({dossiers[numero].porteur.nom}) absent du classeur")
-    return problemes, decided
+    return problemes, decided, en_attente
 
 
 def notify_decisions(factory: sessionmaker[Session], storage: Storage, annee: int, *, pdf: bool, maintenant: datetime) -> int:
@@ -279,4 +318,5 @@ def lettre_data(appel: Appel, cfg: AppelConfig, dossier: Dossier, dc: DecisionCo
         motif=None if ajourne else dc.motif, questions=dc.motif if ajourne else None, reponse_avant=dc.reponse_avant,
         comite_le=dc.comite_le, etp_retenus=dossier_etp(dossier), debut_convention=cfg.calendrier.debut_convention,
         emis_le=maintenant, numero_courrier=f"DEC-{dossier.numero}-{dc.comite_le:%Y%m%d}",
+        points_bloquants=tuple(c["texte"] for c in dossier.constats or [] if c["gravite"] == Gravite.BLOQUANT.value),
     )

@@ -25,6 +25,7 @@ from models.convention import (
     Convention,
     ConventionNonSignee,
     ConventionStatut,
+    PeriodeDejaRenouvelee,
     RenouvellementsEpuises,
     avenant_en_vigueur,
     etat_en_vigueur,
@@ -44,6 +45,15 @@ ZERO = Decimal("0.00")
 
 class ConflitRenouvellement(Exception):
     """Another process renewed the same convention meanwhile: load again and decide again."""
+
+
+@dataclass(frozen=True)
+class AvenantDemande:
+    """What an avenant request did: ``numero`` is the new avenant, or None when the request was already
+    carried out (then nothing changed: no avenant, no document, no mail); ``message`` says it in French."""
+
+    numero: str | None
+    message: str
 
 
 def echeances(debut: date, fin: date, suivi: SuiviRegles) -> list[tuple[str, date]]:
@@ -154,17 +164,25 @@ def _load_for_update(session: Session, numero: str) -> Convention:
     return convention
 
 
-def prolong(factory: sessionmaker[Session], numero: str, *, valide_le: date, instance: str | None, maintenant: datetime) -> str:
-    """Renew the convention for one more year by avenant. A renewal past the limit is refused —
-    by this rule, and by the database's constraints if two processes race for the last one."""
+def prolong(factory: sessionmaker[Session], numero: str, *, valide_le: date, instance: str | None,
+            maintenant: datetime) -> AvenantDemande:
+    """Renew the convention for one more year by avenant, once per year: the same request again changes
+    nothing and says so. A renewal past the limit is refused — by this rule, and by the database's
+    constraints if two processes race for the last one."""
 
-    def record() -> str:
+    def record() -> AvenantDemande:
         with transaction(factory) as session:
             c = _load_for_update(session, numero)
-            precedents = [f"avenant {a.numero} du {format_date(a.valide_le)}" for a in c.avenants
-                          if a.nature is AvenantNature.PROLONGATION]
-            periode = prolonger(numero=c.numero, statut=c.statut, fin=c.fin, renouvellements=c.renouvellements,
-                                renouvellements_max=c.renouvellements_max, precedents=precedents)
+            renouvellements = [a for a in c.avenants if a.nature is AvenantNature.PROLONGATION]
+            precedents = [f"avenant {a.numero} du {format_date(a.valide_le)}" for a in renouvellements]
+            try:
+                periode = prolonger(
+                    numero=c.numero, statut=c.statut, debut=c.debut, fin=c.fin, renouvellements=c.renouvellements,
+                    renouvellements_max=c.renouvellements_max, precedents=precedents, valide_le=valide_le,
+                    renouvelee_par={a.periode_debut: f"avenant {a.numero} du {format_date(a.valide_le)}"
+                                    for a in renouvellements})
+            except PeriodeDejaRenouvelee as deja:
+                return AvenantDemande(None, str(deja))
             rang = c.renouvellements + 1
             won = session.execute(
                 update(Convention).where(Convention.id == c.id, Convention.renouvellements == c.renouvellements)
@@ -179,7 +197,8 @@ def prolong(factory: sessionmaker[Session], numero: str, *, valide_le: date, ins
                 changements=[f"Période renouvelée du {format_date(periode.debut)} au {format_date(periode.fin)} "
                              f"(renouvellement n° {rang} sur {c.renouvellements_max})"],
             )
-            return avenant.numero
+            return AvenantDemande(avenant.numero, f"avenant {avenant.numero} établi : convention renouvelée du "
+                                                  f"{format_date(periode.debut)} au {format_date(periode.fin)}")
 
     return _retry_renewal(record)
 
@@ -209,22 +228,29 @@ class Modification:
 def modify(
     factory: sessionmaker[Session], numero: str, changes: Modification, *, valide_le: date, instance: str | None,
     maintenant: datetime,
-) -> str:
-    """A modification avenant: the period stays, the renewal count too."""
+) -> AvenantDemande:
+    """A modification avenant: the period stays, the renewal count too. A change the convention already
+    has (the same request again) makes no avenant and says so."""
     if changes.is_empty():
         raise SaisieRefusee("aucune modification demandée")
 
-    def record() -> str:
+    def record() -> AvenantDemande:
         with transaction(factory) as session:
             c = _load_for_update(session, numero)
             appel = session.get(Appel, c.appel_id)
             cfg = AppelConfig.model_validate(appel.config)
             lignes = apply_modification(c, changes, plafond_etp=cfg.commande.plafond_salaire_charge_etp)
+            if not lignes:  # every value asked is the convention's already
+                derniers = [a for a in c.avenants if a.nature is AvenantNature.MODIFICATION]
+                par = f" (dernier avenant de modification : {derniers[-1].numero} du {format_date(derniers[-1].valide_le)})" \
+                    if derniers else ""
+                return AvenantDemande(None, f"la convention {c.numero} a déjà ces valeurs{par} : "
+                                            "aucun avenant établi, rien n'a changé")
             avenant = _new_avenant(
                 session, c, AvenantNature.MODIFICATION, valide_le=valide_le, instance=instance, maintenant=maintenant,
                 renouvellement=None, periode_debut=period_start(c), periode_fin=c.fin, changements=lignes,
             )
-            return avenant.numero
+            return AvenantDemande(avenant.numero, f"avenant {avenant.numero} établi : " + " ; ".join(lignes))
 
     return retry_on_conflict(record)
 
@@ -243,7 +269,11 @@ def apply_modification(c: Convention, changes: Modification, *, plafond_etp: Dec
         return r
 
     for ancien, nouveau in changes.remplacements.items():
+        if ancien.strip().casefold() not in by_name and nouveau.strip().casefold() in by_name:
+            continue  # replaced already
         r = find(ancien)
+        if r["nom_complet"] == nouveau.strip():
+            continue
         lignes.append(f"Référent remplacé : {r['nom_complet']} par {nouveau.strip()}")
         r["nom_complet"] = nouveau.strip()
         del by_name[ancien.strip().casefold()]  # the replaced référent is no longer in the convention
@@ -252,10 +282,14 @@ def apply_modification(c: Convention, changes: Modification, *, plafond_etp: Dec
         r = find(nom)
         if not Decimal("0") < etp <= Decimal("1"):
             raise SaisieRefusee(f"ETP {de(r['nom_complet'])} : {format_decimal_fr(etp)} hors de l'intervalle ]0 ; 1]")
+        if Decimal(r["etp"]) == etp:
+            continue
         lignes.append(f"ETP {de(r['nom_complet'])} : {format_decimal_fr(Decimal(r['etp']))} → {format_decimal_fr(etp)}")
         r["etp"] = str(etp)
     for nom, salaire in changes.salaires.items():
         r = find(nom)
+        if Decimal(r["salaire"]) == salaire:
+            continue
         lignes.append(f"Salaire chargé {de(r['nom_complet'])} : {format_euros(Decimal(r['salaire']))} → {format_euros(salaire)}")
         r["salaire"] = str(salaire.quantize(Decimal("0.01")))
     for r in referents:
@@ -266,6 +300,8 @@ def apply_modification(c: Convention, changes: Modification, *, plafond_etp: Dec
     for key, value in changes.montants.items():
         if key not in AMOUNTS:
             raise SaisieRefusee(f"montant inconnu : {key}")
+        if getattr(c, key) == value:
+            continue
         lignes.append(f"{LIBELLES[key]} : {format_euros(getattr(c, key))} → {format_euros(value)}")
         setattr(c, key, value.quantize(Decimal("0.01")))
     depenses = c.budget_salaires + c.budget_deplacements + c.budget_autres

@@ -49,7 +49,7 @@ from adapters.storage import Storage, Stored
 from adapters.workers import Interrompu, bounded_map
 from config.appel_config import AppelConfig, PiecesRegles
 from config.refus import Refus
-from francais.formats import format_datetime_paris
+from francais.formats import format_datetime_paris, to_paris
 from models.appel import Appel, is_late, reception_douteuse
 from models.dossier import EN_ATTENTE, Canal, Depot, DepotStatut, Piece, Reception
 from models.porteur import EXPEDITEUR_INCONNU, Porteur, normalize_address, normalize_siret, siret_motif
@@ -331,7 +331,8 @@ def register_postal(
         except OSError as exc:
             raise SaisieRefusee(f"fichier illisible : {f} ({exc.strerror})") from exc
     analyse = analyse_files(storage, contents, cfg.pieces)
-    cle = f"courrier:{siret}:{recu_le.isoformat()}:{analyse.empreinte or 'vide'}"
+    # one envelope: the same scans from the same structure stamped the same day (Paris), however the stamp was typed
+    cle = f"courrier:{siret}:{to_paris(recu_le).date().isoformat()}:{analyse.empreinte or 'vide'}"
 
     def record() -> tuple[Depot, str]:
         with transaction(factory) as session:

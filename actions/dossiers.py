@@ -21,6 +21,7 @@ from models.dossier import (
     PieceVue,
     advance,
     assess_completeness,
+    pieces_manquantes,
 )
 from models.porteur import Porteur
 from francais.formats import format_datetime_paris
@@ -135,15 +136,18 @@ def allocate_attestation(session: Session, appel: Appel, depot: Depot, dossier: 
     requis = appel.config["commande"]["canaux_requis"]
     attestation = Attestation(
         appel_id=appel.id, depot_id=depot.id, seq=seq, numero=attestation_numero(appel.annee, seq),
-        emise_le=maintenant, contenu=attestation_snapshot(depot, dossier, requis),
+        emise_le=maintenant, contenu=attestation_snapshot(depot, dossier, requis, deadline_for(appel, dossier)),
     )
     session.add(attestation)
     session.flush()
     return attestation
 
 
-def attestation_snapshot(depot: Depot, dossier: Dossier, canaux_requis: list[str]) -> dict[str, Any]:
+def attestation_snapshot(depot: Depot, dossier: Dossier, canaux_requis: list[str], date_limite: datetime) -> dict[str, Any]:
+    """What the attestation states, frozen: this dépôt, every dépôt of the dossier so far (channel, time, in time
+    or not), the channels never received, and the missing pièces."""
     porteur = dossier.porteur
+    depots = sorted({d.id: d for d in [*dossier.depots, depot]}.values(), key=lambda d: (d.recu_le, d.id))
     return {
         "dossier": dossier.numero,
         "porteur_nom": porteur.nom,
@@ -152,13 +156,15 @@ def attestation_snapshot(depot: Depot, dossier: Dossier, canaux_requis: list[str
         "canal": depot.canal.value,
         "recu_le": depot.recu_le.isoformat(),
         "hors_delai": depot.hors_delai,
+        "date_limite": date_limite.isoformat(),
         "canaux_recus": list(dossier.canaux),
-        "canaux_attendus": [c for c in canaux_requis if c not in dossier.canaux],
+        "recus": [{"canal": d.canal.value, "recu_le": d.recu_le.isoformat(), "hors_delai": d.hors_delai} for d in depots],
+        "canaux_attendus": [c for c in canaux_requis if c not in {d.canal.value for d in depots}],
         "pieces": [
             {"nom": p.nom, "taille": p.taille, "sha256": p.sha256, "acceptee": p.acceptee, "motif": p.motif}
             for p in depot.pieces
         ],
-        "manquants": list(dossier.pieces_manquantes),
+        "manquants": pieces_manquantes(dossier.pieces_manquantes, canaux_requis),
         "rang": depot.rang or 1,
         "destinataires": contact_addresses(depot, dossier),
     }

@@ -98,22 +98,39 @@ def _instruct_one(factory, appel_id: int, cfg: AppelConfig, dossier_id: int, mai
         report.instruits.append(dossier.numero)
 
 
-def admit_late_dossier(factory: sessionmaker[Session], annee: int, numero: str, motif: str, *, maintenant: datetime) -> Dossier:
-    """The SA decides that a dossier received after the deadline is instructed all the same."""
+@dataclass(frozen=True)
+class Admission:
+    """What ``aap dossier admettre`` did; ``nouvelle`` is False when the dossier was admitted already."""
+
+    numero: str
+    statut: DossierStatut
+    nouvelle: bool
+    message: str
+
+
+def admit_late_dossier(factory: sessionmaker[Session], annee: int, numero: str, motif: str, *, maintenant: datetime) -> Admission:
+    """The SA decides that a dossier received after the deadline is instructed all the same. Admitting it
+    again changes nothing: an instructed dossier stays instructed, and in the comité's pack."""
     if not motif.strip():
         raise SaisieRefusee("le motif de l'admission est obligatoire")
 
-    def record() -> Dossier:
+    def record() -> Admission:
         with transaction(factory) as session:
             appel, cfg = load_appel(session, annee)
-            dossier = session.scalar(select(Dossier).where(Dossier.appel_id == appel.id, Dossier.numero == numero))
+            dossier = session.scalar(select(Dossier).where(Dossier.appel_id == appel.id, Dossier.numero == numero)
+                                     .with_for_update())
             if dossier is None:
                 raise SaisieRefusee(f"dossier {numero} inconnu pour l'appel {annee}")
+            if dossier.admis:
+                return Admission(numero, dossier.statut, False, (
+                    f"le dossier {numero} est déjà admis à l'instruction (motif : {dossier.admission_motif}) ; "
+                    f"statut : {dossier.statut.value} : rien n'a changé"))
             if dossier.statut is not DossierStatut.HORS_DELAI and not any(d.hors_delai for d in dossier.depots):
                 raise SaisieRefusee(f"le dossier {numero} a été reçu dans les délais : rien à admettre")
             dossier.admis, dossier.admission_motif = True, motif.strip()
             refresh_dossier(session, dossier, cfg, maintenant)
-            return dossier
+            return Admission(numero, dossier.statut, True,
+                             f"dossier {numero} admis à l'instruction (statut : {dossier.statut.value})")
 
     return retry_on_conflict(record)
 

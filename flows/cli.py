@@ -227,8 +227,8 @@ def dossier_admettre(
     from actions.instruction import admit_late_dossier
     from flows.runtime import parse_moment, runtime
 
-    dossier = admit_late_dossier(runtime().factory, annee, numero, motif, maintenant=parse_moment(maintenant))
-    typer.echo(f"Dossier {dossier.numero} admis à l'instruction (statut : {dossier.statut.value}).")
+    admission = admit_late_dossier(runtime().factory, annee, numero, motif, maintenant=parse_moment(maintenant))
+    typer.echo(admission.message[0].upper() + admission.message[1:] + ".")
 
 
 @comite_app.command("preparer")
@@ -248,6 +248,8 @@ def comite_preparer(
     typer.echo(f"Notes d'instruction : {result['notes'] or 'pas de recueil PDF (LibreOffice absent)'}")
     if result["non_instruits"]:
         typer.echo("Non instruits, absents de la synthèse : " + ", ".join(result["non_instruits"]))
+    for ligne in result["ajournes"]:
+        typer.echo(f"Ajourné : {ligne}")
 
 
 @comite_app.command("decisions")
@@ -273,6 +275,8 @@ def comite_decisions(
         typer.echo(f"Avertissement : {avertissement}")
     typer.echo(f"Décisions enregistrées : {len(result['enregistrees'])} ; déjà enregistrées : {len(result['inchangees'])} ; "
                f"lettres rédigées : {result['lettres']}.")
+    if result["en_attente"]:
+        typer.echo("Ajournés sans décision, en attente de leur réponse : " + ", ".join(result["en_attente"]) + ".")
     _echo_mail(result["courriels"])
 
 
@@ -396,6 +400,9 @@ def avenant_prolonger(
     result = avenant_prolongation(numero, valide_le, instance, maintenant)
     if result["refus"]:
         _fail(f"renouvellement refusé : {result['refus']}")
+    if result["deja"]:
+        typer.echo(f"Demande déjà traitée : {result['deja']}.")
+        return
     typer.echo(f"Avenant {result['avenant']} établi et envoyé pour signature.")
     _echo_mail(result["courriels"])
 
@@ -435,6 +442,9 @@ def avenant_modifier(
     result = avenant_modification(numero, changes, valide_le, instance, maintenant)
     if result["refus"]:
         _fail(f"modification refusée : {result['refus']}")
+    if result["deja"]:
+        typer.echo(f"Demande déjà traitée : {result['deja']}.")
+        return
     typer.echo(f"Avenant {result['avenant']} établi et envoyé pour signature.")
     _echo_mail(result["courriels"])
 

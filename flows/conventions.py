@@ -6,11 +6,11 @@ from datetime import date
 from prefect import flow, task
 
 from actions.convention_documents import render_pending_conventions
-from actions.conventions import Modification, establish_conventions, modify, prolong
+from actions.conventions import AvenantDemande, Modification, establish_conventions, modify, prolong
 from actions.depots import SaisieRefusee
 from flows.mail import send_outbox
 from flows.runtime import parse_moment, runtime
-from models.convention import ConventionNonSignee, RenouvellementsEpuises
+from models.convention import ConventionEchue, ConventionNonSignee, RenouvellementsEpuises
 
 
 @task(name="etablir-conventions")
@@ -18,26 +18,31 @@ def establish(annee: int, dossier: str | None, maintenant: str | None) -> list[s
     return establish_conventions(runtime().factory, annee, maintenant=parse_moment(maintenant), dossier_numero=dossier)
 
 
-REFUSALS = (RenouvellementsEpuises, ConventionNonSignee, SaisieRefusee)
+REFUSALS = (RenouvellementsEpuises, ConventionNonSignee, ConventionEchue, SaisieRefusee)
 
 
 @task(name="prolonger-convention")
 def renew(numero: str, valide_le: str, instance: str | None, maintenant: str | None) -> dict:
     """A refusal is an expected answer, not a failed run: it comes back as its French reason."""
     try:
-        return {"avenant": prolong(runtime().factory, numero, valide_le=date.fromisoformat(valide_le),
-                                   instance=instance, maintenant=parse_moment(maintenant)), "refus": None}
+        return _answer(prolong(runtime().factory, numero, valide_le=date.fromisoformat(valide_le),
+                               instance=instance, maintenant=parse_moment(maintenant)))
     except REFUSALS as exc:
-        return {"avenant": None, "refus": str(exc)}
+        return {"avenant": None, "refus": str(exc), "deja": None}
 
 
 @task(name="modifier-convention")
 def amend(numero: str, changes: Modification, valide_le: str, instance: str | None, maintenant: str | None) -> dict:
     try:
-        return {"avenant": modify(runtime().factory, numero, changes, valide_le=date.fromisoformat(valide_le),
-                                  instance=instance, maintenant=parse_moment(maintenant)), "refus": None}
+        return _answer(modify(runtime().factory, numero, changes, valide_le=date.fromisoformat(valide_le),
+                              instance=instance, maintenant=parse_moment(maintenant)))
     except REFUSALS as exc:
-        return {"avenant": None, "refus": str(exc)}
+        return {"avenant": None, "refus": str(exc), "deja": None}
+
+
+def _answer(demande: AvenantDemande) -> dict:
+    """The new avenant's number, or (``deja``) why the same request again changed nothing."""
+    return {"avenant": demande.numero, "refus": None, "deja": None if demande.numero else demande.message}
 
 
 @task(name="rendre-conventions")

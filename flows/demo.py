@@ -31,6 +31,8 @@ COMITE = datetime(2017, 12, 11, 18, 0, tzinfo=PARIS).isoformat()
 REPONSES = datetime(2017, 12, 15, 9, 0, tzinfo=PARIS).isoformat()
 REINSTRUCTION = datetime(2017, 12, 18, 10, 0, tzinfo=PARIS).isoformat()
 COMITE_2 = datetime(2017, 12, 20, 18, 0, tzinfo=PARIS).isoformat()
+PREPARATION_3 = datetime(2017, 12, 27, 9, 0, tzinfo=PARIS).isoformat()  # the day after the ajournés' last day to answer
+COMITE_3 = datetime(2017, 12, 27, 18, 0, tzinfo=PARIS).isoformat()
 RELEVE = datetime(2017, 12, 8, 8, 30, tzinfo=PARIS).isoformat()  # the morning after the deadline
 
 
@@ -88,7 +90,8 @@ def reject_impersonation(rt) -> None:
 
 def run_comite(rt, sortie: Path) -> None:
     """Instruction, the comité's pack, decisions typed in the workbook by the demo, notifications;
-    then the ajourné porteurs' answers, their re-instruction and a second comité."""
+    then the ajourné porteurs' answers, their re-instruction and a second comité, which leaves the
+    ajournés still free to answer undecided; a third, once their deadline has passed, closes them."""
     instruite = instruction(ANNEE, INSTRUCTION)
     typer.echo(f"\nInstruction : {len(instruite['instruits'])} dossier(s) instruit(s), "
                f"{len(instruite['inchanges'])} inchangé(s) ; notes rédigées : {instruite['notes']}.")
@@ -102,6 +105,7 @@ def run_comite(rt, sortie: Path) -> None:
     typer.echo(f"Nouvelle instruction : {', '.join(instruite['instruits']) or 'aucun dossier'} "
                f"(inchangés : {len(instruite['inchanges'])}).")
     hold_comite(rt, sortie, date(2017, 12, 20), COMITE_2, REINSTRUCTION)
+    hold_comite(rt, sortie, date(2017, 12, 27), COMITE_3, PREPARATION_3)
     with rt.factory() as session:
         rows = list_dossiers(session, ANNEE, str(rt.storage.root))
     typer.echo("")
@@ -118,8 +122,10 @@ def hold_comite(rt, sortie: Path, comite_le: date, apres: str, avant: str) -> No
     pack = preparation_comite(ANNEE, comite_le.isoformat(), None, avant)
     typer.echo(f"Comité du {format_date(comite_le)} : {len(pack['dossiers'])} dossier(s) ; synthèse {pack['synthese']}")
     typer.echo(f"Recueil des notes : {pack['notes'] or 'pas de PDF (LibreOffice absent)'}")
+    for ligne in pack["ajournes"]:
+        typer.echo(f"  Ajourné : {ligne}")
     listed = [r for r in rows if r["numero"] in pack["dossiers"]]
-    choix = demo_decisions(listed)
+    choix = demo_decisions(listed, comite_le)
     filled = fill_decisions(Path(pack["synthese"]), choix, sortie / f"synthese_remplie_{comite_le.isoformat()}.xlsx")
     typer.echo(f"Synthèse remplie en séance : {filled}")
     result = decisions_comite(ANNEE, str(filled), None, apres)
@@ -127,26 +133,29 @@ def hold_comite(rt, sortie: Path, comite_le: date, apres: str, avant: str) -> No
     typer.echo(f"Décisions enregistrées : {len(result['enregistrees'])} ("
                + ", ".join(f"{k} : {v}" for k, v in sorted(counts.items())) + f") ; lettres : {result['lettres']} ; "
                f"courriels envoyés : {result['courriels']['envoyes']}.")
+    if result["en_attente"]:
+        typer.echo("Ajournés sans décision, en attente de leur réponse : " + ", ".join(result["en_attente"]) + ".")
     for avertissement in result["avertissements"]:
         typer.echo(f"Avertissement : {avertissement}")
 
 
-def demo_decisions(rows: list[dict]) -> dict[str, tuple[str, str]]:
-    """What the comité decides in the demo: favorable → retenu, réservé → ajourné, défavorable → non retenu."""
+def demo_decisions(rows: list[dict], comite_le: date) -> dict[str, tuple[str, str]]:
+    """What the comité decides in the demo: favorable → retenu, réservé → ajourné, défavorable → non retenu;
+    an ajourné dossier that has not answered waits for its deadline, and the first comité after it closes it."""
     choix = {}
     for r in rows:
         if r["numero"] is None or r["avis"] is None:
             continue
-        if r["decision"] == "ajourné":  # no answer came: the second comité closes it
-            choix[r["numero"]] = ("Non retenu", "Pas de réponse aux questions complémentaires dans le délai.")
+        if r["decision"] == "ajourné":  # no answer came (an answer would have sent it back to instruction)
+            if comite_le > date.fromisoformat(r["reponse_avant"]):
+                choix[r["numero"]] = ("Non retenu", "Pas de réponse aux questions complémentaires dans le délai.")
         elif r["avis"] == "favorable":
             choix[r["numero"]] = ("Retenu", "")
         elif r["avis"] == "réservé":
             choix[r["numero"]] = ("Ajourné", "Merci de transmettre l'original signé par voie postale "
                                             "et de préciser le planning de recrutement des référents.")
         else:
-            choix[r["numero"]] = ("Non retenu", "Le dossier ne respecte pas le cahier des charges : "
-                                                + "; ".join(r["constats"][:2]))
+            choix[r["numero"]] = ("Non retenu", "Le dossier ne respecte pas le cahier des charges.")
     return choix
 
 
@@ -165,13 +174,13 @@ def run_conventions(rt, sortie: Path) -> None:
     )
     from flows.summary import conventions_table
 
-    result = etablissement_conventions(ANNEE, None, datetime(2017, 12, 21, 10, 0, tzinfo=PARIS).isoformat())
+    result = etablissement_conventions(ANNEE, None, datetime(2017, 12, 28, 10, 0, tzinfo=PARIS).isoformat())
     typer.echo(f"\nConventions établies : {', '.join(result['conventions']) or 'aucune nouvelle'} ; "
                f"courriels envoyés : {result['courriels']['envoyes']}.")
     with rt.factory() as session:
-        rows = list_conventions(session, ANNEE, aujourd_hui=date(2017, 12, 21))
+        rows = list_conventions(session, ANNEE, aujourd_hui=date(2017, 12, 28))
     for row in rows:
-        sign(rt.factory, row["numero"], le=date(2017, 12, 28))
+        sign(rt.factory, row["numero"], le=date(2017, 12, 29))
     first, second = rows[0]["numero"], rows[1]["numero"]
     if not rows[1]["avenants"]:
         modification = avenant_modification(
@@ -179,7 +188,7 @@ def run_conventions(rt, sortie: Path) -> None:
                                  salaires={_first_referent(rows[1], rt): Decimal("35600.00")},
                                  montants=_rebalanced(rt, second, Decimal("35600.00"))),
             "2018-03-01", "bureau du PLIE du 1er mars 2018", datetime(2018, 3, 2, 9, 0, tzinfo=PARIS).isoformat())
-        typer.echo(f"Avenant de modification {modification['avenant'] or modification['refus']} "
+        typer.echo(f"Avenant de modification {modification['avenant'] or modification['refus'] or modification['deja']} "
                    "(ETP ramené à 0,8) : ne compte pas comme renouvellement.")
 
     def renew(jour: date) -> str:
@@ -215,6 +224,8 @@ def _renew(rt, numero: str, valide_le: str, instance: str) -> str:
     result = avenant_prolongation(numero, valide_le, instance, datetime.fromisoformat(valide_le).replace(tzinfo=PARIS).isoformat())
     if result["refus"]:
         return f"Renouvellement de {numero} refusé : {result['refus']}"
+    if result["deja"]:
+        return f"Renouvellement de {numero} validé le {valide_le} : {result['deja']}."
     sign(rt.factory, result["avenant"], le=date.fromisoformat(valide_le) + timedelta(days=14))
     return (f"Renouvellement de {numero} par l'avenant {result['avenant']} "
             f"(validé le {format_date(date.fromisoformat(valide_le))}, signé).")

@@ -63,14 +63,15 @@ NOM_DECISIONS = "aap_decisions"
 
 COLONNES: tuple[tuple[str, float], ...] = (
     ("N° dossier", 15), ("Structure", 30), ("SIRET", 16), ("Référents (ETP)", 34),
-    ("ETP", 7), ("Coût salarial", 14), ("Coût par ETP", 14), ("Frais de déplacement", 14),
-    ("Total dépenses", 14), ("Constats", 50), ("Avis", 13), ("Décision", 14),
-    ("Motif ou questions", 50),
+    ("ETP", 7), ("Coût salarial", 14), ("Coût par ETP", 14), ("Frais de déplacement", 16),
+    ("Total dépenses", 14), ("Constats", 50), ("Réponse aux questions", 24), ("Avis", 13),
+    ("Décision", 14), ("Motif ou questions", 50),
 )  # fmt: skip
-COL_NUMERO, COL_AVIS, COL_DECISION, COL_MOTIF = 0, 10, 11, 12
+COL_NUMERO, COL_AVIS, COL_DECISION, COL_MOTIF = 0, 11, 12, 13
 """Positions in ``COLONNES`` (used when the SA retyped the header)."""
 COLONNES_EUROS = frozenset({5, 6, 7, 8})
-COLONNES_RETOUR = frozenset({1, 3, 9, 12})
+HAUTEUR_LIGNE = 15.0
+"""Points per line of wrapped 11-point text: a row is as high as its longest cell needs."""
 
 LIGNES_MAX = 2_000
 """Rows of the decisions table read at most."""
@@ -107,6 +108,8 @@ class LigneSynthese:
     total_depenses: Decimal | None
     constats: str
     avis: str
+    reponse: str = ""
+    """For an ajourné dossier: its answer's deadline and whether the answer came."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,9 @@ def write_synthese(
     _ligne_texte(ws, 3, (
         "Pour chaque dossier, choisissez la décision dans la liste (Retenu, Non retenu, "
         "Ajourné) et notez le motif ou les questions complémentaires, dans les cellules sur "
-        "fond jaune. Ne renommez pas la feuille : ce classeur est relu automatiquement."
+        "fond jaune. Laissez vide la décision d'un dossier ajourné qui peut encore répondre "
+        "(colonne « Réponse aux questions »). Ne renommez pas la feuille : ce classeur est relu "
+        "automatiquement."
     ), font=Font(italic=True))  # fmt: skip
 
     entete = 5
@@ -158,7 +163,9 @@ def write_synthese(
         set_valeur(cell, intitule)
         cell.font, cell.fill, cell.border = _ENTETE, _FOND_ENTETE, CADRE
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    ws.row_dimensions[entete].height = 30
+    ws.row_dimensions[entete].height = HAUTEUR_LIGNE * max(
+        _lignes_affichees(intitule, largeur, gras=True) for intitule, largeur in COLONNES
+    )
     for i, ligne in enumerate(lignes, start=entete + 1):
         _ligne_dossier(ws, i, ligne)
     derniere = entete + len(lignes)
@@ -176,6 +183,7 @@ def write_synthese(
 
     ws.print_title_rows = f"{entete}:{entete}"
     set_print_layout(ws, "landscape")
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
     premiere_saisie = ws.cell(row=entete + 1, column=COL_DECISION + 1).coordinate
     for selection in ws.sheet_view.selection:
         if selection.pane == "bottomRight":
@@ -186,7 +194,7 @@ def write_synthese(
 def _ligne_texte(ws, row: int, texte: str, *, font: Font) -> None:
     write_line(
         ws, row, texte, colonnes=len(COLONNES), alignment=Alignment(wrap_text=True, vertical="center"),
-        font=font, hauteur=30 if row == 3 else 20,
+        font=font, hauteur=3 * HAUTEUR_LIGNE if row == 3 else 20,
     )  # fmt: skip
 
 
@@ -194,18 +202,41 @@ def _ligne_dossier(ws, row: int, ligne: LigneSynthese) -> None:
     valeurs = (
         ligne.numero, ligne.porteur, ligne.siret, ligne.referents, ligne.etp,
         ligne.cout_salarial, ligne.cout_par_etp, ligne.deplacements, ligne.total_depenses,
-        ligne.constats, ligne.avis, None, None,
+        ligne.constats, ligne.reponse, ligne.avis, None, None,
     )  # fmt: skip
     for j, valeur in enumerate(valeurs):
         cell = ws.cell(row=row, column=j + 1)
         set_valeur(cell, valeur, "euros" if j in COLONNES_EUROS else "texte")
         cell.border = CADRE
-        cell.alignment = Alignment(vertical="top", wrap_text=j in COLONNES_RETOUR)
+        cell.alignment = Alignment(vertical="top", wrap_text=True)
+    textes = [(str(v), COLONNES[j][1]) for j, v in enumerate(valeurs) if isinstance(v, str)]
+    ws.row_dimensions[row].height = HAUTEUR_LIGNE * max(
+        [_lignes_affichees(texte, largeur) for texte, largeur in textes] or [1]
+    )
     for j in (COL_DECISION, COL_MOTIF):
         cell = ws.cell(row=row, column=j + 1)
         cell.fill = FOND_SAISIE
         cell.protection = Protection(locked=False)
         cell.number_format = "@"
+
+
+def _lignes_affichees(texte: str, largeur: float, *, gras: bool = False) -> int:
+    """How many lines ``texte`` takes in a wrapped cell ``largeur`` characters wide (words kept whole).
+
+    A column's width counts digits; an average letter of text is narrower (about 1.1 per digit, a little
+    less than seen in LibreOffice, to keep a margin), a bold one wider (about 0.75)."""
+    par_ligne = max(1, int(largeur * (0.75 if gras else 1.1)))
+    total = 0
+    for paragraphe in texte.split("\n"):
+        lignes, courante = 1, 0
+        for mot in paragraphe.split():
+            if courante and courante + 1 + len(mot) > par_ligne:
+                lignes, courante = lignes + 1, 0
+            courante += (1 if courante else 0) + len(mot)
+            while courante > par_ligne:  # a word longer than the line breaks anywhere
+                lignes, courante = lignes + 1, courante - par_ligne
+        total += lignes
+    return max(1, total)
 
 
 def _liste_decisions(ws, premiere: int, derniere: int) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from config.refus import Refus
+from francais.formats import format_date
 from models.base import Base, enum_column
 
 
@@ -104,6 +105,22 @@ class ConventionNonSignee(Refus):
     pass
 
 
+class PeriodeDejaRenouvelee(Exception):
+    """The year a renewal request would add is already covered: the request was done before, nothing changes."""
+
+    def __init__(self, numero: str, periode: "Periode", precedent: str | None):
+        self.numero, self.periode, self.precedent = numero, periode, precedent
+        par = f" par l'{precedent}" if precedent else ""
+        super().__init__(
+            f"la convention {numero} est déjà renouvelée pour la période du {format_date(periode.debut)} "
+            f"au {format_date(periode.fin)}{par} : rien n'a changé"
+        )
+
+
+class ConventionEchue(Refus):
+    """A renewal validated after the convention's end cannot extend it."""
+
+
 @dataclass(frozen=True)
 class Periode:
     debut: date
@@ -120,13 +137,30 @@ def one_year_from(debut: date) -> Periode:
     return Periode(debut, next_start - timedelta(days=1))
 
 
+def year_renewed_by(debut: date, valide_le: date) -> Periode:
+    """The year a renewal validated on ``valide_le`` adds: the one after the convention's year that contains
+    ``valide_le`` (after the first year when it is validated before the convention starts)."""
+    periode = one_year_from(debut)
+    while periode.fin < valide_le:
+        periode = one_year_from(periode.fin + timedelta(days=1))
+    return one_year_from(periode.fin + timedelta(days=1))
+
+
 def prolonger(
-    *, numero: str, statut: ConventionStatut, fin: date, renouvellements: int, renouvellements_max: int,
-    precedents: list[str],
+    *, numero: str, statut: ConventionStatut, debut: date, fin: date, renouvellements: int, renouvellements_max: int,
+    precedents: list[str], valide_le: date, renouvelee_par: dict[date, str] | None = None,
 ) -> Periode:
-    """The next year's period for a renewal, or why there cannot be one."""
+    """The next year's period for a renewal validated on ``valide_le``, or why there cannot be one: a year is
+    renewed once, so the same request again (a double click, a retry, two people at once) changes nothing.
+    ``renouvelee_par`` names the avenant that renewed each year, by the year's first day."""
     if statut is not ConventionStatut.EN_COURS:
         raise ConventionNonSignee(f"la convention {numero} n'est pas signée : elle ne peut pas être renouvelée")
+    annee = year_renewed_by(debut, valide_le)
+    if annee.fin <= fin:
+        raise PeriodeDejaRenouvelee(numero, annee, (renouvelee_par or {}).get(annee.debut))
+    if valide_le > fin:
+        raise ConventionEchue(f"la convention {numero} a pris fin le {format_date(fin)} : un renouvellement validé "
+                              f"le {format_date(valide_le)} ne peut plus la prolonger")
     if renouvellements >= renouvellements_max:
         raise RenouvellementsEpuises(numero, renouvellements_max, precedents)
     return one_year_from(fin + timedelta(days=1))

@@ -215,7 +215,7 @@ def assess_completeness(
     """Is the dossier complete? ``referents`` are (display name, expected CV file name) pairs."""
     canaux = sorted(set(canaux_recus))
     if not any_in_time:
-        return Completude(DossierStatut.HORS_DELAI, canaux, ["aucun dépôt reçu dans les délais"])
+        return Completude(DossierStatut.HORS_DELAI, canaux, [AUCUN_DANS_LES_DELAIS])
     manquants: list[str] = []
     for canal in canaux_requis:
         if canal not in canaux:
@@ -236,6 +236,15 @@ def assess_completeness(
             manquants.append(f"CV {de(nom_referent)} refusé : {matches[-1].motif}")
     statut = DossierStatut.COMPLET if not manquants else DossierStatut.INCOMPLET
     return Completude(statut, canaux, manquants)
+
+
+AUCUN_DANS_LES_DELAIS = "aucun dépôt reçu dans les délais"
+
+
+def pieces_manquantes(manquants: Iterable[str], canaux_requis: Iterable[str]) -> list[str]:
+    """What is missing but the channels and the lateness (the attestation says those in its channels section)."""
+    hors = {AUCUN_DANS_LES_DELAIS, *(_canal_manquant(c) for c in canaux_requis)}
+    return [m for m in manquants if m not in hors]
 
 
 def _canal_manquant(canal: str) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, Sha256, enum_column
 from models.porteur import siret_motif
-from francais.formats import format_decimal_fr, format_euros
+from francais.formats import format_date, format_decimal_fr, format_euros
 
 CENT = Decimal("0.01")
 DEPENSES = ("budget_salaires", "budget_deplacements", "budget_autres")
@@ -46,6 +46,15 @@ class Decision(enum.Enum):
 
 
 DECISION_LABELS = {"Retenu": Decision.RETENU, "Non retenu": Decision.NON_RETENU, "Ajourné": Decision.AJOURNE}
+
+
+@dataclass(frozen=True)
+class Ajournement:
+    """An ajourné dossier waiting for its answer: the comité that asked, the last day to answer, the answer's time."""
+
+    ajourne_le: date
+    reponse_avant: date
+    repondu_le: datetime | None
 
 
 @dataclass(frozen=True)
@@ -186,3 +195,23 @@ def propose_avis(constats: list[Constat]) -> tuple[Avis, list[str]]:
     if reserves:
         return Avis.RESERVE, reserves
     return Avis.FAVORABLE, []
+
+
+def ajournement_bloquant(a: Ajournement, comite_le: date) -> str | None:
+    """Why the comité of ``comite_le`` cannot decide this ajourné dossier yet — no answer, and the porteur may
+    still answer (until the end of its ``reponse_avant`` day) — else None."""
+    if a.repondu_le is not None or comite_le > a.reponse_avant:
+        return None
+    return (f"ajourné par le comité du {format_date(a.ajourne_le)}, il a jusqu'au {format_date(a.reponse_avant)} "
+            f"pour répondre et n'a pas encore répondu : le comité du {format_date(comite_le)} ne peut pas encore "
+            "le décider (laissez sa décision vide)")
+
+
+def ajournement_etat(a: Ajournement, comite_le: date) -> str:
+    """What the comité of ``comite_le`` reads about the answer: its deadline and whether it came."""
+    delai = f"réponse attendue au plus tard le {format_date(a.reponse_avant)}"
+    if a.repondu_le is not None:
+        return f"{delai} : reçue le {format_date(a.repondu_le)}"
+    if comite_le > a.reponse_avant:
+        return f"{delai} : aucune réponse dans le délai"
+    return f"{delai} : pas de réponse à ce jour"

@@ -60,12 +60,16 @@ class AttestationData:
     complement: bool
     version: int
     emis_le: datetime
+    recus: tuple[tuple[str, datetime, bool], ...] = ()
+    """Every dépôt of the dossier so far, this one included: (channel, reception time, late)."""
 
     def __post_init__(self) -> None:
-        for canal in (self.canal, *self.canaux_recus, *self.canaux_attendus):
+        if not self.recus:  # an attestation frozen before the dossier's dépôts were listed: this one at least
+            object.__setattr__(self, "recus", ((self.canal, self.recu_le, self.hors_delai),))
+        for canal in (self.canal, *self.canaux_recus, *self.canaux_attendus, *(c for c, _, _ in self.recus)):
             if canal not in LIBELLES_CANAUX:
                 raise ValueError(f"canal inconnu : {canal!r}")
-        for moment in (self.recu_le, self.date_limite, self.emis_le):
+        for moment in (self.recu_le, self.date_limite, self.emis_le, *(m for _, m, _ in self.recus)):
             to_paris(moment)  # refuses naive datetimes
         if self.version < 1:
             raise ValueError(f"version invalide : {self.version}")
@@ -88,9 +92,15 @@ def attestation_context(a: AttestationData) -> dict[str, object]:
         "recu_le": format_datetime_paris(a.recu_le),
         "date_limite": format_datetime_paris(a.date_limite),
         "hors_delai": a.hors_delai,
-        "canaux_recus": _liste_canaux(a.canaux_recus),
-        "canaux_attendus": _liste_canaux(a.canaux_attendus),
-        "canaux_complets": not a.canaux_attendus,
+        "ce_depot": f"{LIBELLES_CANAUX[a.canal]} reçu le {format_datetime_paris(a.recu_le)}, {_delai(a.hors_delai)}",
+        "canaux_recus": " ; ".join(
+            f"{LIBELLES_CANAUX[canal]} le {format_datetime_paris(moment)} ({_delai(late)})" for canal, moment, late in a.recus
+        ),
+        "canaux_attendus": _liste_canaux(a.canaux_attendus) if a.canaux_attendus else "aucun autre envoi",
+        "canaux_manquants": bool(a.canaux_attendus),
+        "canaux_complets": not a.canaux_attendus and all(
+            any(c == canal and not late for c, _, late in a.recus) for canal in {c for c, _, _ in a.recus}
+        ),
         "pieces": [_piece_context(p) for p in a.pieces],
         "anomalies": anomalies,
         "complement": a.complement,
@@ -111,6 +121,10 @@ def _une_ligne(texte: str | None) -> str | None:
     """A multi-line postal address on one line, parts separated by commas."""
     lignes = [ligne.strip() for ligne in (texte or "").splitlines() if ligne.strip()]
     return ", ".join(lignes) or None
+
+
+def _delai(hors_delai: bool) -> str:
+    return "hors délai" if hors_delai else "dans les délais"
 
 
 def _liste_canaux(canaux: tuple[str, ...]) -> str:

@@ -42,6 +42,7 @@ class LettreDecisionData:
     debut_convention: date
     emis_le: datetime
     numero_courrier: str  # e.g. "DEC-2018-001-1"
+    points_bloquants: tuple[str, ...] = ()  # the instruction's blocking findings, for a dossier not retained
 
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:
@@ -67,6 +68,7 @@ def lettre_context(l: LettreDecisionData) -> dict[str, object]:
         "de_contact": de(l.contact_nom) if l.contact_nom else None,  # « À l'attention d'Hervé Bonnot »
         "decision": l.decision,
         "motif_lignes": _lignes(l.motif),
+        "points_bloquants": liste_francaise(l.points_bloquants) if l.decision == "non retenu" else [],
         "questions_lignes": _lignes(l.questions),
         "reponse_avant": format_date(l.reponse_avant) if l.reponse_avant else None,
         "comite_le": format_date(l.comite_le),
@@ -80,6 +82,13 @@ def lettre_context(l: LettreDecisionData) -> dict[str, object]:
 def render_lettre(l: LettreDecisionData, out: Path) -> Path:
     """Renders the notification letter of ``l`` into ``out``."""
     return render_docx(TEMPLATE, lettre_context(l), out)
+
+
+def liste_francaise(items: tuple[str, ...] | list[str]) -> list[str]:
+    """The items of a bulleted French list: each ends with « ; » (after a narrow no-break space), the last
+    with a full stop."""
+    textes = [t.strip().rstrip(" ;.\u202f") for t in items if t and t.strip()]
+    return [t + ("." if i == len(textes) - 1 else "\u202f;") for i, t in enumerate(textes)]
 
 
 def _lignes(texte: str | None) -> list[str]:

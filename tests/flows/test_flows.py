@@ -91,7 +91,7 @@ def test_dossiers_json_lists_the_fields_without_starting_prefect(rt, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
 
     assert proc.stderr.strip().endswith("sans prefect"), proc.stderr
-    [row] = json.loads(proc.stdout)
+    [row] = json.loads(proc.stdout)["dossiers"]
     for key in ("numero", "siret", "porteur", "statut", "canaux", "recu_le", "hors_delai", "pieces_manquantes", "motifs", "attestations"):
         assert key in row
     assert row["recu_le"] == "2017-12-07T16:01:00+00:00" and row["hors_delai"] is True

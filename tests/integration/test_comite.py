@@ -285,13 +285,13 @@ def test_synthesis_lists_the_instructed_dossiers_with_their_avis_and_a_decision_
         assert s.scalar(select(Comite.jeton)) == lue.jeton
     ws = openpyxl.load_workbook(pack.synthese)["Synthèse"]
     assert [c.value for c in ws[5]] == [titre for titre, _ in COLONNES]
-    assert [(ws.cell(r, 1).value, ws.cell(r, 2).value, ws.cell(r, 5).value, ws.cell(r, 11).value) for r in (6, 7, 8)] == [
+    assert [(ws.cell(r, 1).value, ws.cell(r, 2).value, ws.cell(r, 5).value, ws.cell(r, 12).value) for r in (6, 7, 8)] == [
         ("2018-001", FAVORABLE.nom, 2, "favorable"), ("2018-002", SANS_DEPLACEMENTS.nom, 1, "défavorable"),
         ("2018-003", COURRIEL_SEUL.nom, 1, "réservé")]
     assert ws.cell(6, 6).value == 80000 and ws.cell(6, 7).value == 40000  # coût salarial, par ETP
     assert "[bloquant] frais de déplacement absents du budget" in ws.cell(7, 10).value
     [liste] = ws.data_validations.dataValidation
-    assert (liste.type, liste.formula1, str(liste.sqref)) == ("list", '"Retenu,Non retenu,Ajourné"', "L6:L8")
+    assert (liste.type, liste.formula1, str(liste.sqref)) == ("list", '"Retenu,Non retenu,Ajourné"', "M6:M8")
     texts = [fr(str(ws.cell(r, 1).value)) for r in range(9, 13) if ws.cell(r, 1).value]
     assert "ETP proposés avec un avis favorable : 2 sur 14 voulus" in texts
 
@@ -660,3 +660,125 @@ def test_a_late_form_does_not_rewrite_the_contact_of_an_ajourne_dossier(campagne
     assert (row["statut"], row["reponse_avant"]) == ("ajourné", "2017-12-26")  # still waiting for its answer
     assert [i.version for i in campagne.instructions("2018-003")] == [1]
     assert "nouveau@example.org" not in campagne.note("2018-003")
+
+
+# --- an ajourné dossier may answer until its deadline: no comité decides it before ------------------------------
+
+
+def adjourn_two_then_one_answers(campagne: Campagne) -> None:
+    """11 December: 2018-002 and 2018-003 ajournés (answer by 26 December); 2018-003 answers on the 14th and is
+    instructed again on the 18th, 2018-002 says nothing."""
+    pack = campagne.prepare()
+    campagne.record(campagne.fill(pack.synthese, decide_all(_002=("Ajourné", QUESTIONS))))
+    campagne.by_post(COURRIEL_SEUL, paris(14, 9), maintenant=paris(14, 10))
+    campagne.instruct(paris(18, 10))
+
+
+def test_pack_shows_each_ajourne_dossier_its_answer_deadline_and_whether_the_answer_came(campagne, trois):
+    adjourn_two_then_one_answers(campagne)
+
+    second = campagne.prepare(comite_le=date(2017, 12, 20), maintenant=paris(18, 11))
+
+    assert second.dossiers == ["2018-002", "2018-003"]
+    assert [fr(line) for line in second.ajournes] == [
+        f"2018-002 ({SANS_DEPLACEMENTS.nom}) : réponse attendue au plus tard le 26 décembre 2017 : pas de réponse à ce jour",
+        f"2018-003 ({COURRIEL_SEUL.nom}) : réponse attendue au plus tard le 26 décembre 2017 : reçue le 14 décembre 2017"]
+    ws = openpyxl.load_workbook(second.synthese)["Synthèse"]
+    colonne = [c.value for c in ws[5]].index("Réponse aux questions") + 1
+    assert [(ws.cell(r, 1).value, ws.cell(r, colonne).value) for r in (6, 7)] == [
+        ("2018-002", "réponse attendue au plus tard le 26 décembre 2017 : pas de réponse à ce jour"),
+        ("2018-003", "réponse attendue au plus tard le 26 décembre 2017 : reçue le 14 décembre 2017")]
+
+
+def test_deciding_an_ajourne_dossier_before_its_deadline_without_its_answer_refuses_the_whole_file(campagne, trois):
+    adjourn_two_then_one_answers(campagne)
+    second = campagne.prepare(comite_le=date(2017, 12, 20), maintenant=paris(18, 11))
+    before = (campagne.snapshot(), campagne.decisions())
+
+    with pytest.raises(DecisionsRefusees) as refus:
+        campagne.record(campagne.fill(second.synthese, {
+            "2018-002": ("Non retenu", "Pas de réponse aux questions complémentaires dans le délai."),
+            "2018-003": ("Retenu", "")}, "second.xlsx"), maintenant=paris(20, 19))
+
+    assert [fr(p) for p in refus.value.problemes] == [
+        "ligne 6, dossier 2018-002 : ajourné par le comité du 11 décembre 2017, il a jusqu'au 26 décembre 2017 pour "
+        "répondre et n'a pas encore répondu : le comité du 20 décembre 2017 ne peut pas encore le décider "
+        "(laissez sa décision vide)"]
+    assert (campagne.snapshot(), campagne.decisions()) == before  # not even 2018-003's decision
+
+
+def test_an_ajourne_dossier_left_undecided_waits_and_a_comite_after_its_deadline_closes_it(campagne, trois):
+    adjourn_two_then_one_answers(campagne)
+    second = campagne.prepare(comite_le=date(2017, 12, 20), maintenant=paris(18, 11))
+
+    report = campagne.record(campagne.fill(second.synthese, {"2018-003": ("Retenu", "")}, "second.xlsx"),
+                             maintenant=paris(20, 19))
+
+    assert (report.enregistrees, report.en_attente) == (["2018-003"], ["2018-002"])
+    row = campagne.rows()["2018-002"]
+    assert (row["decision"], row["reponse_avant"]) == ("ajourné", "2017-12-26")
+
+    third = campagne.prepare(comite_le=date(2017, 12, 27), maintenant=paris(27, 9))
+
+    assert [fr(line) for line in third.ajournes] == [
+        f"2018-002 ({SANS_DEPLACEMENTS.nom}) : réponse attendue au plus tard le 26 décembre 2017 : aucune réponse dans le délai"]
+    closed = campagne.record(campagne.fill(third.synthese, {"2018-002": (
+        "Non retenu", "Pas de réponse aux questions complémentaires dans le délai.")}, "third.xlsx"), maintenant=paris(27, 19))
+    assert (closed.enregistrees, closed.en_attente) == (["2018-002"], [])
+    assert campagne.rows()["2018-002"]["decision"] == "non retenu"
+
+
+def test_preparing_the_pack_again_later_without_a_clock_writes_no_new_pack(campagne, trois):
+    first = campagne.prepare(maintenant=PREPARATION)
+
+    again = campagne.prepare(maintenant=PREPARATION + timedelta(hours=3))
+    tomorrow = campagne.prepare(maintenant=PREPARATION + timedelta(days=1))
+
+    assert again.synthese == tomorrow.synthese == first.synthese
+    assert sorted(p.name for p in (campagne.tmp / "comite").glob("*.xlsx")) == [first.synthese.name]
+    with campagne.factory() as s:
+        assert s.scalar(select(func.count()).select_from(Comite)) == 1
+
+
+def test_admitting_an_instructed_dossier_again_keeps_it_instructed_and_in_the_pack(campagne):
+    late = porteur(23)
+    campagne.by_mail(late, paris(7, 17, 1))
+    campagne.intake()
+    campagne.by_post(late, paris(8, 9))
+    first = admit_late_dossier(campagne.factory, 2018, "2018-001", "Panne du serveur de messagerie du porteur, attestée.",
+                               maintenant=paris(8, 15))
+    campagne.instruct(paris(8, 16))
+
+    again = admit_late_dossier(campagne.factory, 2018, "2018-001", "Panne du serveur de messagerie du porteur, attestée.",
+                               maintenant=paris(8, 17))
+
+    assert (first.nouvelle, again.nouvelle) == (True, False)
+    assert again.message == ("le dossier 2018-001 est déjà admis à l'instruction (motif : Panne du serveur de messagerie "
+                             "du porteur, attestée.) ; statut : instruit : rien n'a changé")
+    assert campagne.rows()["2018-001"]["statut"] == "instruit"
+    assert campagne.prepare().dossiers == ["2018-001"]
+
+
+def test_the_non_retenu_letter_lists_the_blocking_findings_as_a_french_bulleted_list(campagne, trois):
+    import docx
+
+    pack = campagne.prepare()
+    campagne.record(campagne.fill(pack.synthese, decide_all()))
+    campagne.notify_and_send()
+
+    letter = docx.Document(str(campagne.storage.root / "decisions/2018/DEC-2018-002-20171211.docx"))
+    paragraphs = [(p.style.name, fr(p.text)) for p in letter.paragraphs if p.text.strip()]
+    intro = ("L'instruction du dossier a relevé les points suivants, qui ne permettent pas de le retenir au regard "
+             "du cahier des charges :")
+    at = [t for _, t in paragraphs].index(intro)
+    items = [t for style, t in paragraphs[at + 1:] if style == "List Bullet"]
+    assert items[:2] == [
+        "frais de déplacement absents du budget : ils sont exigés pour les rencontres avec les entreprises ;",
+        "budget non équilibré : dépenses 40 000,00 €, ressources 43 000,00 € (écart de 3 000,00 €)."]
+    assert "Frais de déplacement absents du budget." in [t for _, t in paragraphs]  # the comité's own motif
+    [message] = campagne.decision_mails_to(SANS_DEPLACEMENTS)
+    body = fr(message.get_body(("plain",)).get_content())
+    assert (f"{intro}\n  - frais de déplacement absents du budget : ils sont exigés pour les rencontres avec les "
+            f"entreprises ;\n  - {items[1]}\n") in body
+    retained = docx.Document(str(campagne.storage.root / "decisions/2018/DEC-2018-001-20171211.docx"))
+    assert intro not in [fr(p.text) for p in retained.paragraphs]

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from actions.comite import prepare_comite, record_decisions
 from actions.convention_documents import render_pending_conventions
 from actions.conventions import (
+    AvenantDemande,
     Modification,
     convention_history,
     establish_conventions,
@@ -111,11 +112,19 @@ class Bureau:
     def sign(self, numero: str, le: date = SIGNEE) -> str:
         return sign(self.factory, numero, le=le)
 
-    def prolong(self, numero: str, annee: int) -> str:
-        valide_le, instance = VALIDATIONS[annee]
+    def prolong(self, numero: str, annee: int) -> str | None:
+        """The new avenant's number (None when the request changed nothing)."""
+        return self.ask_prolong(numero, annee).numero
+
+    def ask_prolong(self, numero: str, annee: int, valide_le: date | None = None) -> AvenantDemande:
+        valide, instance = VALIDATIONS[annee]
+        valide_le = valide_le or valide
         return prolong(self.factory, numero, valide_le=valide_le, instance=instance, maintenant=instant(valide_le))
 
-    def modify(self, numero: str, changes: Modification, valide_le: date) -> str:
+    def modify(self, numero: str, changes: Modification, valide_le: date) -> str | None:
+        return self.ask_modify(numero, changes, valide_le).numero
+
+    def ask_modify(self, numero: str, changes: Modification, valide_le: date) -> AvenantDemande:
         return modify(self.factory, numero, changes, valide_le=valide_le, instance="bureau du PLIE",
                       maintenant=instant(valide_le))
 
@@ -621,8 +630,9 @@ for i, (numero, valide_le) in enumerate(rounds):
         time.sleep(0.0002)
     debut = time.monotonic()
     try:
-        out = {"avenant": prolong(factory, numero, valide_le=date.fromisoformat(valide_le), instance="comité",
-                                  maintenant=datetime.fromisoformat(maintenant)), "refus": None}
+        demande = prolong(factory, numero, valide_le=date.fromisoformat(valide_le), instance="comité",
+                          maintenant=datetime.fromisoformat(maintenant))
+        out = {"avenant": demande.numero, "refus": None, "deja": None if demande.numero else demande.message}
     except RenouvellementsEpuises as exc:
         out = {"avenant": None, "refus": str(exc)}
     except Exception as exc:
@@ -690,10 +700,9 @@ def test_two_processes_racing_for_the_last_renewal_get_exactly_one_avenant(burea
         [won] = [a for a in attempts if a["avenant"]]
         [lost] = [a for a in attempts if not a["avenant"]]
         assert won["avenant"] == f"{numero}-A2"
-        assert lost["refus"] == (
-            f"la convention {numero} a déjà été renouvelée 2 fois (avenant {numero}-A1 du 15 novembre 2018 "
-            f"et avenant {numero}-A2 du 14 novembre 2019) : elle ne peut plus l'être ; "
-            "la structure doit répondre à un nouvel appel à projets")
+        assert (lost["refus"], lost["deja"]) == (None, (  # the same request, carried out by the other
+            f"la convention {numero} est déjà renouvelée pour la période du 1er janvier 2020 au 31 décembre 2020 "
+            f"par l'avenant {numero}-A2 du 14 novembre 2019 : rien n'a changé"))
         c = bureau.convention(numero)
         assert (c.renouvellements, c.fin) == (2, date(2020, 12, 31))
         assert [(a[0], a[2]) for a in bureau.avenants(numero)] == [(f"{numero}-A1", 1), (f"{numero}-A2", 2)]
@@ -741,3 +750,89 @@ def test_cli_lists_conventions_as_json_without_starting_prefect(bureau, signee, 
         "fin": "2019-12-31", "renouvellements": 1, "renouvellements_max": 2, "statut": "en cours",
         "prochaine_action": "dernier renouvellement possible"}  # renewed for 2019, still in its first year
     assert rows["CONV-2018-002"]["prochaine_action"] == "à signer"
+
+
+@pytest.fixture
+def cinq_signees(bureau: Bureau) -> list[str]:
+    """Five signed conventions, none renewed yet."""
+    bureau.retain(*(porteur(n) for n in range(21, 26)))
+    numeros = bureau.establish()
+    for numero in numeros:
+        bureau.sign(numero)
+    assert len(numeros) == 5
+    return numeros
+
+
+def test_two_processes_asking_the_same_renewal_at_once_renew_the_year_once(bureau, cinq_signees, db_url, tmp_path):
+    rounds = race(db_url, tmp_path, [(numero, VALIDATIONS[2019][0]) for numero in cinq_signees])
+
+    assert overlapped(rounds)
+    for numero, attempts in zip(cinq_signees, rounds):
+        assert not [a for a in attempts if "erreur" in a or a["refus"]], attempts
+        assert sorted(a["avenant"] or "" for a in attempts) == ["", f"{numero}-A1"]
+        [deja] = [a["deja"] for a in attempts if not a["avenant"]]
+        assert deja == (f"la convention {numero} est déjà renouvelée pour la période du 1er janvier 2019 au "
+                        f"31 décembre 2019 par l'avenant {numero}-A1 du 15 novembre 2018 : rien n'a changé")
+        c = bureau.convention(numero)
+        assert (c.renouvellements, c.fin) == (1, date(2019, 12, 31))
+        assert [(a[0], a[2]) for a in bureau.avenants(numero)] == [(f"{numero}-A1", 1)]
+
+
+# --- the same request twice -------------------------------------------------------------------------------------
+
+
+def test_the_same_renewal_asked_again_changes_nothing_and_says_so(bureau, signee):
+    assert bureau.prolong(signee, 2019) == "CONV-2018-001-A1"
+    render_pending_conventions(bureau.factory, bureau.storage, pdf=False)
+    before = bureau.snapshot()
+
+    again = bureau.ask_prolong(signee, 2019)
+    later_that_year = bureau.ask_prolong(signee, 2019, valide_le=date(2018, 12, 3))
+    render_pending_conventions(bureau.factory, bureau.storage, pdf=False)
+
+    assert again == later_that_year == AvenantDemande(None, (
+        "la convention CONV-2018-001 est déjà renouvelée pour la période du 1er janvier 2019 au 31 décembre 2019 "
+        "par l'avenant CONV-2018-001-A1 du 15 novembre 2018 : rien n'a changé"))
+    assert bureau.snapshot() == before
+    c = bureau.convention(signee)
+    assert (c.renouvellements, c.fin) == (1, date(2019, 12, 31))
+    assert bureau.prolong(signee, 2020) == "CONV-2018-001-A2"  # the next year is still renewable once
+
+
+def test_the_same_modification_asked_again_makes_no_second_avenant_document_or_mail(bureau, deux):
+    bureau.establish()
+    bureau.sign("CONV-2018-002")
+    moins = Modification(etp={"Paul Bernard": Decimal("0.5")}, salaires={"Paul Bernard": Decimal("22250.00")},
+                         montants={"budget_salaires": Decimal("44500.00"), "ressources_plie": Decimal("17075.00")})
+    first = bureau.ask_modify("CONV-2018-002", moins, date(2018, 3, 1))
+    render_pending_conventions(bureau.factory, bureau.storage, pdf=False)
+    before = bureau.snapshot()
+    documents = sorted(p.name for p in bureau.storage.root.rglob("*.docx"))
+
+    again = bureau.ask_modify("CONV-2018-002", moins, date(2018, 3, 1))
+    render_pending_conventions(bureau.factory, bureau.storage, pdf=False)
+
+    assert first.numero == "CONV-2018-002-A1"
+    assert again == AvenantDemande(None, (
+        "la convention CONV-2018-002 a déjà ces valeurs (dernier avenant de modification : CONV-2018-002-A1 "
+        "du 1er mars 2018) : aucun avenant établi, rien n'a changé"))
+    assert bureau.snapshot() == before
+    assert sorted(p.name for p in bureau.storage.root.rglob("*.docx")) == documents
+    assert [a[0] for a in bureau.avenants("CONV-2018-002")] == ["CONV-2018-002-A1"]
+
+
+def test_a_modification_repeating_part_of_an_earlier_one_lists_only_what_changes(bureau, deux):
+    bureau.establish()
+    bureau.ask_modify("CONV-2018-002", Modification(etp={"Paul Bernard": Decimal("0.5")},
+                                                     salaires={"Paul Bernard": Decimal("22250.00")},
+                                                     montants={"budget_salaires": Decimal("44500.00"),
+                                                               "ressources_plie": Decimal("17075.00")}), date(2018, 3, 1))
+
+    second = bureau.ask_modify("CONV-2018-002", Modification(
+        etp={"Paul Bernard": Decimal("0.5")}, remplacements={"Lucie Martin": "Inès Girard"}), date(2018, 4, 2))
+    again = bureau.ask_modify("CONV-2018-002", Modification(remplacements={"Lucie Martin": "Inès Girard"}), date(2018, 4, 2))
+
+    assert second.numero == "CONV-2018-002-A2"
+    assert convention_history_of(bureau, "CONV-2018-002")["CONV-2018-002-A2"] == [
+        "Référent remplacé : Lucie Martin par Inès Girard"]
+    assert again.numero is None

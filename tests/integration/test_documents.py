@@ -106,7 +106,8 @@ def test_porteur_name_with_ampersand_and_angle_brackets_renders_intact(tmp_path)
 
 def test_attestation_lists_missing_channel_missing_and_refused_pieces(tmp_path):
     text = read_docx_text(render_attestation(make_attestation(), tmp_path / "att.docx"))
-    assert "Reçu à ce jour : courriel." in text
+    assert "Ce dépôt : courriel reçu le 6 décembre 2017 à 10 h 42, dans les délais." in text
+    assert "Reçu à ce jour pour ce dossier : courriel le 6 décembre 2017 à 10 h 42 (dans les délais)." in text
     assert "Encore attendu : courrier postal." in text
     assert "Pièce manquante : CV de chaque référent proposé" in text
     assert "Pièce refusée : cv_referent_1.pdf — PDF illisible ou tronqué" in text
@@ -117,10 +118,14 @@ def test_complete_dossier_says_nothing_is_missing(tmp_path):
     a = make_attestation(
         canaux_recus=("courriel", "courrier"), canaux_attendus=(), manquants=(),
         pieces=(PieceLine("dossier_reponse.xlsx", 48_213, sha("f"), "acceptée"),),
+        recus=(("courriel", datetime(2017, 12, 6, 9, 42, tzinfo=UTC), False),
+               ("courrier", datetime(2017, 12, 6, 13, 0, tzinfo=UTC), False)),
     )
     text = read_docx_text(render_attestation(a, tmp_path / "att.docx"))
     assert "Aucune pièce manquante ni refusée." in text
-    assert "Encore attendu : aucun." in text
+    assert ("Reçu à ce jour pour ce dossier : courriel le 6 décembre 2017 à 10 h 42 (dans les délais)\u202f; "
+            "courrier postal le 6 décembre 2017 à 14 h 00 (dans les délais).") in text
+    assert "Encore attendu : aucun autre envoi." in text
     assert "Pièce manquante" not in text
 
 

@@ -2,7 +2,7 @@
 the pro-rata objectives, the reporting dates, and who must answer the next call."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -10,9 +10,11 @@ import pytest
 from actions.conventions import echeances
 from config.appel_config import load_appel_config
 from models.convention import (
+    ConventionEchue,
     ConventionNonSignee,
     ConventionStatut,
     Periode,
+    PeriodeDejaRenouvelee,
     RenouvellementsEpuises,
     Avenant,
     AvenantNature,
@@ -34,9 +36,13 @@ OBJECTIFS = load_appel_config(2018).objectifs
 
 
 def renew(renouvellements: int, fin: date, *, statut: ConventionStatut = EN_COURS, precedents: list[str] | None = None,
-          maximum: int = 2) -> Periode:
-    return prolonger(numero="CONV-2018-001", statut=statut, fin=fin, renouvellements=renouvellements,
-                     renouvellements_max=maximum, precedents=precedents or [])
+          maximum: int = 2, valide_le: date | None = None, par: dict[date, str] | None = None,
+          debut: date = date(2018, 1, 1)) -> Periode:
+    """A renewal of a convention that started on ``debut``, validated 46 days before its end by default
+    (15 November for a year ending on 31 December)."""
+    return prolonger(numero="CONV-2018-001", statut=statut, debut=debut, fin=fin,
+                     renouvellements=renouvellements, renouvellements_max=maximum, precedents=precedents or [],
+                     valide_le=valide_le or fin - timedelta(days=46), renouvelee_par=par)
 
 
 def pro_rata(etp: str) -> dict[str, Decimal]:
@@ -74,6 +80,35 @@ def test_a_call_allowing_no_renewal_refuses_the_first():
     with pytest.raises(RenouvellementsEpuises) as refus:
         renew(0, date(2018, 12, 31), maximum=0)
     assert "renouvelée 0 fois (aucun avenant enregistré)" in str(refus.value)
+
+
+def test_the_same_renewal_asked_again_finds_its_year_renewed_and_changes_nothing():
+    with pytest.raises(PeriodeDejaRenouvelee) as deja:  # A1 validated on 15 November 2018 gave 2019
+        renew(1, date(2019, 12, 31), valide_le=date(2018, 11, 15), par={date(2019, 1, 1): A1})
+
+    assert str(deja.value) == ("la convention CONV-2018-001 est déjà renouvelée pour la période du 1er janvier 2019 "
+                               "au 31 décembre 2019 par l'avenant CONV-2018-001-A1 du 15 novembre 2018 : rien n'a changé")
+    assert deja.value.periode == Periode(date(2019, 1, 1), date(2019, 12, 31))
+
+
+def test_a_renewal_validated_at_any_time_of_a_year_renews_the_next_year_only():
+    assert renew(0, date(2018, 12, 31), valide_le=date(2018, 1, 1)) == Periode(date(2019, 1, 1), date(2019, 12, 31))
+    assert renew(0, date(2018, 12, 31), valide_le=date(2017, 12, 20)) == Periode(date(2019, 1, 1), date(2019, 12, 31))
+    with pytest.raises(PeriodeDejaRenouvelee):  # 2019 is renewed; a validation in 2018 cannot reach 2020
+        renew(1, date(2019, 12, 31), valide_le=date(2018, 12, 31))
+    assert renew(1, date(2019, 12, 31), valide_le=date(2019, 1, 1)) == Periode(date(2020, 1, 1), date(2020, 12, 31))
+
+
+def test_the_same_request_after_the_last_renewal_says_it_is_done_rather_than_exhausted():
+    with pytest.raises(PeriodeDejaRenouvelee):
+        renew(2, date(2020, 12, 31), valide_le=date(2019, 11, 14), precedents=[A1, A2])
+
+
+def test_a_renewal_validated_after_the_convention_ended_is_refused():
+    with pytest.raises(ConventionEchue) as echue:
+        renew(0, date(2018, 12, 31), valide_le=date(2019, 1, 10))
+    assert str(echue.value) == ("la convention CONV-2018-001 a pris fin le 31 décembre 2018 : un renouvellement validé "
+                                "le 10 janvier 2019 ne peut plus la prolonger")
 
 
 @pytest.mark.parametrize("renouvellements", [0, 2])
@@ -181,8 +216,8 @@ def test_one_year_from_ends_the_day_before_the_same_date_next_year(debut, fin):
 
 def test_renewals_after_a_leap_day_start_do_not_drift():
     first = one_year_from(date(2020, 2, 29))
-    second = renew(0, first.fin)
-    third = renew(1, second.fin, precedents=[A1])
+    second = renew(0, first.fin, debut=first.debut)
+    third = renew(1, second.fin, precedents=[A1], debut=first.debut)
 
     assert [(p.debut, p.fin) for p in (first, second, third)] == [
         (date(2020, 2, 29), date(2021, 2, 28)), (date(2021, 3, 1), date(2022, 2, 28)),

@@ -2,14 +2,18 @@
 the balance of the budget, and the avis they lead to (texts in French)."""
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 
 from models.instruction import (
+    Ajournement,
     Avis,
     Constat,
     Gravite,
+    ajournement_bloquant,
+    ajournement_etat,
     examine_budget,
     examine_dossier,
     propose_avis,
@@ -243,3 +247,24 @@ def test_a_negative_salary_is_blocking_even_when_the_budget_balances():
     values = form(("1", "-40000.00"), ("1", "40000.00"))
     found = findings(values)
     assert (Gravite.BLOQUANT, "Anne Dupont : montant négatif pour le salaire chargé annuel (-40 000,00 €)") in found
+
+
+# --- an ajourné dossier's answer -------------------------------------------------------------------------------
+
+
+def test_an_ajourne_dossier_without_answer_cannot_be_decided_up_to_its_last_day_to_answer():
+    a = Ajournement(date(2017, 12, 11), date(2017, 12, 26), None)
+
+    assert ajournement_bloquant(a, date(2017, 12, 20)) is not None
+    assert ajournement_bloquant(a, date(2017, 12, 26)) is not None  # the porteur may still answer that evening
+    assert ajournement_bloquant(a, date(2017, 12, 27)) is None
+    assert ajournement_etat(a, date(2017, 12, 26)).endswith(": pas de réponse à ce jour")
+    assert ajournement_etat(a, date(2017, 12, 27)).endswith(": aucune réponse dans le délai")
+
+
+def test_an_ajourne_dossier_that_answered_can_be_decided_before_its_deadline():
+    a = Ajournement(date(2017, 12, 11), date(2017, 12, 26), datetime(2017, 12, 14, 8, 0, tzinfo=timezone.utc))
+
+    assert ajournement_bloquant(a, date(2017, 12, 20)) is None
+    assert ajournement_etat(a, date(2017, 12, 20)) == (
+        "réponse attendue au plus tard le 26 décembre 2017 : reçue le 14 décembre 2017")

@@ -107,11 +107,11 @@ def test_header_lists_the_comite_columns_and_is_frozen_with_number_and_structure
     header = [c.value for c in ws[5]]
     assert header == [
         "N° dossier", "Structure", "SIRET", "Référents (ETP)", "ETP", "Coût salarial",
-        "Coût par ETP", "Frais de déplacement", "Total dépenses", "Constats", "Avis",
-        "Décision", "Motif ou questions",
+        "Coût par ETP", "Frais de déplacement", "Total dépenses", "Constats",
+        "Réponse aux questions", "Avis", "Décision", "Motif ou questions",
     ]  # fmt: skip
     assert ws.freeze_panes == "C6"
-    assert ws.auto_filter.ref == "A5:M8"
+    assert ws.auto_filter.ref == "A5:N8"
 
 
 def test_decision_cells_offer_exactly_the_three_decisions(synthese):
@@ -120,7 +120,7 @@ def test_decision_cells_offer_exactly_the_three_decisions(synthese):
 
     assert validation.formula1 == '"Retenu,Non retenu,Ajourné"'
     assert validation.formula1.strip('"').split(",") == list(DECISIONS)
-    assert str(validation.sqref) == "L6:L8"
+    assert str(validation.sqref) == "M6:M8"
     assert validation.showErrorMessage and validation.errorStyle in (None, "stop")
     assert "Choisissez la décision" in validation.error
     assert not validation.showDropDown  # in OOXML, showDropDown=1 *hides* the arrow
@@ -128,10 +128,10 @@ def test_decision_cells_offer_exactly_the_three_decisions(synthese):
 
 def test_input_cells_are_yellow_and_unlocked_on_an_unprotected_sheet(synthese):
     ws = feuille(synthese)
-    for coordonnee in ("L6", "M6", "L8", "M8"):
+    for coordonnee in ("M6", "N6", "M8", "N8"):
         assert ws[coordonnee].fill.fgColor.rgb.endswith("FFF2CC")
         assert ws[coordonnee].protection.locked is False
-    assert ws["B6"].fill.fgColor.rgb != ws["L6"].fill.fgColor.rgb
+    assert ws["B6"].fill.fgColor.rgb != ws["M6"].fill.fgColor.rgb
     assert not ws.protection.sheet
 
 
@@ -182,7 +182,7 @@ def test_year_and_token_sit_on_a_hidden_sheet_behind_defined_names(synthese):
     assert wb.defined_names["aap_jeton"].attr_text == "'aap'!$B$2"
     assert wb["aap"]["B2"].value == JETON and wb["aap"]["B2"].data_type == "s"
     assert wb["aap"]["B1"].value == 2018
-    assert zone_decisions(wb) == ("Synthèse", "$A$5:$M$8")
+    assert zone_decisions(wb) == ("Synthèse", "$A$5:$N$8")
 
 
 def test_synthesis_file_is_private_and_written_without_leftovers(synthese):
@@ -208,8 +208,8 @@ def fill_with_openpyxl(path: Path, saisies: dict[str, tuple[str | None, str | No
         numero = ws.cell(row=row, column=1).value
         if numero in saisies:
             decision, motif = saisies[numero]
-            ws.cell(row=row, column=12).value = decision
-            ws.cell(row=row, column=13).value = motif
+            ws.cell(row=row, column=13).value = decision
+            ws.cell(row=row, column=14).value = motif
     wb.save(out)
     return out
 
@@ -467,3 +467,19 @@ def test_tableur_file_is_private_and_replaces_the_old_one_atomically(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert openpyxl.load_workbook(path)["F"]["A2"].value == "nouveau"
     assert [p.name for p in tmp_path.iterdir()] == ["export.xlsx"]
+
+
+def test_synthesis_prints_on_a4_landscape_with_the_header_on_every_page_and_rows_tall_enough(tmp_path):
+    constats = "\n".join(["[bloquant] frais de déplacement absents du budget : ils sont exigés pour les rencontres "
+                          "avec les entreprises"] * 4)
+    path = write(tmp_path / "s.xlsx", [a_ligne("AAP-2018-0001", constats=constats), a_ligne("AAP-2018-0002")])
+    ws = feuille(path)
+
+    assert (ws.page_setup.paperSize, ws.page_setup.orientation) == (int(ws.PAPERSIZE_A4), "landscape")
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage) == (1, 0, True)
+    assert ws.print_title_rows.replace("$", "") == "5:5"
+    assert all(ws.cell(row, col).alignment.wrap_text for row in (5, 6, 7) for col in range(1, ws.max_column + 1))
+    # four paragraphs of 107 characters in a 50-wide column: two lines each, at 15 points a line
+    assert ws.row_dimensions[6].height >= 8 * 15
+    assert 15 <= ws.row_dimensions[7].height < ws.row_dimensions[6].height
+    assert ws.row_dimensions[5].height >= 2 * 15  # « Frais de déplacement » in bold takes two lines
