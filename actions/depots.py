@@ -480,9 +480,7 @@ def attach_depot(
     def record() -> Depot:
         with transaction(factory) as session:
             appel, cfg = load_appel(session, annee)
-            depot = session.get(Depot, depot_id, with_for_update=True)
-            if depot is None or depot.appel_id != appel.id:
-                raise SaisieRefusee(f"aucun dépôt n° {depot_id} pour l'appel {annee}")
+            depot = _waiting(session, appel, depot_id)
             if depot.statut is not DepotStatut.NON_IDENTIFIE:
                 raise SaisieRefusee(_not_waiting(depot, "non identifié"))
             porteur = find_or_create_by_siret(session, siret, nom)
