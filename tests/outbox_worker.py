@@ -29,9 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("storage", type=Path)
     parser.add_argument("smtp_port", type=int)
     parser.add_argument("--chunk", type=int, default=CHUNK)
+    parser.add_argument("--attendre", action="store_true", help="après « pret », attendre une ligne sur l'entrée")
     args = parser.parse_args(argv)
     factory = session_factory(args.db_url)
     print("pret", flush=True)
+    if args.attendre:
+        sys.stdin.readline()
     started = time.time()
     report = send_pending(factory, MailSettings(host="127.0.0.1", port=args.smtp_port, sender=SENDER), args.storage,
                           chunk=args.chunk)

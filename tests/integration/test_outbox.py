@@ -212,9 +212,11 @@ def test_rows_left_sending_by_a_dead_process_go_out_at_once_and_a_live_claim_is_
     assert release_abandoned(factory, current_claimant()) == 0
 
 
-def start_sender(db_url: str, storage: Path, port: int, *, chunk: int | None = None) -> subprocess.Popen[str]:
+def start_sender(db_url: str, storage: Path, port: int, *, chunk: int | None = None,
+                 wait_for_go: bool = False) -> subprocess.Popen[str]:
     args = [sys.executable, str(WORKER), db_url, str(storage), str(port)] + (["--chunk", str(chunk)] if chunk else [])
-    return subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(args + (["--attendre"] if wait_for_go else []), cwd=REPO, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 120) -> dict:
@@ -259,8 +261,9 @@ def test_a_sender_killed_at_random_moments_delays_no_mail_and_doubles_at_most_th
     assert {c.statut for c in by_key.values()} == {CourrielStatut.SENT}, f"graine {seed}"
     received = Counter(m["Message-ID"] for m in sink.messages())
     assert set(received) == {by_key[k].message_id for k in keys}, f"graine {seed}"
-    doubled = [mid for mid, n in received.items() if n > 1]
-    assert len(doubled) <= kills and max(received.values()) <= 2, f"graine {seed} : {doubled}"
+    doubled = {mid: n for mid, n in received.items() if n > 1}
+    # each kill doubles at most the one mail in flight; the next sender may be killed with that same mail in flight
+    assert sum(n - 1 for n in doubled.values()) <= kills, f"graine {seed} : {doubled}"
     assert report.envoyes == left and kills >= 1, f"graine {seed}"
     assert elapsed < 30, f"graine {seed} : {elapsed:.1f} s"
 
@@ -269,7 +272,12 @@ def test_two_senders_at_once_send_each_mail_exactly_once(db_url, factory, sink, 
     keys = queue(factory, 40)
     sink.data_delay = 0.01
 
-    runs = [start_sender(db_url, tmp_path / "storage", sink.port, chunk=4) for _ in range(2)]
+    runs = [start_sender(db_url, tmp_path / "storage", sink.port, chunk=4, wait_for_go=True) for _ in range(2)]
+    for proc in runs:  # both are connected and ready before either sends: a loaded machine cannot serialise them
+        assert proc.stdout.readline().strip() == "pret"
+    for proc in runs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     first, second = (finish(proc) for proc in runs)
 
     (a0, a1), (b0, b1) = first["temps"], second["temps"]
