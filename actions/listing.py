@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from models.appel import Appel
 from models.courriel import Courriel
-from models.dossier import EN_ATTENTE, Depot, Dossier
+from models.dossier import EN_ATTENTE, Depot, DepotStatut, Dossier
 from models.porteur import EXPEDITEUR_INCONNU, Porteur, normalize_siret
 from models.suivi import Bilan, Verification
 from francais.formats import format_datetime_paris
@@ -137,3 +137,32 @@ def queue_lines(entries: list[dict[str, Any]]) -> list[str]:
         lines.append(f"{what} ({e['statut']}) reçu le {format_datetime_paris(datetime.fromisoformat(e['recu_le']))} "
                      f"de {e['expediteur'] or 'expéditeur illisible'} pour {who} : {e['motif']}")
     return lines
+
+
+def last_depot_id(session: Session, annee: int) -> int:
+    """The highest dépôt id of the call so far (0 for none): a run's own dépôts are those above it."""
+    return session.scalar(select(func.max(Depot.id)).join(Appel, Appel.id == Depot.appel_id)
+                          .where(Appel.annee == annee)) or 0
+
+
+def depots_since(session: Session, annee: int, after_id: int) -> list[dict[str, Any]]:
+    """The dépôts a run registered (id above ``after_id``), for its table: numéro, structure, statut, hors
+    délai, pièces manquantes ou motifs, attestation. No address: a structure is named by its name."""
+    rows = []
+    query = (select(Depot).join(Appel, Appel.id == Depot.appel_id).where(Appel.annee == annee, Depot.id > after_id)
+             .order_by(Depot.id).options(selectinload(Depot.dossier).selectinload(Dossier.porteur),
+                                         selectinload(Depot.attestation), selectinload(Depot.pieces)))
+    for dep in session.scalars(query):
+        dossier = dep.dossier
+        notes = [*(dossier.pieces_manquantes if dossier else []), *dep.motifs,
+                 *(f"pièce « {p.nom} » refusée : {p.motif}" for p in dep.pieces if not p.acceptee)]
+        rows.append({
+            "Dépôt": dep.id,
+            "Dossier": dossier.numero if dossier else "—",
+            "Structure": dossier.porteur.nom if dossier else (dep.expediteur_nom or "non identifiée"),
+            "Statut": dossier.statut.value if dossier and dep.statut is DepotStatut.ENREGISTRE else dep.statut.value,
+            "Hors délai": "oui" if dep.hors_delai else "non",
+            "Pièces manquantes ou motifs": "; ".join(dict.fromkeys(notes)) or "—",
+            "Attestation": dep.attestation.numero if dep.attestation else "—",
+        })
+    return rows

@@ -572,9 +572,9 @@ def courriels(
 @courriels_app.command("envoyer")
 def courriels_envoyer() -> None:
     """Envoie les courriels restés en attente (après une panne du serveur de messagerie)."""
-    from flows.mail import send_outbox
+    from flows.mail import envoi_courriels
 
-    _echo_mail(send_outbox())
+    _echo_mail(envoi_courriels()["courriels"])
 
 
 @modeles_app.command("verifier")
@@ -615,7 +615,15 @@ def _jour(iso: str) -> str:
 
 
 def _echo_mail(report: dict) -> None:
+    """The outbox's figures; mail left unsent is said in French and the command ends with code 1."""
+    from actions.passages import mail_problem
+    from flows.runtime import runtime
+
     typer.echo(f"Courriels envoyés : {report['envoyes']}, en attente : {report['en_attente']}, en échec : {report['echecs']}.")
+    problem = mail_problem(runtime().factory, report)
+    if problem:
+        typer.echo(f"Attention : {problem}", err=True)
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from datetime import date
 
-from prefect import flow, task
-
 from actions.convention_documents import render_pending_conventions
 from actions.conventions import AvenantDemande, Modification, establish_conventions, modify, prolong
 from actions.depots import SaisieRefusee
+from flows import comptes_rendus
 from flows.mail import send_outbox
+from flows.passage import etape, passage
 from flows.runtime import parse_moment, runtime
 from models.convention import ConventionEchue, ConventionNonSignee, RenouvellementsEpuises
 
 
-@task(name="etablir-conventions")
+@etape("etablir-conventions")
 def establish(annee: int, dossier: str | None, maintenant: str | None) -> list[str]:
     return establish_conventions(runtime().factory, annee, maintenant=parse_moment(maintenant), dossier_numero=dossier)
 
@@ -21,7 +21,7 @@ def establish(annee: int, dossier: str | None, maintenant: str | None) -> list[s
 REFUSALS = (RenouvellementsEpuises, ConventionNonSignee, ConventionEchue, SaisieRefusee)
 
 
-@task(name="prolonger-convention")
+@etape("prolonger-convention")
 def renew(numero: str, valide_le: str, instance: str | None, maintenant: str | None) -> dict:
     """A refusal is an expected answer, not a failed run: it comes back as its French reason."""
     try:
@@ -31,7 +31,7 @@ def renew(numero: str, valide_le: str, instance: str | None, maintenant: str | N
         return {"avenant": None, "refus": str(exc), "deja": None}
 
 
-@task(name="modifier-convention")
+@etape("modifier-convention")
 def amend(numero: str, changes: Modification, valide_le: str, instance: str | None, maintenant: str | None) -> dict:
     try:
         return _answer(modify(runtime().factory, numero, changes, valide_le=date.fromisoformat(valide_le),
@@ -45,27 +45,27 @@ def _answer(demande: AvenantDemande) -> dict:
     return {"avenant": demande.numero, "refus": None, "deja": None if demande.numero else demande.message}
 
 
-@task(name="rendre-conventions")
+@etape("rendre-conventions")
 def render_documents() -> int:
     rt = runtime()
     return render_pending_conventions(rt.factory, rt.storage, pdf=rt.settings.pdf == "auto")
 
 
-@flow(name="etablissement-conventions")
+@passage("etablissement-conventions", etape="conventions", compte_rendu=comptes_rendus.conventions)
 def etablissement_conventions(annee: int, dossier: str | None = None, maintenant: str | None = None) -> dict:
     """Établit la convention de chaque dossier retenu et l'envoie pour signature."""
     created = establish(annee, dossier, maintenant)
     return {"conventions": created, "documents": render_documents(), "courriels": send_outbox()}
 
 
-@flow(name="avenant-prolongation")
+@passage("avenant-prolongation", etape="prolongation", compte_rendu=comptes_rendus.avenant)
 def avenant_prolongation(numero: str, valide_le: str, instance: str | None = None, maintenant: str | None = None) -> dict:
     """Renouvelle une convention pour un an par avenant (deux fois au plus)."""
     result = renew(numero, valide_le, instance, maintenant)
     return {**result, "documents": render_documents(), "courriels": send_outbox()}
 
 
-@flow(name="avenant-modification")
+@passage("avenant-modification", etape="modification", compte_rendu=comptes_rendus.avenant)
 def avenant_modification(numero: str, changes: Modification, valide_le: str, instance: str | None = None,
                          maintenant: str | None = None) -> dict:
     """Modifie une convention par avenant, sans changer sa période."""

@@ -1,6 +1,7 @@
 """``aap demo``: the 2018 call replayed on the embedded defaults, mail caught by a local SMTP sink."""
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,7 +24,7 @@ from flows.runtime import PARIS, configure, runtime
 from flows.summary import decisions_table, dossiers_table
 from forms.synthese import fill_decisions
 from models.instruction import DecisionComite
-from francais.formats import format_date
+from francais.formats import format_date, format_decimal_fr
 
 ANNEE = 2018
 INSTRUCTION = datetime(2017, 12, 8, 14, 0, tzinfo=PARIS).isoformat()
@@ -37,6 +38,7 @@ RELEVE = datetime(2017, 12, 8, 8, 30, tzinfo=PARIS).isoformat()  # the morning a
 
 
 def run_demo(sortie: Path) -> None:
+    started = time.monotonic()
     sortie = sortie.resolve()
     sortie.mkdir(parents=True, exist_ok=True)
     sink_dir = sortie / "courriels-envoyes"
@@ -68,6 +70,7 @@ def run_demo(sortie: Path) -> None:
         typer.echo(f"Attestations : {rt.storage.root / 'attestations' / str(ANNEE)}")
         typer.echo(f"Courriels reçus par le serveur SMTP local (Maildir) : {sink_dir} ({len(sink.messages())} messages)")
         typer.echo(f"Liste détaillée : aap dossiers --appel {ANNEE} --json")
+    typer.echo(f"Démonstration terminée en {format_decimal_fr(Decimal(f'{time.monotonic() - started:.1f}'))} s.")
 
 
 def reject_impersonation(rt) -> None:

@@ -6,21 +6,22 @@ start runs: each flow still decides from the database and the clock whether ther
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from prefect import flow, serve, task
+from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 from sqlalchemy import select
 
 from config.appel_config import CONFIG_DIR
+from flows import comptes_rendus
 from flows.depots import releve_depots
+from flows.echeancier import echeancier
+from flows.passage import Passage, etape, passage
 from flows.publication import publication
 from flows.runtime import PARIS, parse_moment, runtime
 from models import Appel
@@ -45,7 +46,7 @@ def default_config_path(maintenant: datetime) -> str:
     return os.environ.get("AAP_APPEL_CONFIG") or str(CONFIG_DIR / f"{maintenant.astimezone(PARIS).year + 1}.toml")
 
 
-@task(name="trouver-appel-ouvert")
+@etape("trouver-appel-ouvert")
 def find_open_appel(annee: int | None, maintenant: str | None) -> int | None:
     """The year of the call whose intake window contains ``maintenant`` (the given one, or the latest open)."""
     moment = parse_moment(maintenant)
@@ -59,7 +60,7 @@ def find_open_appel(annee: int | None, maintenant: str | None) -> int | None:
     return None
 
 
-@flow(name="releve-planifiee")
+@passage("releve-planifiee", etape="releve-planifiee")
 def releve_planifiee(maildir: str = "", annee: int | None = None, maintenant: str | None = None) -> dict:
     """Relève la boîte de dépôt si un appel est dans sa fenêtre (de la publication à 30 jours après la date limite).
 
@@ -75,7 +76,7 @@ def releve_planifiee(maildir: str = "", annee: int | None = None, maintenant: st
     return {"statut": "relevé", "appel": ouvert, **releve_depots(boite, ouvert, maintenant)}
 
 
-@flow(name="publication-planifiee")
+@passage("publication-planifiee", etape="publication-planifiee")
 def publication_planifiee(config_path: str = "", maintenant: str | None = None) -> dict:
     """Publie l'appel décrit par ``config_path`` (par défaut config/appels/<année suivante>.toml).
 
@@ -87,32 +88,32 @@ def publication_planifiee(config_path: str = "", maintenant: str | None = None) 
     return publication(config_path or default_config_path(parse_moment(maintenant)), maintenant)
 
 
-def _echeancier_flow() -> object | None:
-    """The échéancier flow, once flows/echeancier.py exists (it is declared only then)."""
-    if importlib.util.find_spec("flows.echeancier") is None:
-        return None
-    return getattr(importlib.import_module("flows.echeancier"), "echeancier", None)
+# The flows the deployments run, by the module path their runs are started from (``python -m`` a worker).
+releve_planifiee_flux = releve_planifiee.flow
+publication_planifiee_flux = publication_planifiee.flow
+echeancier_flux = echeancier.flow
+FLUX = {"publication-novembre": (publication_planifiee, "publication_planifiee_flux"),
+        "releve-depots": (releve_planifiee, "releve_planifiee_flux"),
+        "echeancier-quotidien": (echeancier, "echeancier_flux")}
 
 
-def _deployment(flow_obj: object, name: str, description: str) -> RunnerDeployment:
+def _deployment(stage: Passage, attribute: str, name: str, description: str) -> RunnerDeployment:
     cron, _ = PLANIFICATIONS[name]
-    return flow_obj.to_deployment(  # type: ignore[attr-defined]
+    deployment = stage.flow.to_deployment(
         name=name, schedules=[Cron(cron, timezone=FUSEAU)], description=description, tags=["aap"],
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
+    deployment.entrypoint = f"{__name__}.{attribute}"
+    return deployment
 
 
 def build_deployments(seulement: Iterable[str] | None = None) -> list[RunnerDeployment]:
     """The deployments to serve, all of them or only those named; an unknown name is refused in French."""
-    flows = {"publication-novembre": publication_planifiee, "releve-depots": releve_planifiee}
-    echeancier = _echeancier_flow()
-    if echeancier is not None:
-        flows["echeancier-quotidien"] = echeancier
-    wanted = list(seulement) if seulement else list(flows)
-    unknown = [n for n in wanted if n not in flows]
+    wanted = list(seulement) if seulement else list(FLUX)
+    unknown = [n for n in wanted if n not in FLUX]
     if unknown:
-        raise ValueError(f"déploiement(s) inconnu(s) : {', '.join(unknown)} (connus : {', '.join(flows)})")
-    return [_deployment(flows[n], n, PLANIFICATIONS[n][1]) for n in wanted]
+        raise ValueError(f"déploiement(s) inconnu(s) : {', '.join(unknown)} (connus : {', '.join(FLUX)})")
+    return [_deployment(*FLUX[n], n, PLANIFICATIONS[n][1]) for n in wanted]
 
 
 def api_url() -> str | None:
@@ -151,7 +152,5 @@ def serve_deployments(seulement: Iterable[str] | None = None, echo: Callable[[st
     for d in deployments:
         cron, what = PLANIFICATIONS[d.name]
         echo(f"  - {d.flow_name}/{d.name} : {what} (cron « {cron} », {FUSEAU})")
-    if _echeancier_flow() is None and not seulement:
-        echo("  (pas d'échéancier : flows/echeancier.py n'existe pas encore)")
     echo("En attente des exécutions planifiées ou lancées depuis l'interface (Ctrl-C pour arrêter)…")
     serve(*deployments, print_starting_message=False)

@@ -4,18 +4,25 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from prefect import flow, task
-
 from actions.attestations import render_pending
 from actions.bilans import render_pending_accuses
 from actions.bilans import confirm_bilan
 from actions.depots import attach_depot, confirm_depot, register_mailbox, register_postal
 from adapters.mailbox import iter_mailbox
+from flows import comptes_rendus
 from flows.mail import send_outbox
+from flows.passage import etape, passage
 from flows.runtime import parse_moment, runtime
 
 
-@task(name="enregistrer-depots")
+def depots_before(annee: int) -> int:
+    from actions.listing import last_depot_id
+
+    with runtime().factory() as session:
+        return last_depot_id(session, annee)
+
+
+@etape("enregistrer-depots")
 def register_depots(maildir: str, annee: int, maintenant: str | None) -> dict:
     rt = runtime()
     report = register_mailbox(rt.factory, rt.storage, annee, iter_mailbox(Path(maildir)), maintenant=parse_moment(maintenant),
@@ -23,7 +30,7 @@ def register_depots(maildir: str, annee: int, maintenant: str | None) -> dict:
     return asdict(report)
 
 
-@task(name="enregistrer-depot-postal")
+@etape("enregistrer-depot-postal")
 def register_postal_task(annee: int, siret: str, recu_le: str, files: list[str], nom: str | None, maintenant: str | None) -> dict:
     rt = runtime()
     depot, outcome = register_postal(
@@ -33,14 +40,14 @@ def register_postal_task(annee: int, siret: str, recu_le: str, files: list[str],
     return {"depot": depot.id, "resultat": outcome}
 
 
-@task(name="rattacher-depot")
+@etape("rattacher-depot")
 def attach_task(annee: int, depot: int, siret: str, nom: str | None, maintenant: str | None) -> dict:
     rt = runtime()
     d = attach_depot(rt.factory, annee, depot, siret=siret, nom=nom, maintenant=parse_moment(maintenant))
     return {"depot": d.id, "dossier": d.dossier.numero}
 
 
-@task(name="rendre-attestations")
+@etape("rendre-attestations")
 def render_attestations(annee: int) -> dict:
     """Attestations de dépôt, and the receipts of returned bilans."""
     rt = runtime()
@@ -48,17 +55,19 @@ def render_attestations(annee: int) -> dict:
     return {**asdict(report), "accuses": render_pending_accuses(rt.factory, rt.storage, pdf=rt.settings.pdf == "auto")}
 
 
-@flow(name="releve-depots")
+@passage("releve-depots", etape="releve", compte_rendu=comptes_rendus.releve)
 def releve_depots(maildir: str, annee: int, maintenant: str | None = None) -> dict:
     """Relève la boîte de dépôt : enregistre, atteste et envoie les attestations."""
+    avant = depots_before(annee)
     return {
+        "depots_avant": avant,
         "depots": register_depots(maildir, annee, maintenant),
         "attestations": render_attestations(annee),
         "courriels": send_outbox(),
     }
 
 
-@flow(name="depot-postal")
+@passage("depot-postal", etape="depot-postal", compte_rendu=comptes_rendus.depot_saisi)
 def depot_postal(annee: int, siret: str, recu_le: str, files: list[str], nom: str | None = None,
                  maintenant: str | None = None) -> dict:
     """Enregistre un dépôt reçu par courrier et envoie son attestation."""
@@ -69,7 +78,7 @@ def depot_postal(annee: int, siret: str, recu_le: str, files: list[str], nom: st
     }
 
 
-@flow(name="rattachement-depot")
+@passage("rattachement-depot", etape="rattachement", compte_rendu=comptes_rendus.depot_saisi)
 def rattachement_depot(annee: int, depot: int, siret: str, nom: str | None = None, maintenant: str | None = None) -> dict:
     """Rattache un dépôt non identifié à une structure, puis atteste et envoie l'attestation."""
     return {
@@ -79,7 +88,7 @@ def rattachement_depot(annee: int, depot: int, siret: str, nom: str | None = Non
     }
 
 
-@task(name="confirmer-expediteur")
+@etape("confirmer-expediteur")
 def confirm_task(annee: int, reference: str, maintenant: str | None) -> dict:
     """``reference``: a dépôt's number (« 12 ») or a bilan's (« BIL-2018-0004 »)."""
     rt = runtime()
@@ -90,7 +99,7 @@ def confirm_task(annee: int, reference: str, maintenant: str | None) -> dict:
     return {"depot": None, "dossier": None, "bilan": b.numero}
 
 
-@flow(name="confirmation-expediteur")
+@passage("confirmation-expediteur", etape="confirmation", compte_rendu=comptes_rendus.depot_saisi)
 def confirmation_depot(annee: int, reference: str, maintenant: str | None = None) -> dict:
     """Confirme qu'un dépôt ou un bilan à vérifier vient bien de sa structure, puis atteste (ou accuse réception)."""
     return {

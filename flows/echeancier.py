@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from prefect import flow, task
-
 from actions.echeancier import run_echeancier
+from flows import comptes_rendus
 from flows.mail import send_outbox
+from flows.passage import etape, passage
 from flows.runtime import parse_moment, runtime
 
 
-@task(name="echeances-dues")
+@etape("echeances-dues")
 def due(maintenant: str | None) -> dict:
     rt = runtime()
     report = run_echeancier(rt.factory, rt.storage, maintenant=parse_moment(maintenant), sa_email=rt.settings.sa_email)
@@ -19,7 +19,7 @@ def due(maintenant: str | None) -> dict:
     return result
 
 
-@flow(name="echeancier")
+@passage("echeancier", etape="echeancier", compte_rendu=comptes_rendus.echeancier)
 def echeancier(maintenant: str | None = None) -> dict:
     """Envoie chaque demande et relance de bilan due (un jour manqué est rattrapé), puis le récapitulatif à l'assistante."""
     result = due(maintenant)

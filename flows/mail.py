@@ -3,16 +3,23 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from prefect import task
 
 from actions.outbox import mail_settings, send_pending
+from flows import comptes_rendus
+from flows.passage import etape, passage
 from flows.runtime import runtime
 
 
-@task(name="envoyer-courriels")
+@etape("envoyer-courriels")
 def send_outbox() -> dict:
     rt = runtime()
     report = send_pending(rt.factory, mail_settings(rt.settings), rt.storage.root,
                           lease_seconds=rt.settings.outbox_lease_seconds,
                           max_attempts=rt.settings.outbox_max_attempts)
     return asdict(report)
+
+
+@passage("envoi-courriels", etape="envoi", compte_rendu=comptes_rendus.courriels)
+def envoi_courriels() -> dict:
+    """Envoie les courriels restés en attente (après une panne du serveur de messagerie)."""
+    return {"courriels": send_outbox()}

@@ -21,11 +21,13 @@ PREFECT_DEFAULTS = {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "aap",  # the stages' French lines reach their flow runs' logs
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }
 
 
 def set_prefect_defaults() -> None:
-    """Before Prefect is imported: no analytics, a patient ephemeral server, quiet logs (unless the user said)."""
+    """Before Prefect is imported: no analytics, a patient ephemeral server, quiet logs but the stages' own (unless the user said)."""
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
 

@@ -7,10 +7,11 @@ from models.courriel import Courriel, CourrielStatut
 from models.document import Document
 from models.dossier import Attestation, Depot, Dossier, Piece, Reception
 from models.instruction import DecisionComite, Instruction
+from models.passage import Passage, PassageStatut
 from models.porteur import Porteur, PorteurAdresse
 from models.suivi import Bilan, Echeance
 
 __all__ = [
     "Appel", "Attestation", "Avenant", "Bilan", "Echeance", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Document", "Depot", "Dossier",
-    "Piece", "Porteur", "PorteurAdresse", "Reception",
+    "Passage", "PassageStatut", "Piece", "Porteur", "PorteurAdresse", "Reception",
 ]

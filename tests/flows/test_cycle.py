@@ -22,7 +22,7 @@ from actions.depots import register_postal
 from actions.publication import publish_appel
 from config.appel_config import load_appel_config
 from config.settings import Settings
-from flows.comite import cycle_appel
+from flows.cycle import cycle_appel
 from flows.runtime import configure
 from forms.synthese import fill_decisions, read_synthese
 from models import Comite, Courriel, CourrielStatut, DecisionComite, Dossier

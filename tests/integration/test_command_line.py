@@ -87,7 +87,7 @@ def make_bureau(root: Path) -> Path:
 
 
 def _env(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AAP_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AAP_") and k != "PREFECT_API_URL"}
     return {**env, "AAP_DATABASE_URL": f"sqlite:///{root}/aap.sqlite", "AAP_STORAGE_DIR": str(root / "storage"),
             "AAP_PDF": "off", "AAP_SMTP_HOST": "127.0.0.1", "AAP_SMTP_PORT": "9", "PREFECT_HOME": str(root / "prefect"),
             "PYTHONPATH": str(ROOT), "COLUMNS": "100"}

@@ -1,0 +1,265 @@
+"""How a stage of the year runs: at once in the command's process, or as a Prefect flow run.
+
+A stage (relève des dépôts, publication, instruction, comité, conventions, échéancier…) is a plain
+function decorated with ``@passage``; its steps are plain functions decorated with ``@etape``.
+
+- **Embedded default** (``PREFECT_API_URL`` unset): a command calls the stage and it runs at once, in
+  its own process, without importing Prefect or starting any server. There is no orchestrator to
+  record it, so the application records it: a ``passage`` row (status, French message, summary, and
+  the French lines of the ``aap`` loggers).
+- **A Prefect server configured** (``PREFECT_API_URL`` set, as in production): the same call runs the
+  stage as a flow run on that server, steps as task runs; the ``aap`` loggers reach the run's logs,
+  the summary and tables become artifacts under stable keys (``dossiers-2018``), the run is named
+  after its stage, call and Paris time (``releve-2018-le-07-12-2017-17h05``), and a run that leaves
+  mail unsent ends Failed with a French message. The ``passage`` row is written too.
+- Inside a flow run (a deployment served by ``aap serve``), a stage called by another is a subflow.
+
+Why: a command on a small database must start at once (a temporary Prefect server costs 7 to 17 s
+before any work), and the same code must be what Prefect runs in production.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from config.refus import Refus
+from flows.runtime import PARIS, parse_moment, runtime
+
+LOGGER = "aap"
+log = logging.getLogger(LOGGER)
+log.setLevel(logging.INFO)
+ORCHESTRE_PAR = "PREFECT_API_URL"
+
+
+@dataclass
+class CompteRendu:
+    """What a run says when it ends: a French summary (markdown) and tables (artifact key → rows)."""
+
+    resume: str
+    tables: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+
+
+def orchestrated() -> bool:
+    """A Prefect server is configured for this process (``PREFECT_API_URL``, or Prefect's own settings once
+    something has loaded Prefect, as its test harness does): runs are recorded there."""
+    if os.environ.get(ORCHESTRE_PAR):
+        return True
+    settings = sys.modules.get("prefect.settings")
+    return settings is not None and bool(settings.get_current_settings().api.url)
+
+
+def in_flow_run() -> bool:
+    """This code runs inside a Prefect flow run (without importing Prefect when it is not loaded)."""
+    context = sys.modules.get("prefect.context")
+    return context is not None and context.FlowRunContext.get() is not None
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def etape(nom: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A step of a stage: a Prefect task run inside a flow run, a plain call otherwise."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if in_flow_run():
+                return _task(fn, nom)(*args, **kwargs)
+            return fn(*args, **kwargs)
+
+        call.fn = fn  # type: ignore[attr-defined]
+        return call
+
+    return decorate
+
+
+@functools.cache
+def _task(fn: Callable[..., Any], nom: str) -> Any:
+    from prefect import task
+
+    return task(fn, name=nom)
+
+
+# --------------------------------------------------------------------------- stages
+
+
+class Passage:
+    """A stage: ``stage(...)`` runs it the way this process can (see the module's docstring)."""
+
+    def __init__(self, fn: Callable[..., dict], *, nom: str, etape: str,
+                 compte_rendu: Callable[[dict, dict], CompteRendu] | None) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn, self.nom, self.etape, self.compte_rendu = fn, nom, etape, compte_rendu
+        self.signature = inspect.signature(fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict:
+        params = self._params(args, kwargs)
+        if in_flow_run() or orchestrated():
+            return self._through_prefect(params)
+        return execute(self, params, orchestrateur="direct")
+
+    def _params(self, args: tuple, kwargs: dict) -> dict[str, Any]:
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    @functools.cached_property
+    def flow(self) -> Any:
+        """The Prefect flow of this stage (its parameters, names and docstring are the stage's)."""
+        from prefect import Flow
+
+        stage = self
+
+        @functools.wraps(self.fn)
+        def body(*args: Any, **kwargs: Any) -> Any:
+            return execute(stage, stage._params(args, kwargs), orchestrateur="prefect")
+
+        return Flow(body, name=self.nom, description=(inspect.getdoc(self.fn) or "").split("\n\n")[0],
+                    flow_run_name=functools.partial(run_name_now, self), validate_parameters=False,
+                    log_prints=False)
+
+    def _through_prefect(self, params: dict) -> dict:
+        state = self.flow(**params, return_state=True)
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+
+def passage(nom: str, *, etape: str, compte_rendu: Callable[[dict, dict], CompteRendu] | None = None
+            ) -> Callable[[Callable[..., dict]], Passage]:
+    """Declare a stage: ``nom`` is its flow's name in Prefect, ``etape`` the first word of its runs' names."""
+    return lambda fn: Passage(fn, nom=nom, etape=etape, compte_rendu=compte_rendu)
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def run_name(stage: Passage, params: dict, maintenant: datetime) -> str:
+    """``releve-2018-le-07-12-2017-17h05``: the stage, its call, the Paris time of its clock."""
+    paris = maintenant.astimezone(PARIS)
+    appel = call_of(params)
+    return f"{stage.etape}{f'-{appel}' if appel else ''}-le-{paris:%d-%m-%Y-%Hh%M}"
+
+
+def run_name_now(stage: Passage) -> str:
+    """The name of the flow run Prefect is starting (its parameters read from Prefect's runtime)."""
+    from prefect.runtime import flow_run
+
+    params = dict(flow_run.parameters or {})
+    return run_name(stage, params, _clock(params))
+
+
+def call_of(params: dict) -> int | None:
+    """The call a run is about: its ``annee``, or the year of its ``config_path``."""
+    if params.get("annee"):
+        return int(params["annee"])
+    config = str(params.get("config_path") or "")
+    digits = "".join(ch for ch in os.path.basename(config) if ch.isdigit())
+    return int(digits) if len(digits) == 4 else None
+
+
+def _clock(params: dict) -> datetime:
+    text = params.get("maintenant")
+    return parse_moment(text) if text else datetime.now(timezone.utc)
+
+
+def execute(stage: Passage, params: dict, *, orchestrateur: str) -> Any:
+    """Run the stage once, record its passage, and (in Prefect) publish its artifacts and final state."""
+    from actions.passages import close_passage, mail_problem, open_passage
+
+    rt = runtime()
+    flow_run_id = _flow_run_id() if orchestrateur == "prefect" else None
+    name = run_name(stage, params, _clock(params))
+    row = open_passage(rt.factory, etape=stage.etape, nom=name, appel=call_of(params), orchestrateur=orchestrateur,
+                       flow_run_id=flow_run_id, parametres=params, debut=datetime.now(timezone.utc))
+    lines = _Capture()
+    log.addHandler(lines)
+    started = time.monotonic()
+    try:
+        result = stage.fn(**params)
+        report = stage.compte_rendu(result, params) if stage.compte_rendu else None
+        problem = mail_problem(rt.factory, result.get("courriels") if isinstance(result, dict) else None)
+        if problem:
+            log.warning(problem)
+        log.info("%s terminé en %s s.", name, f"{time.monotonic() - started:.1f}".replace(".", ","))
+    except BaseException as exc:
+        message = failure_message(exc)
+        if isinstance(exc, Refus):
+            log.warning(message)
+        else:
+            log.error(message, exc_info=not isinstance(exc, KeyboardInterrupt))
+        close_passage(rt.factory, row, statut="échoué", message=message, journal=lines.text(),
+                      fin=datetime.now(timezone.utc))
+        log.removeHandler(lines)
+        if orchestrateur == "prefect" and isinstance(exc, Exception):
+            from prefect.states import Failed
+
+            return Failed(message=message, data=exc)
+        raise
+    log.removeHandler(lines)
+    close_passage(rt.factory, row, statut="courriels non envoyés" if problem else "terminé", message=problem,
+                  resume=report.resume if report else None, journal=lines.text(), fin=datetime.now(timezone.utc))
+    if orchestrateur != "prefect":
+        return result
+    if report is not None:
+        _publish(report, stage, params)
+    if problem:
+        from prefect.states import Failed
+
+        return Failed(message=problem, data=result)
+    return result
+
+
+def failure_message(exc: BaseException) -> str:
+    """A failed run's first words, in French: the refusal's reason, or what kind of fault it was."""
+    if isinstance(exc, Refus):
+        return f"Refusé : {exc}"
+    if isinstance(exc, KeyboardInterrupt):
+        return "Interrompu."
+    return (f"Échec : erreur inattendue ({type(exc).__name__}) ; le passage n'a pas abouti, "
+            "le détail technique suit dans le journal.")
+
+
+def _flow_run_id() -> str | None:
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    return str(context.flow_run.id) if context and context.flow_run else None
+
+
+def _publish(report: CompteRendu, stage: Passage, params: dict) -> None:
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    appel = call_of(params)
+    create_markdown_artifact(markdown=report.resume, key=f"{stage.etape}-{appel}" if appel else stage.etape,
+                             description=f"Compte rendu : {stage.etape}")
+    for key, (description, rows) in report.tables.items():
+        create_table_artifact(table=rows or [{"": "aucune ligne"}], key=key, description=description)
+
+
+NIVEAUX = {logging.DEBUG: "détail", logging.INFO: "info", logging.WARNING: "attention", logging.ERROR: "erreur",
+           logging.CRITICAL: "erreur"}
+
+
+class _Capture(logging.Handler):
+    """The French lines of one run, kept for its passage row (the application's own record of it)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        moment = datetime.fromtimestamp(record.created, PARIS)
+        self.lines.append(f"{moment:%d/%m/%Y %H:%M:%S} {NIVEAUX.get(record.levelno, 'info')} : {record.getMessage()}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
