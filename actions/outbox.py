@@ -191,3 +191,20 @@ def failed_lines(session: Session) -> list[str]:
         f"{c.erreur or 'raison inconnue'} ({c.tentatives} tentative(s))"
         for c in session.scalars(select(Courriel).where(Courriel.statut == CourrielStatut.FAILED).order_by(Courriel.id))
     ]
+
+
+def retry_failed(factory: sessionmaker[Session], courriel_id: int) -> str:
+    """A mail « en échec » goes back to « en attente » with fresh attempts (its last error kept until it is
+    sent); the next send takes it. A mail in any other state is left as it is, and the reason said."""
+    from config.refus import Refus
+
+    with transaction(factory) as session:
+        c = session.get(Courriel, courriel_id, with_for_update=True)
+        if c is None:
+            raise Refus(f"aucun courriel n° {courriel_id}")
+        if c.statut is not CourrielStatut.FAILED:
+            raise Refus(f"le courriel n° {courriel_id} n'est pas en échec (statut : {STATUT_LIBELLES[c.statut]})")
+        if (refusal := recipients_refusal(list(c.destinataires))) is not None:
+            raise Refus(f"le courriel n° {courriel_id} ne peut pas partir : {refusal}")
+        c.statut, c.tentatives, c.reserve_par = CourrielStatut.PENDING, 0, None
+        return f"Courriel n° {courriel_id} ({nature_of(c.cle)}) remis en file d'envoi"
