@@ -80,3 +80,11 @@ def bureau(db_url, tmp_path, storage, appel, sink, mail) -> Bureau:
     clock = [MAINTENANT]
     yield Bureau(rt, create_app(rt, horloge=lambda: clock[0]), tmp_path, clock)
     runtime_module._current = previous
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
+    """Each test's report on its item, so that a browser test's fixture can screenshot a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rapport_{report.when}", report)
