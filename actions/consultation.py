@@ -232,14 +232,18 @@ def convention_detail(session: Session, numero: str, *, aujourd_hui: date) -> di
         a = avenants.get(h["numero"])
         h["telecharger"] = ("avenant", a.id) if a is not None and a.chemin else (
             ("convention", c.id) if a is None and c.chemin else None)
-    row["echeances"] = [e for e in echeancier(session, aujourd_hui=aujourd_hui) if e["convention"] == numero]
+    row["echeances"] = echeancier(session, aujourd_hui=aujourd_hui, convention_id=c.id)
     return row
 
 
-def echeancier(session: Session, *, aujourd_hui: date) -> list[dict[str, Any]]:
-    """Every échéance of every convention, by due date, with its status on ``aujourd_hui`` (``statut_bilan``)."""
+def echeancier(session: Session, *, aujourd_hui: date, convention_id: int | None = None) -> list[dict[str, Any]]:
+    """Every échéance of every convention (or of one), by due date, with its status on ``aujourd_hui``
+    (``statut_bilan``)."""
     rows = []
-    query = select(Echeance).order_by(Echeance.due_le, Echeance.id).options(
+    query = select(Echeance).order_by(Echeance.due_le, Echeance.id)
+    if convention_id is not None:
+        query = query.where(Echeance.convention_id == convention_id)
+    query = query.options(
         selectinload(Echeance.bilans), selectinload(Echeance.convention).selectinload(Convention.dossier)
         .selectinload(Dossier.porteur))
     for e in session.scalars(query):

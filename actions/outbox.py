@@ -171,17 +171,28 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
     send_batch(mail, outgoing, on_result)
 
 
-def list_courriels(session: Session, statut: CourrielStatut | None = None) -> list[dict]:
-    """The outbox for the SA: each mail's kind, recipient, status, attempts and error, in French, oldest first."""
-    query = select(Courriel).order_by(Courriel.id)
+def list_courriels(session: Session, statut: CourrielStatut | None = None, *, recents_d_abord: bool = False,
+                   limite: int | None = None, decalage: int = 0) -> list[dict]:
+    """The outbox for the SA: each mail's kind, recipient, status, attempts and error, in French, oldest first
+    (newest first with ``recents_d_abord``; ``limite`` and ``decalage`` give one page of it)."""
+    query = select(Courriel).order_by(Courriel.id.desc() if recents_d_abord else Courriel.id)
     if statut is not None:
         query = query.where(Courriel.statut == statut)
+    if limite is not None:
+        query = query.limit(limite).offset(decalage)
     return [
         {"id": c.id, "cle": c.cle, "nature": nature_of(c.cle), "destinataires": list(c.destinataires),
          "sujet": c.sujet, "statut": STATUT_LIBELLES[c.statut], "tentatives": c.tentatives, "erreur": c.erreur,
          "cree_le": c.cree_le.isoformat(), "envoye_le": c.envoye_le.isoformat() if c.envoye_le else None}
         for c in session.scalars(query)
     ]
+
+
+def count_courriels(session: Session, statut: CourrielStatut | None = None) -> int:
+    from sqlalchemy import func
+
+    query = select(func.count()).select_from(Courriel)
+    return session.scalar(query.where(Courriel.statut == statut) if statut is not None else query)
 
 
 def failed_lines(session: Session) -> list[str]:

@@ -559,19 +559,20 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
 
     @app.get("/courriels")
     def courriels(request: Request, statut: str = "", acces: comptes.Acces = Depends(lecteur)) -> Response:
-        from actions.outbox import list_courriels
+        from actions.outbox import count_courriels, list_courriels
         from models.courriel import CourrielStatut
 
         if statut and statut not in statuts_courriel:
             return render(request, "erreur.html", acces, status=400, titre="Filtre inconnu", texte="Statut de courriel inconnu.")
+        numero, par_page = request.query_params.get("page", "1"), 100
+        choisi = CourrielStatut(statuts_courriel[statut]) if statut else None
         with factory() as session:
-            rows = list_courriels(session, CourrielStatut(statuts_courriel[statut]) if statut else None)
-        numero = request.query_params.get("page", "1")
-        par_page = 100
-        pages = max(1, -(-len(rows) // par_page))
-        current = min(max(1, int(numero) if numero.isdigit() else 1), pages)
-        return render(request, "courriels.html", acces, titre="Courriels", statut=statut, total=len(rows), page_=current,
-                    pages=pages, rows=rows[::-1][(current - 1) * par_page: current * par_page],
+            total = count_courriels(session, choisi)
+            pages = max(1, -(-total // par_page))
+            current = min(max(1, int(numero) if numero.isdigit() else 1), pages)
+            rows = list_courriels(session, choisi, recents_d_abord=True, limite=par_page, decalage=(current - 1) * par_page)
+        return render(request, "courriels.html", acces, titre="Courriels", statut=statut, total=total, page_=current,
+                    pages=pages, rows=rows,
                     lien=lambda p: "?" + urlencode({**({"statut": statut} if statut else {}), "page": p}))
 
     @app.post("/courriels/{ident}/renvoyer")
