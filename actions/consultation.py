@@ -27,6 +27,11 @@ PAR_PAGE = 50
 DECISIONS = ("retenu", "non retenu", "ajourné")
 
 
+def database_ready(session: Session) -> None:
+    """Raises unless the database answers (the back office's /sante)."""
+    session.execute(select(1))
+
+
 def appel_years(session: Session) -> list[int]:
     """The published calls, newest first (the back office's menu)."""
     return list(session.scalars(select(Appel.annee).order_by(Appel.annee.desc())))
@@ -45,9 +50,11 @@ def dashboard(session: Session, *, aujourd_hui: date) -> dict[str, Any]:
         comites = sorted({cfg.calendrier.comite, *session.scalars(
             select(Comite.comite_le).where(Comite.appel_id == appel.id))})
         queue = waiting_queue(session, appel.annee)
-        n = lambda *statuts, **extra: session.scalar(  # noqa: E731
-            select(func.count()).select_from(Dossier).where(Dossier.appel_id == appel.id, Dossier.statut.in_(statuts),
-                                                            *extra.values()))
+
+        def n(statut: DossierStatut, *conditions: Any) -> int:
+            return session.scalar(select(func.count()).select_from(Dossier).where(
+                Dossier.appel_id == appel.id, Dossier.statut == statut, *conditions))
+
         appels.append({
             "annee": appel.annee, "titre": appel.titre, "publie_le": appel.publie_le, "date_limite": appel.date_limite,
             "comites": comites, "debut_convention": cfg.calendrier.debut_convention,
@@ -57,7 +64,7 @@ def dashboard(session: Session, *, aujourd_hui: date) -> dict[str, Any]:
                 ("dépôts non identifiés", sum(e["statut"] == "non identifié" for e in queue), "depots-en-attente"),
                 ("dépôts ou bilans à vérifier", sum(e["statut"] == "à vérifier" for e in queue), "depots-en-attente"),
                 ("dossiers incomplets", n(DossierStatut.INCOMPLET), "dossiers?statut=incomplet"),
-                ("dossiers hors délai à admettre ou non", n(DossierStatut.HORS_DELAI, admis=Dossier.admis.is_(False)),
+                ("dossiers hors délai à admettre ou non", n(DossierStatut.HORS_DELAI, Dossier.admis.is_(False)),
                  "dossiers?statut=hors+d%C3%A9lai"),
                 ("décisions du comité à enregistrer", n(DossierStatut.INSTRUIT), "comite"),
             ],
