@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from actions.depots import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
@@ -355,12 +355,16 @@ def convention_state(c: Convention) -> dict[str, Any]:
 # --- what the SA reads -------------------------------------------------------------------------
 
 
-def list_conventions(session: Session, annee: int | None = None, *, aujourd_hui: date) -> list[dict[str, Any]]:
+def list_conventions(session: Session, annee: int | None = None, *, aujourd_hui: date,
+                     numero: str | None = None) -> list[dict[str, Any]]:
     """Each convention as it stands on ``aujourd_hui`` (the clock is a parameter): its status by the calendar,
     the period and the figures in force (an avenant counts once signed), the next action."""
-    query = select(Convention).order_by(Convention.numero)
+    query = select(Convention).order_by(Convention.numero).options(
+        selectinload(Convention.dossier).selectinload(Dossier.porteur), selectinload(Convention.avenants))
     if annee is not None:
         query = query.join(Appel, Appel.id == Convention.appel_id).where(Appel.annee == annee)
+    if numero is not None:
+        query = query.where(Convention.numero == numero)
     finals = final_bilans_received(session)
     rows = []
     for c in session.scalars(query):
@@ -385,14 +389,15 @@ def list_conventions(session: Session, annee: int | None = None, *, aujourd_hui:
 def final_bilans_received(session: Session) -> set[tuple[int, date]]:
     """(convention id, period end) of every final bilan received complete."""
     return {(e.convention_id, e.periode_fin) for e in session.scalars(
-        select(Echeance).where(Echeance.nature == NatureEcheance.FINAL)) if any(b.conforme for b in e.bilans)}
+        select(Echeance).where(Echeance.nature == NatureEcheance.FINAL).options(selectinload(Echeance.bilans)))
+        if any(b.conforme for b in e.bilans)}
 
 
 def convention_history(session: Session, numero: str, *, aujourd_hui: date) -> dict[str, Any]:
     c = session.scalar(select(Convention).where(Convention.numero == numero))
     if c is None:
         raise SaisieRefusee(f"aucune convention n° {numero}")
-    [row] = [r for r in list_conventions(session, aujourd_hui=aujourd_hui) if r["numero"] == numero]
+    [row] = list_conventions(session, aujourd_hui=aujourd_hui, numero=numero)
     row["historique"] = [{
         "numero": c.numero, "nature": "convention", "date": to_paris(c.etablie_le).date().isoformat(),
         "signe_le": c.signee_le.isoformat() if c.signee_le else None,

@@ -171,17 +171,28 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
     send_batch(mail, outgoing, on_result)
 
 
-def list_courriels(session: Session, statut: CourrielStatut | None = None) -> list[dict]:
-    """The outbox for the SA: each mail's kind, recipient, status, attempts and error, in French, oldest first."""
-    query = select(Courriel).order_by(Courriel.id)
+def list_courriels(session: Session, statut: CourrielStatut | None = None, *, recents_d_abord: bool = False,
+                   limite: int | None = None, decalage: int = 0) -> list[dict]:
+    """The outbox for the SA: each mail's kind, recipient, status, attempts and error, in French, oldest first
+    (newest first with ``recents_d_abord``; ``limite`` and ``decalage`` give one page of it)."""
+    query = select(Courriel).order_by(Courriel.id.desc() if recents_d_abord else Courriel.id)
     if statut is not None:
         query = query.where(Courriel.statut == statut)
+    if limite is not None:
+        query = query.limit(limite).offset(decalage)
     return [
         {"id": c.id, "cle": c.cle, "nature": nature_of(c.cle), "destinataires": list(c.destinataires),
          "sujet": c.sujet, "statut": STATUT_LIBELLES[c.statut], "tentatives": c.tentatives, "erreur": c.erreur,
          "cree_le": c.cree_le.isoformat(), "envoye_le": c.envoye_le.isoformat() if c.envoye_le else None}
         for c in session.scalars(query)
     ]
+
+
+def count_courriels(session: Session, statut: CourrielStatut | None = None) -> int:
+    from sqlalchemy import func
+
+    query = select(func.count()).select_from(Courriel)
+    return session.scalar(query.where(Courriel.statut == statut) if statut is not None else query)
 
 
 def failed_lines(session: Session) -> list[str]:
@@ -191,3 +202,20 @@ def failed_lines(session: Session) -> list[str]:
         f"{c.erreur or 'raison inconnue'} ({c.tentatives} tentative(s))"
         for c in session.scalars(select(Courriel).where(Courriel.statut == CourrielStatut.FAILED).order_by(Courriel.id))
     ]
+
+
+def retry_failed(factory: sessionmaker[Session], courriel_id: int) -> str:
+    """A mail « en échec » goes back to « en attente » with fresh attempts (its last error kept until it is
+    sent); the next send takes it. A mail in any other state is left as it is, and the reason said."""
+    from config.refus import Refus
+
+    with transaction(factory) as session:
+        c = session.get(Courriel, courriel_id, with_for_update=True)
+        if c is None:
+            raise Refus(f"aucun courriel n° {courriel_id}")
+        if c.statut is not CourrielStatut.FAILED:
+            raise Refus(f"le courriel n° {courriel_id} n'est pas en échec (statut : {STATUT_LIBELLES[c.statut]})")
+        if (refusal := recipients_refusal(list(c.destinataires))) is not None:
+            raise Refus(f"le courriel n° {courriel_id} ne peut pas partir : {refusal}")
+        c.statut, c.tentatives, c.reserve_par = CourrielStatut.PENDING, 0, None
+        return f"Courriel n° {courriel_id} ({nature_of(c.cle)}) remis en file d'envoi"

@@ -16,12 +16,13 @@ RAISONS_MAX = 3
 
 
 def open_passage(factory: sessionmaker[Session], *, etape: str, nom: str, appel: int | None, orchestrateur: str,
-                 flow_run_id: str | None, parametres: dict[str, Any], debut: datetime) -> int:
+                 flow_run_id: str | None, parametres: dict[str, Any], debut: datetime,
+                 utilisateur: str | None = None) -> int:
     """A run begins: its row says « en cours » until it ends (a killed run leaves it so, for the SA to see)."""
     with transaction(factory) as session:
         row = Passage(etape=etape, nom=nom, appel=appel, orchestrateur=orchestrateur, flow_run_id=flow_run_id,
                       parametres={k: _plain(v) for k, v in parametres.items()}, debut=debut,
-                      statut=PassageStatut.EN_COURS, journal="")
+                      statut=PassageStatut.EN_COURS, journal="", utilisateur=utilisateur)
         session.add(row)
         session.flush()
         return row.id
@@ -70,7 +71,8 @@ def recent_passages(session: Session, limit: int = 20) -> list[dict[str, Any]]:
     return [
         {"id": p.id, "nom": p.nom, "etape": p.etape, "appel": p.appel, "orchestrateur": p.orchestrateur,
          "statut": p.statut.value, "message": p.message, "debut": p.debut.isoformat(),
-         "fin": p.fin.isoformat() if p.fin else None, "resume": p.resume, "journal": p.journal}
+         "fin": p.fin.isoformat() if p.fin else None, "resume": p.resume, "journal": p.journal,
+         "utilisateur": p.utilisateur}
         for p in session.scalars(select(Passage).order_by(Passage.id.desc()).limit(limit))
     ]
 

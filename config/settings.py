@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = 600  # a claim by a process on another machine is taken back after this
     outbox_max_attempts: int = 5  # transient failures (4xx, outage) before a mail is « en échec »
     workers: int = 2
+    web_secret: str | None = None  # AAP_WEB_SECRET; else a random key kept in web_secret_file (0600)
+    web_secret_file: Path = Path("var/web-secret")
+    web_session_heures: int = 4  # a back-office session unused this long is closed
 
     def sqlite_path(self) -> Path | None:
         prefix = "sqlite:///"

@@ -153,15 +153,10 @@ def depot_rejeter(
     maintenant: Maintenant = None,
 ) -> None:
     """Rejette un dépôt (ou un bilan) en attente : il est conservé avec le motif et ne change aucun dossier (sans lancer Prefect)."""
-    from actions.bilans import reject_bilan
-    from actions.depots import reject_depot
+    from actions.attente import reject_waiting
     from flows.runtime import parse_moment, runtime
 
-    if numero.strip().isdigit():
-        reject_depot(runtime().factory, annee, int(numero), motif=motif, maintenant=parse_moment(maintenant))
-    else:
-        reject_bilan(runtime().factory, numero, motif=motif, maintenant=parse_moment(maintenant))
-    typer.echo(f"{'Dépôt' if numero.strip().isdigit() else 'Bilan'} n° {numero.strip()} rejeté, conservé avec son motif.")
+    typer.echo(reject_waiting(runtime().factory, annee, numero, motif=motif, maintenant=parse_moment(maintenant)))
 
 
 @porteur_app.command("adresse-ajouter")
@@ -577,6 +572,73 @@ def courriels_envoyer() -> None:
     _echo_mail(envoi_courriels()["courriels"])
 
 
+@courriels_app.command("renvoyer")
+def courriels_renvoyer(
+    numero: Annotated[int, typer.Argument(parser=lire.numero, metavar="NUMERO",
+                                          help="Numéro du courriel en échec (colonne N° de « aap courriels »).")],
+) -> None:
+    """Remet un courriel en échec dans la file d'envoi et envoie ce qui attend."""
+    from actions.outbox import retry_failed
+    from flows.mail import envoi_courriels
+    from flows.runtime import runtime
+
+    typer.echo(retry_failed(runtime().factory, numero) + ".")
+    _echo_mail(envoi_courriels()["courriels"])
+
+
+utilisateur_app = typer.Typer(help="Les comptes du back office (aap web).", no_args_is_help=True)
+app.add_typer(utilisateur_app, name="utilisateur")
+
+
+@utilisateur_app.command("ajouter")
+def utilisateur_ajouter(
+    identifiant: Annotated[str, typer.Argument(metavar="IDENTIFIANT", help="L'identifiant de connexion (minuscules, chiffres, « . », « _ », « - »).")],
+    role: Annotated[str, typer.Option("--role", metavar="ROLE", help="gestion (voit et agit) ou lecture (voit seulement).")],
+) -> None:
+    """Crée un compte du back office ; le mot de passe est lu sur l'entrée standard (une ligne, 10 caractères au moins)."""
+    from datetime import datetime, timezone
+
+    from actions.utilisateurs import add_user
+    from flows.runtime import runtime
+    from models.utilisateur import Role
+
+    if role not in {r.value for r in Role}:
+        _fail(f"rôle inconnu : « {role} » (attendu : gestion ou lecture)")
+    if sys.stdin.isatty():
+        import getpass
+
+        mot_de_passe = getpass.getpass("Mot de passe : ")
+    else:
+        mot_de_passe = sys.stdin.readline().rstrip("\r\n")
+    user = add_user(runtime().factory, identifiant, mot_de_passe, Role(role), maintenant=datetime.now(timezone.utc))
+    typer.echo(f"Compte « {user.identifiant} » créé (rôle : {user.role.value}).")
+
+
+@utilisateur_app.command("desactiver")
+def utilisateur_desactiver(
+    identifiant: Annotated[str, typer.Argument(metavar="IDENTIFIANT", help="L'identifiant du compte.")],
+) -> None:
+    """Désactive un compte : il ne peut plus se connecter et ses sessions ouvertes sont fermées aussitôt."""
+    from datetime import datetime, timezone
+
+    from actions.utilisateurs import deactivate_user
+    from flows.runtime import runtime
+
+    user = deactivate_user(runtime().factory, identifiant, maintenant=datetime.now(timezone.utc))
+    typer.echo(f"Compte « {user.identifiant} » désactivé ; ses sessions sont fermées.")
+
+
+@app.command("web")
+def web(
+    hote: Annotated[str, typer.Option("--hote", metavar="ADRESSE", help="Adresse d'écoute (127.0.0.1 par défaut ; derrière un mandataire inverse en production).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Port d'écoute.")] = 8000,
+) -> None:
+    """Sert le back office de l'assistante dans le navigateur (http://ADRESSE:PORT/)."""
+    from web.serveur import serve
+
+    serve(hote, port, echo=typer.echo)
+
+
 @modeles_app.command("verifier")
 def modeles_verifier(
     fichier: Annotated[Optional[Path], typer.Argument(
@@ -598,11 +660,18 @@ def modeles_verifier(
 def demo(
     sortie: Annotated[Path, typer.Option("--sortie", parser=lire.dossier_ecrit, metavar="DOSSIER",
                                          help="Dossier où la démonstration range ses boîtes aux lettres.")] = Path("var/demo"),
+    avec_web: Annotated[bool, typer.Option("--web", help="Puis sert le back office (http://127.0.0.1:8000/) avec un compte de démonstration.")] = False,
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="Avec --web : port du back office.")] = 8000,
 ) -> None:
     """Rejoue l'appel 2018 : publication, dépôts d'exemple, attestations envoyées à un serveur SMTP local."""
     from flows.demo import run_demo
 
-    run_demo(sortie)
+    if not avec_web:
+        run_demo(sortie)
+        return
+    from web.serveur import serve_demo
+
+    run_demo(sortie, apres=lambda: serve_demo(port, echo=typer.echo))
 
 
 def _jour(iso: str) -> str:

@@ -37,7 +37,7 @@ COMITE_3 = datetime(2017, 12, 27, 18, 0, tzinfo=PARIS).isoformat()
 RELEVE = datetime(2017, 12, 8, 8, 30, tzinfo=PARIS).isoformat()  # the morning after the deadline
 
 
-def run_demo(sortie: Path) -> None:
+def run_demo(sortie: Path, apres=None) -> None:  # noqa: ANN001 - apres: what runs next while the SMTP sink listens
     started = time.monotonic()
     sortie = sortie.resolve()
     sortie.mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,11 @@ def run_demo(sortie: Path) -> None:
         typer.echo(f"Attestations : {rt.storage.root / 'attestations' / str(ANNEE)}")
         typer.echo(f"Courriels reçus par le serveur SMTP local (Maildir) : {sink_dir} ({len(sink.messages())} messages)")
         typer.echo(f"Liste détaillée : aap dossiers --appel {ANNEE} --json")
-    typer.echo(f"Démonstration terminée en {format_decimal_fr(Decimal(f'{time.monotonic() - started:.1f}'))} s.")
+        typer.echo(f"Démonstration terminée en {format_decimal_fr(Decimal(f'{time.monotonic() - started:.1f}'))} s.")
+        if apres is None:
+            typer.echo("Back office dans le navigateur : « python3 make.py demo --web » (ou « aap demo --web »).")
+            return
+        apres()
 
 
 def reject_impersonation(rt) -> None:

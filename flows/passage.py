@@ -26,6 +26,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -37,6 +38,8 @@ LOGGER = "aap"
 log = logging.getLogger(LOGGER)
 log.setLevel(logging.INFO)
 ORCHESTRE_PAR = "PREFECT_API_URL"
+ACTEUR: ContextVar[str | None] = ContextVar("aap_acteur", default=None)
+"""Who asked for the stages this context runs (the back office sets it to the signed-in account)."""
 
 
 @dataclass
@@ -180,7 +183,8 @@ def execute(stage: Passage, params: dict, *, orchestrateur: str) -> Any:
     flow_run_id = _flow_run_id() if orchestrateur == "prefect" else None
     name = run_name(stage, params, _clock(params))
     row = open_passage(rt.factory, etape=stage.etape, nom=name, appel=call_of(params), orchestrateur=orchestrateur,
-                       flow_run_id=flow_run_id, parametres=params, debut=datetime.now(timezone.utc))
+                       flow_run_id=flow_run_id, parametres=params, debut=datetime.now(timezone.utc),
+                       utilisateur=ACTEUR.get())
     lines = _Capture()
     log.addHandler(lines)
     started = time.monotonic()

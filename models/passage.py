@@ -35,3 +35,4 @@ class Passage(Base):
     message: Mapped[str | None] = mapped_column(Text)
     resume: Mapped[str | None] = mapped_column(Text)
     journal: Mapped[str] = mapped_column(Text, default="")
+    utilisateur: Mapped[str | None] = mapped_column(String(60))  # who asked for it in the back office

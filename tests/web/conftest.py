@@ -1,0 +1,90 @@
+"""The back office over a real database (SQLite and PostgreSQL), real files and a real SMTP sink."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from actions.utilisateurs import add_user
+from flows import runtime as runtime_module
+from flows.runtime import configure, get_settings
+from models.utilisateur import Role
+from tests.conftest import run_intake
+from tests.samples import deliver, deliver_complete, paris, porteur
+
+MAINTENANT = datetime(2017, 12, 8, 9, 0, tzinfo=timezone.utc)
+MOT_DE_PASSE = "correct horse battery"
+HOSTILE = "<script>alert(1)</script> & Cie"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@dataclass
+class Bureau:
+    """The SA's office: a published call with dossiers, a dépôt no one can place, two accounts."""
+
+    rt: runtime_module.Runtime
+    app: object
+    tmp: Path
+    clock: list[datetime]
+
+    def client(self) -> TestClient:
+        return TestClient(self.app, follow_redirects=False)
+
+    def signed_in(self, identifiant: str = "marie") -> TestClient:
+        client = self.client()
+        response = sign_in(client, identifiant, MOT_DE_PASSE)
+        assert response.status_code == 303 and response.headers["location"] == "/", response.text
+        return client
+
+
+def csrf_of(html: str) -> str:
+    return CSRF.search(html).group(1)
+
+
+def sign_in(client: TestClient, identifiant: str, mot_de_passe: str):
+    form = client.get("/connexion")
+    return client.post("/connexion", data={"identifiant": identifiant, "mot_de_passe": mot_de_passe,
+                                           "csrf": csrf_of(form.text)})
+
+
+def post(client: TestClient, url: str, data: dict | None = None, *, page: str = "/", files=None):
+    """A form sent as a browser sends it: with the CSRF field of the page it came from."""
+    token = csrf_of(client.get(page).text)
+    return client.post(url, data={**(data or {}), "csrf": token}, files=files)
+
+
+@pytest.fixture
+def bureau(db_url, tmp_path, storage, appel, sink, mail) -> Bureau:
+    """The 2018 call with two dossiers (one named with markup), one dépôt non identifié, accounts marie (gestion)
+    and paul (lecture); the back office's clock fixed the morning after the deadline."""
+    from web.app import create_app
+
+    previous = runtime_module._current
+    settings = get_settings().model_copy(update={
+        "database_url": db_url, "storage_dir": storage.root, "pdf": "off", "smtp_host": "127.0.0.1",
+        "smtp_port": sink.port, "web_secret": "clé de test du back office, jamais en production",
+    })
+    rt = configure(settings)
+    boite, forms = tmp_path / "boite", tmp_path / "forms"
+    deliver_complete(boite, forms, porteur(1, nom=HOSTILE), paris(6, 10))
+    deliver_complete(boite, forms, porteur(2), paris(6, 11))
+    deliver(boite, sender="inconnu@example.org", when=paris(6, 12), attachments=[("lettre.pdf", b"%PDF-1.4\n%%EOF\n")],
+            message_id="<inconnu@example.org>")
+    run_intake(rt.factory, rt.storage, boite, mail)
+    for identifiant, role in (("marie", Role.GESTION), ("paul", Role.LECTURE)):
+        add_user(rt.factory, identifiant, MOT_DE_PASSE, role, maintenant=MAINTENANT)
+    clock = [MAINTENANT]
+    yield Bureau(rt, create_app(rt, horloge=lambda: clock[0]), tmp_path, clock)
+    runtime_module._current = previous
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
+    """Each test's report on its item, so that a browser test's fixture can screenshot a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rapport_{report.when}", report)
