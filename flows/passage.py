@@ -24,6 +24,7 @@ import inspect
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -260,8 +261,11 @@ class _Capture(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.lines: list[str] = []
+        self.thread = threading.get_ident()  # two runs at once in one server (the back office) keep their own lines
 
     def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread:
+            return
         moment = datetime.fromtimestamp(record.created, PARIS)
         self.lines.append(f"{moment:%d/%m/%Y %H:%M:%S} {NIVEAUX.get(record.levelno, 'info')} : {record.getMessage()}")
 
