@@ -9,7 +9,9 @@ Recording them through the intake (``--par-le-releve``) costs tens of millisecon
 worker's round trip and a transaction each); by default the first ``--reels`` go through
 ``register_mailbox`` and the rest are written in one transaction as it writes a message it keeps
 for the SA — a non identifié dépôt, its ``reception`` and stored .eml — and their facts by the
-intake's own ``remember_files``.
+intake's own ``remember_files``. Those dépôts are then rejected by the SA (they are not dossiers),
+as a year's mail that is not a dossier would be: else each run's table of the dossiers and waiting
+dépôts (``flows.comptes_rendus``) lists them all (``--en-attente`` keeps them waiting).
 
 Timed, each the best of ``--repeat``:
 
@@ -78,9 +80,10 @@ def read_half(maildir: Path) -> int:
     return moved
 
 
-def record_handled(factory, storage, paths: list[Path], maintenant: datetime) -> None:
+def record_handled(factory, storage, paths: list[Path], maintenant: datetime, *, en_attente: bool) -> None:
     """Each message as the intake keeps one it could not identify, all in one transaction: a non identifié
-    dépôt, its ``reception`` and its stored bytes; then the files' facts by ``remember_files``."""
+    dépôt (rejected by the SA unless ``en_attente``), its ``reception`` and its stored bytes; then the files'
+    facts by ``remember_files``."""
     from sqlalchemy import select
 
     from actions.depots import NON_IDENTIFIE, FichierVu, remember_files
@@ -96,9 +99,11 @@ def record_handled(factory, storage, paths: list[Path], maintenant: datetime) ->
             st = path.stat()
             stored = storage.put_file("messages", path, ".eml")
             recu_le = delivery_time(path)
+            motifs = [NON_IDENTIFIE] if en_attente else [NON_IDENTIFIE, "rejeté par l'assistante : pas un dossier"]
             depot = Depot(appel_id=appel.id, cle=f"raw:{stored.sha256}", canal=Canal.COURRIEL,
-                          statut=DepotStatut.NON_IDENTIFIE, recu_le=recu_le, recu_source=FICHIER,
-                          hors_delai=is_late(recu_le, appel.date_limite), motifs=[NON_IDENTIFIE], enregistre_le=maintenant)
+                          statut=DepotStatut.NON_IDENTIFIE if en_attente else DepotStatut.REJETE, recu_le=recu_le,
+                          recu_source=FICHIER, hors_delai=is_late(recu_le, appel.date_limite), motifs=motifs,
+                          enregistre_le=maintenant)
             session.add(depot)
             session.flush()
             session.add(Reception(appel_id=appel.id, sha256=stored.sha256, source=path.name, taille=stored.taille,
@@ -163,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="messages enregistrés par register_mailbox lors de la préparation (les autres en bloc)")
     parser.add_argument("--par-le-releve", action="store_true",
                         help="enregistrer tous les messages par register_mailbox (lent : plusieurs minutes pour 10 000)")
+    parser.add_argument("--en-attente", action="store_true",
+                        help="laisser en attente de l'assistante les messages enregistrés en bloc (au lieu de rejetés)")
     parser.add_argument("--database-url", help="base de l'application (par défaut : SQLite dans le dossier de travail)")
     args = parser.parse_args(argv)
 
@@ -195,8 +202,9 @@ def main(argv: list[str] | None = None) -> None:
               f"{time.perf_counter() - start:.1f} s", flush=True)
         if len(reels) < len(paths):
             start = time.perf_counter()
-            record_handled(factory, storage, paths[len(reels):], parse_moment(MAINTENANT))
-            print(f"  {len(paths) - len(reels)} autres enregistrés en une transaction : "
+            record_handled(factory, storage, paths[len(reels):], parse_moment(MAINTENANT), en_attente=args.en_attente)
+            etat = " (en attente)" if args.en_attente else ", rejetés par l'assistante"
+            print(f"  {len(paths) - len(reels)} autres enregistrés en une transaction{etat} : "
                   f"{time.perf_counter() - start:.1f} s", flush=True)
         print(f"  {read_half(maildir)} messages passés de new/ à cur/ (« :2,S »)", flush=True)
 
