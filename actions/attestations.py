@@ -46,6 +46,8 @@ def _spec(appel: Appel) -> DocumentSpec:
         dossier=lambda a: f"attestations/{appel.annee}", fichier=lambda a, data: a.numero,
         donnees=lambda session, a: attestation_data(a, appel), contexte=attestation_context,
         notification="attestation_depot", quand=lambda a, data: a.emise_le,
+        journal=lambda a, data: f"Attestation {a.numero} rédigée pour le dossier {a.contenu['dossier']}.",
+        logger="aap.attestations",
     )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
@@ -19,6 +20,7 @@ from adapters.mailbox import IncomingMessage
 from adapters.storage import Storage
 from forms.bilan import is_bilan_form, read_bilan_form
 from forms.xlsx_safety import FormulaireIllisible
+from francais.formats import compte
 from models.appel import Appel
 from models.bilan import check_bilan
 from models.convention import Convention
@@ -26,6 +28,8 @@ from models.dossier import Reception
 from models.porteur import EXPEDITEUR_INCONNU, normalize_address
 from models.suivi import Bilan, Echeance, NatureEcheance, Verification
 from templates.accuse_bilan import AccuseBilanData, accuse_context
+
+log = logging.getLogger("aap.bilans")
 
 
 def bilan_attachment(msg: IncomingMessage) -> int | None:
@@ -59,12 +63,13 @@ def register_bilan(
     expediteur = normalize_address(msg.sender_address)
     cle = bilan_key(lu, pieces, index, f"{msg.message_id or raw_stored.sha256}\n{expediteur}", expediteur)
 
-    def record() -> str:
+    def record() -> tuple[str, str | None]:
         with transaction(factory) as session:
             if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == raw_stored.sha256)):
-                return "deja_vu"
+                return "deja_vu", None
             existing = session.scalar(select(Bilan).where(Bilan.cle == cle).limit(1))
             bilan = existing
+            line = f"Bilan {existing.numero} reçu à nouveau : rien de nouveau." if existing is not None else None
             if bilan is None:
                 echeance = session.scalar(select(Echeance).where(Echeance.jeton == lu.jeton)) if lu else None
                 problems = list(erreurs)
@@ -93,12 +98,29 @@ def register_bilan(
                 if held:
                     notify_held(session, porteur, reference=f"convention {convention.numero}", recu_le=bilan.recu_le,
                                 objet=f"bilan:{bilan.numero}", maintenant=maintenant, appel_id=owner, bilan=True)
+                line = bilan_line(bilan, echeance, convention, porteur.nom if porteur else None, held=held)
             session.add(Reception(appel_id=appel_id, sha256=raw_stored.sha256, source=msg.source.name[:500],
                                   taille=raw_stored.taille, chemin=raw_stored.chemin, depot_id=None, bilan_id=bilan.id,
                                   doublon=existing is not None, recu_le=msg.received_at))
-            return "doublon" if existing is not None else "bilan"
+            return "doublon" if existing is not None else "bilan", line
 
-    return retry_on_conflict(record)
+    outcome, line = retry_on_conflict(record)
+    if line is not None:
+        log.info(line)
+    return outcome
+
+
+def bilan_line(bilan: Bilan, echeance: Echeance | None, convention: Convention | None, structure: str | None, *,
+               held: bool) -> str:
+    """The log's French line for a bilan received, from what is in hand."""
+    quoi = f"Bilan {bilan.numero} reçu"
+    if held:
+        return f"{quoi} à vérifier : expéditeur inconnu pour cette structure ({structure}, convention {convention.numero})."
+    if echeance is None:
+        return f"{quoi} non rattaché : formulaire illisible ou non reconnu, en attente de l'assistante."
+    etat = "conforme" if bilan.conforme else f"à corriger ({compte(len(bilan.erreurs), 'erreur', 'erreurs')})"
+    return (f"{quoi} : convention {convention.numero} ({structure}), bilan {echeance.nature.value} "
+            f"{echeance.periode_debut.year}, {etat}.")
 
 
 def bilan_key(lu: Any, pieces: list[dict[str, Any]], index: int, message: str, expediteur: str | None) -> str:
@@ -130,6 +152,8 @@ ACCUSE = DocumentSpec(
     dossier=lambda b: "suivi/accuses", fichier=lambda b, data: b.numero,
     donnees=lambda session, b: accuse_data(session, b), contexte=accuse_context,
     notification="accuse_bilan", quand=lambda b, data: b.enregistre_le,
+    journal=lambda b, data: f"Accusé de réception du bilan {b.numero} rédigé (convention {data.convention_numero}).",
+    logger="aap.bilans",
 )
 
 
@@ -177,7 +201,10 @@ def confirm_bilan(factory: sessionmaker[Session], numero: str, *, maintenant: da
             remember_addresses(session, session.get(Convention, echeance.convention_id).dossier.porteur, [bilan.expediteur])
             return bilan
 
-    return retry_on_conflict(record)
+    bilan = retry_on_conflict(record)
+    log.info("Bilan %s confirmé par l'assistante : %s.", bilan.numero,
+             "conforme" if bilan.conforme else compte(len(bilan.erreurs), "erreur à corriger", "erreurs à corriger"))
+    return bilan
 
 
 def reject_bilan(factory: sessionmaker[Session], numero: str, *, motif: str, maintenant: datetime) -> Bilan:
@@ -198,4 +225,6 @@ def reject_bilan(factory: sessionmaker[Session], numero: str, *, motif: str, mai
             bilan.erreurs = [*bilan.erreurs, f"rejeté par l'assistante le {format_datetime_paris(maintenant)} : {motif}"]
             return bilan
 
-    return retry_on_conflict(record)
+    bilan = retry_on_conflict(record)
+    log.info("Bilan %s rejeté par l'assistante (motif conservé sur le bilan).", bilan.numero)
+    return bilan

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from actions.depots import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
@@ -45,9 +46,10 @@ from models.instruction import (
     ajournement_etat,
     to_decimal,
 )
-from francais.formats import format_decimal_fr
+from francais.formats import compte, format_date, format_decimal_fr
 from templates.lettre_decision import LettreDecisionData, lettre_context
 
+log = logging.getLogger("aap.comite")
 DECISION_STATUT = {Decision.RETENU: DossierStatut.RETENU, Decision.NON_RETENU: DossierStatut.NON_RETENU,
                    Decision.AJOURNE: DossierStatut.AJOURNE}
 
@@ -152,6 +154,8 @@ def prepare_comite(
         jeton = hashlib.sha256(f"{annee}|{comite_le}|{','.join(versions)}|{'|'.join(ajournes)}".encode()).hexdigest()[:32]
         if (same := session.scalar(select(Comite).where(Comite.jeton == jeton))) is not None:
             # the same pack asked again: keep the file, which the SA may have filled in place
+            log.info("Dossier de séance du comité du %s déjà préparé (%s) : rien n'a changé.", format_date(comite_le),
+                     compte(len(numeros), "dossier", "dossiers"))
             return PackReport(comite_le, Path(same.synthese_chemin), _existing_bundle(same), numeros, waiting, ajournes)
         folder = Path(sortie) if sortie else storage.ensure_dir(f"comites/{annee}")
         folder.mkdir(parents=True, exist_ok=True)
@@ -174,6 +178,9 @@ def prepare_comite(
     bundle = None
     if notes and len(notes) == len(listed):
         bundle = merge_pdfs(notes, bundle_path(synthese))
+    log.info("Dossier de séance du comité du %s préparé : %s (%s)%s.", format_date(comite_le),
+             compte(len(numeros), "dossier", "dossiers"), synthese.name,
+             f", {compte(len(waiting), 'dossier non instruit', 'dossiers non instruits')}" if waiting else "")
     return PackReport(comite_le, synthese, bundle, numeros, waiting, ajournes)
 
 
@@ -210,7 +217,12 @@ def record_decisions(
         report = DecisionsReport(comite_le)
         problemes, decided, report.en_attente = _check_rows(session, appel, comite, lu.decisions, comite_le)
         if problemes:
+            log.warning("Décisions du comité refusées, aucune enregistrée : %s.",
+                        compte(len(problemes), "problème", "problèmes"))
+            for probleme in problemes:
+                log.warning("Décisions refusées : %s.", probleme)
             raise DecisionsRefusees(problemes)
+        lines: list[str] = []
         for dossier, decision, motif in decided:
             existing = session.scalar(select(DecisionComite).where(
                 DecisionComite.dossier_id == dossier.id, DecisionComite.comite_le == comite_le))
@@ -226,13 +238,26 @@ def record_decisions(
             dossier.reponse_avant = comite_le + timedelta(days=cfg.comite.delai_reponse_jours) if decision is Decision.AJOURNE else None
             dossier.mis_a_jour_le = maintenant
             report.enregistrees.append(dossier.numero)
+            lines.append(decision_line(dossier.numero, dossier.porteur.nom, decision, dossier.reponse_avant))
         session.flush()
         retained = sum((dossier_etp(d) for d in session.scalars(
             select(Dossier).where(Dossier.appel_id == appel.id, Dossier.statut == DossierStatut.RETENU))), Decimal("0"))
         if retained > cfg.commande.referents_voulus:
             report.avertissements.append(
                 f"attention : {format_decimal_fr(retained)} ETP retenus pour {cfg.commande.referents_voulus} référents voulus")
+    for line in lines:  # once committed
+        log.info(line)
+    for numero in report.en_attente:
+        log.info("Dossier %s : ajourné, réponse attendue, pas de décision pour l'instant.", numero)
+    for avertissement in report.avertissements:
+        log.warning("Décisions du comité : %s.", avertissement)
     return report
+
+
+def decision_line(numero: str, structure: str, decision: Decision, reponse_avant: date | None) -> str:
+    """« Dossier 2018-003 (Tremplin Emploi) : retenu. », an ajourné one with its answer's deadline."""
+    suite = f", réponse attendue avant le {format_date(reponse_avant)}" if reponse_avant else ""
+    return f"Dossier {numero} ({structure}) : {decision.value}{suite}."
 
 
 def _check_rows(session: Session, appel: Appel, comite: Comite, rows, comite_le: date):
@@ -240,7 +265,8 @@ def _check_rows(session: Session, appel: Appel, comite: Comite, rows, comite_le:
     decided: list[tuple[Dossier, Decision, str]] = []
     en_attente: list[str] = []
     seen: set[str] = set()
-    dossiers = {d.numero: d for d in session.scalars(select(Dossier).where(Dossier.appel_id == appel.id))}
+    dossiers = {d.numero: d for d in session.scalars(  # their structures with them: the log names them
+        select(Dossier).where(Dossier.appel_id == appel.id).options(selectinload(Dossier.porteur)))}
     for row in rows:
         where = f"ligne {row.ligne}, dossier {row.numero}"
         dossier = dossiers.get(row.numero)
@@ -306,6 +332,9 @@ def notify_decisions(factory: sessionmaker[Session], storage: Storage, annee: in
         donnees=lambda session, dc: lettre_data(appel, cfg, session.get(Dossier, dc.dossier_id), dc, maintenant),
         contexte=lettre_context, notification="notification_decision", quand=lambda dc, data: maintenant,
         details=lambda session, dc: {"dossier_numero": session.get(Dossier, dc.dossier_id).numero},
+        journal=lambda dc, data: (f"Lettre de décision {data.numero_courrier} rédigée pour le dossier "
+                                  f"{data.dossier_numero} ({dc.decision.value})."),
+        logger="aap.comite",
     )
     return len(produce(factory, storage, lettre, pdf=pdf).produits)
 

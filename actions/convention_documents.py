@@ -81,6 +81,8 @@ CONVENTION = DocumentSpec(
     dossier=lambda c: "conventions", fichier=lambda c, data: c.numero,
     donnees=lambda session, c: convention_data(c, *_config(c.appel_id, session)), contexte=convention_context,
     notification="convention_a_signer", quand=lambda c, data: data.emise_le,
+    journal=lambda c, data: f"Convention {c.numero} rédigée pour le dossier {data.dossier_numero} ({data.porteur_nom}).",
+    logger="aap.conventions",
 )
 AVENANT = DocumentSpec(
     nature="avenant", modele="avenant.docx", chemin=Avenant.chemin,
@@ -88,6 +90,8 @@ AVENANT = DocumentSpec(
     dossier=lambda a: "conventions", fichier=lambda a, data: a.numero,
     donnees=lambda session, a: avenant_data(a, *_config(a.convention.appel_id, session)), contexte=avenant_context,
     notification="avenant_a_signer",
+    journal=lambda a, data: f"Avenant {a.numero} rédigé ({a.nature.value}) pour la convention {data.convention_numero}.",
+    logger="aap.conventions",
 )
 
 

@@ -1,6 +1,7 @@
 """Conventions and avenants: establish, sign, renew (at most twice), modify, and what the SA tracks."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,10 +15,11 @@ from actions.depots import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
 from adapters.database import retry_on_conflict, transaction
 from config.appel_config import AppelConfig, SuiviRegles
+from config.refus import Refus
 from forms.tableur import Colonne as C
 from forms.tableur import Feuille, write_tableur
 from francais.elision import de
-from francais.formats import format_date, format_decimal_fr, format_euros, to_paris
+from francais.formats import compte, format_date, format_decimal_fr, format_euros, to_paris
 from models.appel import Appel
 from models.convention import (
     Avenant,
@@ -39,6 +41,7 @@ from models.dossier import Dossier, DossierStatut
 from models.suivi import Echeance, NatureEcheance, planned_echeances
 from models.instruction import salary_ceiling, to_decimal
 
+log = logging.getLogger("aap.conventions")
 AMOUNTS = ("budget_salaires", "budget_deplacements", "budget_autres", "ressources_fse", "ressources_plie", "ressources_autres")
 ZERO = Decimal("0.00")
 
@@ -77,11 +80,15 @@ def establish_conventions(
 ) -> list[str]:
     """A numbered convention for every retained dossier that has none (or for the one named)."""
     created: list[str] = []
+    lines: list[str] = []
 
     def record() -> None:
+        created.clear()  # a retried transaction starts again
+        lines.clear()
         with transaction(factory) as session:
             appel, cfg = load_appel(session, annee)
-            query = select(Dossier).where(Dossier.appel_id == appel.id).order_by(Dossier.seq)
+            query = (select(Dossier).where(Dossier.appel_id == appel.id).order_by(Dossier.seq)
+                     .options(selectinload(Dossier.porteur)))
             if dossier_numero:
                 dossier = session.scalar(query.where(Dossier.numero == dossier_numero))
                 if dossier is None:
@@ -97,8 +104,11 @@ def establish_conventions(
                 if dossier.id in existing:
                     continue
                 created.append(_new_convention(session, appel, cfg, dossier, maintenant).numero)
+                lines.append(f"Convention {created[-1]} établie pour le dossier {dossier.numero} ({dossier.porteur.nom}).")
 
     retry_on_conflict(record)
+    for line in lines:
+        log.info(line)
     return created
 
 
@@ -149,7 +159,9 @@ def sign(factory: sessionmaker[Session], numero: str, *, le: date) -> str:
                 target.signee_le, target.statut = le, ConventionStatut.EN_COURS
             return f"{nom.capitalize()} {numero} {signe} le {format_date(le)}"
 
-    return retry_on_conflict(record)
+    message = retry_on_conflict(record)
+    log.info("%s.", message)
+    return message
 
 
 # --- avenants --------------------------------------------------------------------------------
@@ -200,7 +212,13 @@ def prolong(factory: sessionmaker[Session], numero: str, *, valide_le: date, ins
             return AvenantDemande(avenant.numero, f"avenant {avenant.numero} établi : convention renouvelée du "
                                                   f"{format_date(periode.debut)} au {format_date(periode.fin)}")
 
-    return _retry_renewal(record)
+    try:
+        demande = _retry_renewal(record)
+    except Refus as refus:
+        log.warning("Renouvellement de la convention %s refusé : %s.", numero, refus)
+        raise
+    log.info("Convention %s : %s.", numero, demande.message)
+    return demande
 
 
 def _retry_renewal(work):  # noqa: ANN001, ANN202
@@ -245,14 +263,24 @@ def modify(
                 par = f" (dernier avenant de modification : {derniers[-1].numero} du {format_date(derniers[-1].valide_le)})" \
                     if derniers else ""
                 return AvenantDemande(None, f"la convention {c.numero} a déjà ces valeurs{par} : "
-                                            "aucun avenant établi, rien n'a changé")
+                                            "aucun avenant établi, rien n'a changé"), 0
             avenant = _new_avenant(
                 session, c, AvenantNature.MODIFICATION, valide_le=valide_le, instance=instance, maintenant=maintenant,
                 renouvellement=None, periode_debut=period_start(c), periode_fin=c.fin, changements=lignes,
             )
-            return AvenantDemande(avenant.numero, f"avenant {avenant.numero} établi : " + " ; ".join(lignes))
+            return AvenantDemande(avenant.numero, f"avenant {avenant.numero} établi : " + " ; ".join(lignes)), len(lignes)
 
-    return retry_on_conflict(record)
+    try:
+        demande, changements = retry_on_conflict(record)
+    except Refus:  # its reason may name référents: the SA reads it where she typed the command
+        log.warning("Avenant de modification de la convention %s refusé.", numero)
+        raise
+    if demande.numero is None:
+        log.info("Convention %s : déjà à ces valeurs, aucun avenant établi.", numero)
+    else:  # what changed names référents: it stays in the avenant
+        log.info("Avenant %s établi pour la convention %s : modification (%s).", demande.numero, numero,
+                 compte(changements, "changement", "changements"))
+    return demande
 
 
 def apply_modification(c: Convention, changes: Modification, *, plafond_etp: Decimal) -> list[str]:

@@ -3,12 +3,16 @@ is tied to the one it duplicates. Load → act → commit, one message per trans
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.bilans import bilan_attachment, register_bilan
@@ -44,18 +48,20 @@ from adapters.mailbox import (
     delivery_time,
     parse_message,
     read_top_headers,
+    stable_name,
 )
 from adapters.storage import Storage, Stored
 from adapters.workers import Interrompu, bounded_map
 from config.appel_config import AppelConfig, PiecesRegles
 from config.refus import Refus
-from francais.formats import format_datetime_paris, to_paris
+from francais.formats import compte, format_datetime_paris, to_paris
 from models.appel import Appel, is_late, reception_douteuse
-from models.dossier import EN_ATTENTE, Canal, Depot, DepotStatut, Piece, Reception
+from models.dossier import EN_ATTENTE, Canal, Depot, DepotStatut, FichierLu, Piece, Reception
 from models.porteur import EXPEDITEUR_INCONNU, Porteur, normalize_address, normalize_siret, siret_motif
 from models.texte import cleaning_motif
 from templates.trust_mails import contact_context
 
+log = logging.getLogger("aap.depots")
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
 NON_IDENTIFIE = (
     "expéditeur inconnu et aucun SIRET valide dans un formulaire lisible : "
@@ -128,33 +134,93 @@ def register_mailbox(
 ) -> IntakeReport:
     """Register every message file; one message's failure is reported and the batch goes on.
 
+    A file read by an earlier run (``FichierLu``: same stable name, size and modification time) is not
+    opened again; any other is hashed, and its SHA-256 decides whether it is new (``Reception``).
     Messages are prepared in lean worker processes (``workers`` of them for a large batch, else one),
     each under the time and memory of its ``limites``, while this process records them, one
-    transaction each. A message over a limit is kept unread with its reason (``keep_unregistered``)."""
+    transaction each. A message over a limit is kept unread with its reason (``keep_unregistered``).
+    A file is recorded as read once its outcome is: one that failed is read again by the next run."""
     report = IntakeReport()
     with factory() as session:
         appel, cfg = load_appel(session, annee)
-        seen = set(session.scalars(select(Reception.sha256).where(Reception.appel_id == appel.id)))
+        known = {nom: (taille, modifie) for nom, taille, modifie in session.execute(
+            select(FichierLu.nom, FichierLu.taille, FichierLu.modifie_ns).where(FichierLu.appel_id == appel.id))}
+    seen: set[str] | None = None  # the SHA-256 already received, loaded only when a file must be hashed
     todo: list[Path] = []
+    facts: dict[Path, FichierVu] = {}
+    lus: list[FichierVu] = []
     for path in paths:
         report.lus += 1
+        nom = stable_name(path)
         try:
+            st = path.stat()
+            if known.get(nom) == (st.st_size, st.st_mtime_ns):
+                report.deja_vus += 1
+                continue
             with path.open("rb") as stream:
+                st = os.fstat(stream.fileno())  # the facts of the bytes hashed
                 digest = hashlib.file_digest(stream, "sha256").hexdigest()
         except OSError as exc:
             report.erreurs.append(f"{path.name} : lecture impossible ({exc.strerror})")
+            log.warning("Message %s illisible : %s.", _fichier(path), exc.strerror)
             continue
+        fact = FichierVu(nom, st.st_size, st.st_mtime_ns, digest)
+        if seen is None:
+            with factory() as session:
+                seen = set(session.scalars(select(Reception.sha256).where(Reception.appel_id == appel.id)))
         if digest in seen:
             report.deja_vus += 1
+            lus.append(fact)
         else:
             todo.append(path)
+            facts[path] = fact
     prepare = partial(prepare_message, storage_root=storage.root, regles=cfg.pieces, limites=limites)
-    prepared = bounded_map(prepare, todo, workers=workers if len(todo) >= PARALLEL_THRESHOLD else 1,
-                           preload=("actions.pieces", "adapters.mailbox"), secondes=limites.secondes,
-                           memoire=limites.memoire)
-    for path, item in zip(todo, prepared):
-        _count(report, _record(factory, storage, appel.id, cfg, path, item, report, maintenant))
+    try:
+        prepared = bounded_map(prepare, todo, workers=workers if len(todo) >= PARALLEL_THRESHOLD else 1,
+                               preload=("actions.pieces", "adapters.mailbox"), secondes=limites.secondes,
+                               memoire=limites.memoire)
+        for path, item in zip(todo, prepared):
+            outcome = _record(factory, storage, appel.id, cfg, path, item, report, maintenant)
+            _count(report, outcome)
+            if outcome != "erreur":
+                lus.append(facts[path])
+    finally:  # what was recorded stays recorded, even if the run stops here
+        remember_files(factory, appel.id, lus)
+    log.info("Boîte relevée : %s.", report_line(report))
     return report
+
+
+@dataclass(frozen=True)
+class FichierVu:
+    """A message file as the file system describes it, and what it held."""
+
+    nom: str
+    taille: int
+    modifie_ns: int
+    sha256: str
+
+
+FICHIERS_PAR_INSERTION = 150  # rows per INSERT: 5 parameters each, under SQLite's oldest limit of 999
+
+
+def remember_files(factory: sessionmaker[Session], appel_id: int, fichiers: list[FichierVu]) -> None:
+    """Record (or update) each file read, by its stable name: one upsert per chunk, safe to race."""
+    rows = list({f.nom: {"appel_id": appel_id, "nom": f.nom[:500], "taille": f.taille, "modifie_ns": f.modifie_ns,
+                         "sha256": f.sha256} for f in fichiers}.values())
+    if not rows:
+        return
+
+    def record() -> None:
+        with transaction(factory) as session:
+            insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            for start in range(0, len(rows), FICHIERS_PAR_INSERTION):
+                statement = insert(FichierLu).values(rows[start:start + FICHIERS_PAR_INSERTION])
+                session.execute(statement.on_conflict_do_update(
+                    index_elements=["appel_id", "nom"],
+                    set_={"taille": statement.excluded.taille, "modifie_ns": statement.excluded.modifie_ns,
+                          "sha256": statement.excluded.sha256}))
+
+    retry_on_conflict(record)
 
 
 def _record(factory, storage: Storage, appel_id: int, cfg: AppelConfig, path: Path, item: Prepared | Interrompu,
@@ -202,10 +268,10 @@ def keep_unregistered(
         received_at = None if msg.received_from == FICHIER else received_at
     delivered_at = delivery_time(path)
 
-    def record() -> str:
+    def record() -> tuple[str, int | None]:
         with transaction(factory) as session:
             if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == stored.sha256)):
-                return "deja_vu"
+                return "deja_vu", None
             appel = session.get(Appel, appel_id)
             recu_le, recu_source, tous_motifs = (delivered_at, FICHIER, motifs) if received_at is None else _reception(
                 received_at, RECEIVED, delivered_at, appel, motifs, maintenant)
@@ -219,12 +285,18 @@ def keep_unregistered(
             session.flush()
             session.add(Reception(appel_id=appel_id, sha256=stored.sha256, source=path.name[:500], taille=stored.taille,
                                   chemin=stored.chemin, depot_id=depot.id, doublon=False, recu_le=recu_le))
-            return "non_identifie"
+            return "non_identifie", depot.id
 
     try:
-        return retry_on_conflict(record)
-    except Exception:  # the database itself refuses: the file stays in the mailbox for the next run
+        outcome, depot_id = retry_on_conflict(record)
+    except Exception as exc:  # the database itself refuses: the file stays in the mailbox for the next run
+        log.warning("Message %s non enregistré, relu au prochain passage : %s.", _fichier(path), short_error(exc))
         return "erreur"
+    if depot_id is not None:
+        raisons = " ; ".join(m for m in motifs if m not in (SUITE_LIMITE, NON_IDENTIFIE)) or "raison inconnue"
+        log.warning("Message %s conservé sans être enregistré (dépôt n° %s, en attente de l'assistante) : %s.",
+                    _fichier(path), depot_id, raisons)
+    return outcome
 
 
 def _count(report: IntakeReport, outcome: str) -> None:
@@ -266,17 +338,17 @@ def record_message(
     """The dépôt, its pièces, its dossier and its attestation number: one transaction, retried on a race."""
     cle = message_key(msg.message_id, msg.sender_address) if msg.message_id else f"raw:{raw_stored.sha256}"
 
-    def record() -> str:
+    def record() -> tuple[str, str | None]:
         with transaction(factory) as session:
             appel = session.get(Appel, appel_id)
             if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == raw_stored.sha256)):
-                return "deja_vu"
+                return "deja_vu", None
             recu_le, recu_source, motifs = _reception(msg.received_at, msg.received_from, msg.delivered_at, appel,
                                                       list(msg.problems), maintenant)
             existing = _find_duplicate(session, appel_id, cle=cle, message_id=msg.message_id,
                                        empreinte=analyse.empreinte, expediteur=msg.sender_address)
             if existing is None:
-                depot = _new_depot(
+                depot, structure = _new_depot(
                     session, appel, cfg, analyse, canal=Canal.COURRIEL, cle=cle, recu_le=recu_le,
                     recu_source=recu_source, expediteur=msg.sender_address, maintenant=maintenant,
                     motifs=motifs, message_id=msg.message_id, expediteur_nom=msg.sender_name,
@@ -288,10 +360,13 @@ def record_message(
                 recu_le=recu_le,
             ))
             if existing is not None:
-                return "doublon"
-            return _outcome(depot)
+                return "doublon", f"Message {_fichier(msg.source)} : doublon du dépôt n° {existing.id}, rien de nouveau."
+            return _outcome(depot), depot_line(depot, structure, source=msg.source)
 
-    return retry_on_conflict(record)
+    outcome, line = retry_on_conflict(record)
+    if line is not None:
+        log.info(line)
+    return outcome
 
 
 def _reception(received_at: datetime, received_from: str, delivered_at: datetime | None, appel: Appel,
@@ -334,21 +409,23 @@ def register_postal(
     # one envelope: the same scans from the same structure stamped the same day (Paris), however the stamp was typed
     cle = f"courrier:{siret}:{to_paris(recu_le).date().isoformat()}:{analyse.empreinte or 'vide'}"
 
-    def record() -> tuple[Depot, str]:
+    def record() -> tuple[Depot, str, str]:
         with transaction(factory) as session:
             appel_row = session.get(Appel, appel.id)
             existing = session.scalar(select(Depot).where(Depot.appel_id == appel.id, Depot.cle == cle))
             if existing is not None:
-                return existing, "doublon"
+                return existing, "doublon", f"Envoi postal déjà enregistré (dépôt n° {existing.id}) : rien de nouveau."
             find_or_create_by_siret(session, siret, nom)
-            depot = _new_depot(
+            depot, structure = _new_depot(
                 session, appel_row, cfg, analyse, canal=Canal.COURRIER, cle=cle, recu_le=recu_le,
                 recu_source="saisie", expediteur=None, maintenant=maintenant, motifs=[], siret=siret,
                 empreinte=False,
             )
-            return depot, _outcome(depot)
+            return depot, _outcome(depot), depot_line(depot, structure)
 
-    return retry_on_conflict(record)
+    depot, outcome, line = retry_on_conflict(record)
+    log.info(line)
+    return depot, outcome
 
 
 def _outcome(depot: Depot) -> str:
@@ -402,7 +479,8 @@ def _new_depot(
     sujet: str | None = None,
     siret: str | None = None,
     empreinte: bool = True,
-) -> Depot:
+) -> tuple[Depot, str | None]:
+    """The new dépôt, and the name of the structure it was filed on or held for (None: not identified)."""
     form = analyse.formulaire
     motifs = list(motifs)
     if form is not None:
@@ -438,7 +516,47 @@ def _new_depot(
         _notify_held(session, appel, depot, claimed, maintenant)
     elif porteur is not None:
         file_on_dossier(session, appel, cfg, depot, porteur, maintenant)
-    return depot
+    return depot, (claimed.nom if held else porteur.nom if porteur else None)
+
+
+def depot_line(depot: Depot, structure: str | None, *, source: Path | None = None) -> str:
+    """The log's French line for a new dépôt, from what is in hand (no query): its number, its dossier and
+    structure, whether the dossier is complete and the dépôt in time; or why it waits for the SA."""
+    quoi = f"Dépôt {'postal ' if depot.canal is Canal.COURRIER else ''}n° {depot.id}"
+    if depot.statut is DepotStatut.A_VERIFIER:
+        return f"{quoi} à vérifier : expéditeur inconnu pour cette structure ({structure})."
+    if depot.statut is not DepotStatut.ENREGISTRE or depot.dossier is None:
+        message = f" (message {_fichier(source)})" if source is not None else ""
+        return f"{quoi} non identifié{message} : expéditeur inconnu et aucun SIRET valide dans un formulaire lisible."
+    dossier = depot.dossier
+    manquantes = len(dossier.pieces_manquantes)
+    etat = "complet" if not manquantes else f"incomplet ({compte(manquantes, 'pièce manquante', 'pièces manquantes')})"
+    version = f", version {depot.rang}" if (depot.rang or 1) > 1 else ""
+    delai = "hors délai" if depot.hors_delai else "dans les délais"
+    return f"{quoi} enregistré : dossier {dossier.numero} ({structure}){version}, {etat}, {delai}."
+
+
+def _fichier(path: Path) -> str:
+    """A message file's name for the logs; a name that holds an address is not shown (personal data)."""
+    nom = stable_name(path)
+    return nom[:120] if "@" not in nom else "(nom masqué)"
+
+
+def report_line(report: IntakeReport) -> str:
+    """What a run of the intake did, in one French line."""
+    parts = [compte(report.lus, "message lu", "messages lus"),
+             compte(report.depots, "nouveau dépôt", "nouveaux dépôts"),
+             compte(report.deja_vus, "déjà enregistré", "déjà enregistrés"),
+             compte(report.doublons, "doublon", "doublons"),
+             compte(report.non_identifies + report.a_verifier, "en attente de l'assistante",
+                    "en attente de l'assistante")]
+    if report.hors_delai:
+        parts.append(compte(report.hors_delai, "hors délai", "hors délai"))
+    if report.bilans:
+        parts.append(compte(report.bilans, "bilan", "bilans"))
+    if report.erreurs:
+        parts.append(compte(len(report.erreurs), "erreur", "erreurs"))
+    return ", ".join(parts)
 
 
 def file_on_dossier(session: Session, appel: Appel, cfg: AppelConfig, depot: Depot, porteur: Porteur,
@@ -488,9 +606,11 @@ def attach_depot(
             depot.motifs = [m for m in depot.motifs if m != NON_IDENTIFIE] + [
                 f"rattaché par l'assistante à la structure SIRET {siret}"]
             file_on_dossier(session, appel, cfg, depot, porteur, maintenant)
-            return depot
+            return depot, porteur.nom
 
-    return retry_on_conflict(record)
+    depot, structure = retry_on_conflict(record)
+    log.info("Dépôt n° %s rattaché par l'assistante au dossier %s (%s).", depot.id, depot.dossier.numero, structure)
+    return depot
 
 
 def _waiting(session: Session, appel: Appel, depot_id: int) -> Depot:
@@ -526,9 +646,12 @@ def confirm_depot(factory: sessionmaker[Session], annee: int, depot_id: int, *, 
             depot.motifs = [m for m in depot.motifs if m != EXPEDITEUR_INCONNU] + [
                 f"expéditeur confirmé par l'assistante le {format_datetime_paris(maintenant)}"]
             file_on_dossier(session, appel, cfg, depot, porteur, maintenant)
-            return depot
+            return depot, porteur.nom
 
-    return retry_on_conflict(record)
+    depot, structure = retry_on_conflict(record)
+    log.info("Dépôt n° %s confirmé par l'assistante : rattaché au dossier %s (%s).", depot.id, depot.dossier.numero,
+             structure)
+    return depot
 
 
 def reject_depot(factory: sessionmaker[Session], annee: int, depot_id: int, *, motif: str, maintenant: datetime) -> Depot:
@@ -547,4 +670,6 @@ def reject_depot(factory: sessionmaker[Session], annee: int, depot_id: int, *, m
             depot.motifs = [*depot.motifs, f"rejeté par l'assistante le {format_datetime_paris(maintenant)} : {motif}"]
             return depot
 
-    return retry_on_conflict(record)
+    depot = retry_on_conflict(record)
+    log.info("Dépôt n° %s rejeté par l'assistante (motif conservé sur le dépôt).", depot.id)  # her words stay in the row
+    return depot

@@ -8,6 +8,7 @@ once; the ``document`` row keeps the template's SHA-256 for the auditor.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,8 @@ class DocumentSpec:
     quand: Callable[[Any, Any], datetime] = lambda row, data: data.emis_le  # the mail's time, from (row, data)
     details: Callable[[Session, Any], dict[str, Any]] = lambda session, row: {}  # more fields of the mail's key
     pdf: bool = True
+    journal: Callable[[Any, Any], str] | None = None  # the log's French line from (row, data), from what is in hand
+    logger: str = "aap.documents"                 # the stage's logger that says it
 
 
 @dataclass
@@ -59,11 +62,11 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
             workers: int = 1, sans_adresse: Callable[[Any], Any] = lambda row: row.id) -> Production:
     """Make every document of ``spec`` still missing, record it, and queue its mail if it has one."""
     with factory() as session:
-        jobs = {}
+        jobs, rows = {}, {}
         for row in session.scalars(spec.a_faire()):
             data = spec.donnees(session, row)
             out = storage.ensure_dir(spec.dossier(row)) / f"{spec.fichier(row, data)}.docx"
-            jobs[row.id] = (data, out)
+            jobs[row.id], rows[row.id] = (data, out), row
     report = Production()
     if not jobs:
         return report
@@ -78,6 +81,7 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
     report.pdf = sum(documents[k] != docx[k] for k in docx)
     sha256 = template_sha256(spec.modele)
     table = spec.chemin.class_
+    lines: list[tuple[int, str]] = []
     with transaction(factory) as session:
         for row_id, (data, _) in jobs.items():
             chemin = str(documents[row_id].relative_to(storage.root))
@@ -89,12 +93,19 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
             session.add(Document(nature=spec.nature, objet_id=row_id, chemin=chemin, modele=spec.modele,
                                  modele_sha256=sha256))
             report.produits.append(documents[row_id].name)
+            line = spec.journal(rows[row_id], data) if spec.journal else f"Document {documents[row_id].name} rédigé."
+            lines.append((logging.INFO, line))
             if spec.notification is None:
                 continue
             row = session.get(table, row_id)
             if not recipients(session, spec.notification, row):
                 report.sans_adresse.append(sans_adresse(row))
+                lines.append((logging.WARNING, f"{documents[row_id].name} : aucune adresse électronique valable pour "
+                                               "l'envoyer, à transmettre autrement."))
                 continue
             notify(session, spec.notification, row, spec.contexte(data), pieces_jointes=[chemin],
                    maintenant=spec.quand(row, data), **spec.details(session, row))
+    log = logging.getLogger(spec.logger)
+    for level, line in lines:  # once committed
+        log.log(level, line)
     return report

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -38,9 +39,10 @@ from models.suivi import (
     planned_echeances,
     statut_bilan,
 )
-from francais.formats import format_date
+from francais.formats import compte, format_date
 from templates.suivi_mails import demande_context, digest_context, relance_context
 
+log = logging.getLogger("aap.echeancier")
 PARIS = ZoneInfo("Europe/Paris")
 FIN_PROCHE_JOURS = 60
 
@@ -63,10 +65,13 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
     jour = maintenant.astimezone(PARIS).date()
     report = EcheancierReport(jour)
     retry_on_conflict(lambda: _open_echeances(factory, report))
+    if report.ouvertes:
+        log.info("Échéancier du %s : %s.", format_date(jour), compte(report.ouvertes, "échéance ouverte", "échéances ouvertes"))
     with factory() as session:
         ids = list(session.scalars(select(Echeance.id).order_by(Echeance.due_le, Echeance.id)))
     for echeance_id in ids:
-        retry_on_conflict(lambda: _send_due(factory, storage, echeance_id, jour, maintenant, report))
+        for level, line in retry_on_conflict(lambda: _send_due(factory, storage, echeance_id, jour, maintenant, report)):
+            log.log(level, line)
     with transaction(factory) as session:
         _late_and_ending(session, jour, report)
         report.echecs = failed_lines(session)
@@ -77,10 +82,17 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
                                  echecs=report.echecs, en_attente=report.en_attente)
         # one digest a day; a later run of the same day that sent something new sends its own
         first = notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour)
+        digest = first
         if first is None and report.envois:
             empreinte = hashlib.sha256("\n".join(report.envois).encode()).hexdigest()[:12]
-            notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour,
-                   suite=f":{empreinte}")
+            digest = notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour,
+                            suite=f":{empreinte}")
+    for retard in report.retards:
+        log.info("Bilan en retard : %s.", retard)
+    if report.a_corriger:  # their errors quote what the porteur typed: the digest lists them
+        log.info("Bilans reçus avec erreurs, à corriger : %s.", len(report.a_corriger))
+    log.info("Récapitulatif de l'échéancier du %s %s.", format_date(jour),
+             "mis en file pour l'assistante" if digest is not None else "déjà envoyé aujourd'hui : rien de nouveau")
     return report
 
 
@@ -112,7 +124,10 @@ def _open_echeances(factory: sessionmaker[Session], report: EcheancierReport) ->
                     report.ouvertes += 1
 
 
-def _send_due(factory, storage: Storage, echeance_id: int, jour: date, maintenant: datetime, report: EcheancierReport) -> None:
+def _send_due(factory, storage: Storage, echeance_id: int, jour: date, maintenant: datetime,
+              report: EcheancierReport) -> list[tuple[int, str]]:
+    """Queue what is due for one échéance; return the log's (level, French line) of each, said once committed."""
+    lines: list[tuple[int, str]] = []
     with transaction(factory) as session:
         e = session.get(Echeance, echeance_id)
         c = e.convention
@@ -141,9 +156,13 @@ def _send_due(factory, storage: Storage, echeance_id: int, jour: date, maintenan
             if not contact:
                 report.envois.append(f"{what} — aucune adresse électronique connue : à envoyer par courrier "
                                      f"(formulaire : {e.formulaire_chemin})")
+                lines.append((logging.WARNING, f"{what[0].upper()}{what[1:]} : aucune adresse électronique connue, "
+                                               "à envoyer par courrier."))
             elif notify(session, kind, e, context, maintenant=maintenant, pieces_jointes=[e.formulaire_chemin],
                         **details):
                 report.envois.append(what)
+                lines.append((logging.INFO, f"{what[0].upper()}{what[1:]} : mise en file d'envoi."))
+    return lines
 
 
 def _mail_args(e: Echeance, c: Convention) -> dict:

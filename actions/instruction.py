@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -27,7 +28,7 @@ from models.instruction import (
     salary_ceiling,
     to_decimal,
 )
-from francais.formats import format_decimal_fr
+from francais.formats import compte, format_decimal_fr
 from templates.note_instruction import (
     ConstatLigne,
     NoteInstructionData,
@@ -35,6 +36,7 @@ from templates.note_instruction import (
     note_context,
 )
 
+log = logging.getLogger("aap.instruction")
 INSTRUCTIBLE = {DossierStatut.INCOMPLET, DossierStatut.COMPLET, DossierStatut.INSTRUIT, DossierStatut.AJOURNE}
 
 
@@ -52,19 +54,24 @@ def instruct_appel(factory: sessionmaker[Session], storage: Storage, annee: int,
         appel, cfg = load_appel(session, annee)
         ids = list(session.scalars(select(Dossier.id).where(Dossier.appel_id == appel.id).order_by(Dossier.seq)))
     for dossier_id in ids:
-        retry_on_conflict(lambda: _instruct_one(factory, appel.id, cfg, dossier_id, maintenant, report))
+        line = retry_on_conflict(lambda: _instruct_one(factory, appel.id, cfg, dossier_id, maintenant, report))
+        if line is not None:
+            log.log(*line)
     report.notes = render_notes(factory, storage, annee, pdf=pdf)
     return report
 
 
-def _instruct_one(factory, appel_id: int, cfg: AppelConfig, dossier_id: int, maintenant: datetime, report: InstructionReport) -> None:
+def _instruct_one(factory, appel_id: int, cfg: AppelConfig, dossier_id: int, maintenant: datetime,
+                  report: InstructionReport) -> tuple[int, str] | None:
+    """Instruct one dossier if its inputs changed; return the log's (level, French line), None when it is past instruction."""
     with transaction(factory) as session:
         dossier = session.get(Dossier, dossier_id)
         if dossier.statut is DossierStatut.HORS_DELAI and not dossier.admis:
             report.hors_delai_non_admis.append(dossier.numero)
-            return
+            return logging.WARNING, (f"Dossier {dossier.numero} non instruit : reçu hors délai et non admis "
+                                     "(« aap dossier admettre »).")
         if dossier.statut not in INSTRUCTIBLE | {DossierStatut.HORS_DELAI}:
-            return
+            return None
         depots = counted_depots(dossier, list(dossier.depots))
         formulaire = latest_form(depots)
         inputs = {
@@ -79,7 +86,7 @@ def _instruct_one(factory, appel_id: int, cfg: AppelConfig, dossier_id: int, mai
         )
         if previous is not None and previous.empreinte == empreinte:
             report.inchanges.append(dossier.numero)
-            return
+            return logging.INFO, f"Dossier {dossier.numero} inchangé depuis son instruction : rien à refaire."
         constats = examine_dossier(
             formulaire=formulaire, pieces_manquantes=list(dossier.pieces_manquantes), siret=dossier.porteur.siret,
             contact_email=dossier.porteur.contact_email, plafond_etp=cfg.commande.plafond_salaire_charge_etp,
@@ -96,6 +103,10 @@ def _instruct_one(factory, appel_id: int, cfg: AppelConfig, dossier_id: int, mai
             dossier.statut = advance(dossier.statut, DossierStatut.INSTRUIT)
         dossier.mis_a_jour_le = maintenant
         report.instruits.append(dossier.numero)
+        bloquants = sum(c.gravite is Gravite.BLOQUANT for c in constats)
+        version = f" (version {previous.version + 1})" if previous else ""
+        return logging.INFO, (f"Dossier {dossier.numero} instruit{version} : avis {avis.value}, "
+                              f"{compte(bloquants, 'constat bloquant', 'constats bloquants')}.")
 
 
 @dataclass(frozen=True)
@@ -132,7 +143,10 @@ def admit_late_dossier(factory: sessionmaker[Session], annee: int, numero: str, 
             return Admission(numero, dossier.statut, True,
                              f"dossier {numero} admis à l'instruction (statut : {dossier.statut.value})")
 
-    return retry_on_conflict(record)
+    admission = retry_on_conflict(record)
+    if admission.nouvelle:  # her reason stays on the dossier
+        log.info("Dossier %s reçu hors délai admis à l'instruction par l'assistante.", admission.numero)
+    return admission
 
 
 def render_notes(factory: sessionmaker[Session], storage: Storage, annee: int, *, pdf: bool) -> int:
@@ -145,7 +159,8 @@ def render_notes(factory: sessionmaker[Session], storage: Storage, annee: int, *
         .where(Dossier.appel_id == appel.id, Instruction.note_chemin.is_(None)),
         dossier=lambda i: f"instruction/{annee}", fichier=lambda i, data: f"note_{data.dossier_numero}_v{i.version}",
         donnees=lambda session, i: note_data(session, appel, cfg, session.get(Dossier, i.dossier_id), i),
-        contexte=note_context,
+        contexte=note_context, logger="aap.instruction",
+        journal=lambda i, data: f"Note d'instruction du dossier {data.dossier_numero} rédigée (version {i.version}).",
     )
     return len(produce(factory, storage, note, pdf=pdf).produits)
 

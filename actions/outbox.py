@@ -1,6 +1,7 @@
 """The outbox: queue a message with the change that causes it; send what is pending, once."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,7 +21,10 @@ from adapters.smtp import (
 )
 from config.organisme import current_organisme
 from config.settings import Settings
+from models.adresse import sans_adresses
 from models.courriel import STATUT_LIBELLES, Courriel, CourrielStatut, nature_of
+
+log = logging.getLogger("aap.outbox")
 
 CHUNK = 50  # rows claimed and sent over one connection at a time
 MAX_ATTEMPTS = 5  # transient failures before a mail is given up (« en échec »)
@@ -154,21 +158,37 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
     def on_result(m: OutgoingMail, outcome: SendOutcome | None) -> None:
         row = rows[m.key]
         values = {"reserve_par": None}
+        quoi = mail_label(row.cle)
         if outcome is None:
             values |= {"statut": CourrielStatut.SENT, "envoye_le": datetime.now(timezone.utc), "erreur": None}
             report.envoyes += 1
+            level, line = logging.INFO, f"{quoi} envoyé."
         elif outcome.transient and row.tentatives < max_attempts:
             values |= {"statut": CourrielStatut.PENDING, "erreur": outcome.reason[:2000]}
             report.en_attente += 1
+            level, line = logging.WARNING, (f"{quoi} non envoyé : {_raison(outcome.reason)} ; "
+                                            "nouvel essai au prochain passage.")
         else:
             reason = outcome.reason if not outcome.transient else (
                 f"abandonné après {row.tentatives} tentatives : {outcome.reason}")
             values |= {"statut": CourrielStatut.FAILED, "erreur": reason[:2000]}
             report.echecs += 1
+            level, line = logging.WARNING, f"{quoi} en échec : {_raison(reason)}."
         with transaction(factory) as s:
             s.execute(update(Courriel).where(Courriel.id == row.id).values(**values))
+        log.log(level, line)
 
     send_batch(mail, outgoing, on_result)
+
+
+def mail_label(cle: str) -> str:
+    """« Courriel « attestation de dépôt » (AAP-2018-0007) »: the kind and the key, never the recipient."""
+    return f"Courriel « {nature_of(cle)} » ({cle.split(':', 1)[-1]})"
+
+
+def _raison(reason: str) -> str:
+    """An error as a log line may show it: no address, one line, bounded."""
+    return " ".join(sans_adresses(reason).split())[:300].rstrip(" .")
 
 
 def list_courriels(session: Session, statut: CourrielStatut | None = None, *, recents_d_abord: bool = False,

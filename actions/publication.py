@@ -1,6 +1,7 @@
 """Publishing a call: its row, its dossier de réponse, its announcement to known porteurs."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -19,8 +20,10 @@ from models.appel import Appel
 from models.convention import Convention, requires_new_call
 from models.dossier import Dossier
 from models.porteur import Porteur
-from francais.formats import format_datetime_paris
+from francais.formats import compte, format_datetime_paris
 from templates.mails import annonce_context
+
+log = logging.getLogger("aap.publication")
 
 
 @dataclass
@@ -66,7 +69,14 @@ def publish_appel(
             annonces = _announce(session, appel, cfg, formulaire.name, maintenant)
             return PublicationReport(appel.id, cree, formulaire, annonces)
 
-    return retry_on_conflict(record)
+    report = retry_on_conflict(record)
+    annonces = compte(report.annonces, "annonce mise en file d'envoi", "annonces mises en file d'envoi")
+    if report.cree:
+        log.info("Appel %s publié : date limite le %s, dossier de réponse %s, %s.", cfg.annee,
+                 format_datetime_paris(cfg.date_limite_utc()), formulaire.name, annonces)
+    else:
+        log.info("Appel %s déjà publié : %s.", cfg.annee, annonces)
+    return report
 
 
 def _announce(session: Session, appel: Appel, cfg: AppelConfig, formulaire_nom: str, maintenant: datetime) -> int:

@@ -14,6 +14,7 @@ message over a limit is not parsed: ``limite`` holds the French reason, and its 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, replace
@@ -23,7 +24,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parsedate_to_datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Iterator
 
 from adapters.library_errors import french_detail
@@ -152,13 +153,25 @@ def iter_mailbox(path: Path) -> list[Path]:
         raise BoiteIntrouvable(f"La boîte aux lettres n'est pas un dossier : {path}")
     maildir_parts = [path / "new", path / "cur"]
     if any(part.is_dir() for part in maildir_parts):
-        candidates = [f for part in maildir_parts if part.is_dir() for f in part.iterdir()]
+        folders, wanted = [part for part in maildir_parts if part.is_dir()], lambda name: True
     else:
-        candidates = [f for f in path.iterdir() if f.suffix.lower() == ".eml"]
-    found = [
-        f for f in candidates if not f.name.startswith(".") and not f.is_symlink() and f.is_file()
-    ]
-    return sorted(found, key=lambda f: (f.name, str(f)))
+        folders, wanted = [path], lambda name: name.lower().endswith(".eml")
+    found = []
+    for folder in folders:  # the directory's own file types: no system call per file (a re-scan lists thousands)
+        with os.scandir(folder) as entries:
+            found.extend((entry.name, entry.path) for entry in entries
+                         if not entry.name.startswith(".") and wanted(entry.name) and entry.is_file(follow_symlinks=False))
+    return [Path(full) for _, full in sorted(found)]
+
+
+MAILDIR_INFO = ":2,"
+"""What a Maildir adds to a message's name when it moves from new/ to cur/, before its flags (``:2,S``)."""
+
+
+def stable_name(path: Path) -> str:
+    """A message file's name without its Maildir flags: the same in new/ and in cur/, whatever its flags."""
+    name = path.name if isinstance(path, PurePath) else os.path.basename(path)
+    return name.partition(MAILDIR_INFO)[0]
 
 
 def delivery_time(path: Path) -> datetime:
@@ -630,4 +643,5 @@ __all__ = [
     "iter_mailbox",
     "parse_message",
     "safe_filename",
+    "stable_name",
 ]

@@ -37,6 +37,12 @@ def format_decimal_fr(valeur: Decimal) -> str:
     return format_decimal(valeur, locale=LOCALE, decimal_quantization=False)
 
 
+def compte(n: int, singulier: str, pluriel: str) -> str:
+    """``compte(3, "pièce manquante", "pièces manquantes")`` -> ``"3 pièces manquantes"``; 0 and 1 take the
+    singular, as French does (« 0 constat bloquant »); thousands grouped (``"10 000 messages lus"``)."""
+    return f"{format_decimal(n, locale=LOCALE)} {singulier if abs(n) < 2 else pluriel}"
+
+
 def format_objectif(valeur: Decimal) -> str:
     """A target counted in people or partnerships, as people write it: the whole number that meets it.
 

@@ -19,6 +19,8 @@ _MAX_ADDRESS, _MAX_LOCAL = 254, 64
 _HEADERS = HeaderRegistry()
 _ADDRESS_LIKE = re.compile(r"[^\s<>\"',;:()]+@[^\s<>\"',;:()]+")
 
+MASQUE = "[adresse]"
+
 VIDE = "adresse vide"
 SAUT_DE_LIGNE = "saut de ligne dans l'adresse (il pourrait ajouter un destinataire ou un en-tête)"
 CONTROLE = "caractère de contrôle ou invisible dans l'adresse"
@@ -32,6 +34,12 @@ TROP_LONGUE = "adresse trop longue"
 MAL_FORMEE = "adresse mal formée (attendu : nom@domaine.fr)"
 EN_TETE_ILLISIBLE = "en-tête d'adresse illisible"
 NOM_TROMPEUR = "le nom affiché contient une adresse ou des chevrons : il est ignoré"
+
+
+def sans_adresses(texte: str) -> str:
+    """``texte`` with every e-mail address in it replaced by « [adresse] »: what a log may say of an error
+    (an SMTP server's refusal names its recipient; the logs hold no personal data)."""
+    return _ADDRESS_LIKE.sub(MASQUE, texte)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import BigInteger, Date, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from config.refus import Refus
@@ -146,6 +146,22 @@ class Reception(Base):
     doublon: Mapped[bool]
     recu_le: Mapped[datetime]
 
+
+
+class FichierLu(Base):
+    """A message file the intake has read, as the file system describes it: a later run skips a file whose
+    name, size and modification time are unchanged without opening it. ``nom`` is the file's stable name
+    (a Maildir name without its flags: the same in new/ and cur/)."""
+
+    __tablename__ = "fichier_lu"
+    __table_args__ = (UniqueConstraint("appel_id", "nom"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appel_id: Mapped[int] = mapped_column(ForeignKey("appel.id"))
+    nom: Mapped[Texte]
+    taille: Mapped[int] = mapped_column(BigInteger)
+    modifie_ns: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[Sha256]
 
 class Piece(Base):
     __tablename__ = "piece"

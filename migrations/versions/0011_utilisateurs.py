@@ -1,7 +1,7 @@
 """back office: accounts, sessions, failed sign-ins; who asked for each passage
 
 Revision ID: 0011
-Revises: 0009 (to be re-pointed at 0010 when the intake's migration lands)
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from models.base import UTCDateTime
 
 revision = '0011'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

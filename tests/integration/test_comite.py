@@ -782,3 +782,45 @@ def test_the_non_retenu_letter_lists_the_blocking_findings_as_a_french_bulleted_
             f"entreprises ;\n  - {items[1]}\n") in body
     retained = docx.Document(str(campagne.storage.root / "decisions/2018/DEC-2018-001-20171211.docx"))
     assert intro not in [fr(p.text) for p in retained.paragraphs]
+
+
+def test_instruction_and_the_comite_say_in_french_what_they_did_for_each_dossier(campagne, caplog):
+    import logging
+
+    campagne.by_mail(FAVORABLE, paris(6, 10))
+    campagne.by_mail(SANS_DEPLACEMENTS, paris(6, 11), budget_deplacements=Decimal("0"))
+    campagne.intake()
+    campagne.by_post(FAVORABLE, paris(6, 15))
+    campagne.by_post(SANS_DEPLACEMENTS, paris(6, 15))
+    caplog.set_level(logging.INFO, logger="aap")
+
+    campagne.instruct()
+    campagne.instruct()
+    pack = campagne.prepare()
+    with pytest.raises(DecisionsRefusees):
+        campagne.record(campagne.fill(pack.synthese, {"2018-001": ("Retenu", "")}, "incomplete.xlsx"))
+    campagne.record(campagne.fill(pack.synthese, {"2018-001": ("Retenu", ""),
+                                                  "2018-002": ("Ajourné", QUESTIONS)}))
+    campagne.notify_and_send()
+
+    said = [(r.name, r.levelname, fr(r.getMessage())) for r in caplog.records if r.name.startswith("aap.")]
+    instruction = [line for name, _, line in said if name == "aap.instruction"]
+    assert instruction[:2] == ["Dossier 2018-001 instruit : avis favorable, 0 constat bloquant.",
+                               "Dossier 2018-002 instruit : avis défavorable, 2 constats bloquants."]
+    assert sorted(instruction[2:4]) == ["Note d'instruction du dossier 2018-001 rédigée (version 1).",
+                                        "Note d'instruction du dossier 2018-002 rédigée (version 1)."]
+    assert instruction[4:] == ["Dossier 2018-001 inchangé depuis son instruction : rien à refaire.",
+                               "Dossier 2018-002 inchangé depuis son instruction : rien à refaire."]
+    comite = [(level, line) for name, level, line in said if name == "aap.comite"]
+    assert comite == [
+        ("INFO", "Dossier de séance du comité du 11 décembre 2017 préparé : 2 dossiers (synthese_comite_2017-12-11.xlsx)."),
+        ("WARNING", "Décisions du comité refusées, aucune enregistrée : 1 problème."),
+        ("WARNING", "Décisions refusées : ligne 7, dossier 2018-002 : décision non renseignée."),
+        ("INFO", f"Dossier 2018-001 ({FAVORABLE.nom}) : retenu."),
+        ("INFO", f"Dossier 2018-002 ({SANS_DEPLACEMENTS.nom}) : ajourné, réponse attendue avant le 26 décembre 2017."),
+        ("INFO", "Lettre de décision DEC-2018-001-20171211 rédigée pour le dossier 2018-001 (retenu)."),
+        ("INFO", "Lettre de décision DEC-2018-002-20171211 rédigée pour le dossier 2018-002 (ajourné)."),
+    ]
+    assert [line for name, _, line in said if name == "aap.outbox"] == [
+        "Courriel « lettre de décision » (2018-001:2017-12-11) envoyé.",
+        "Courriel « lettre de décision » (2018-002:2017-12-11) envoyé."]

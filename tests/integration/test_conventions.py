@@ -836,3 +836,38 @@ def test_a_modification_repeating_part_of_an_earlier_one_lists_only_what_changes
     assert convention_history_of(bureau, "CONV-2018-002")["CONV-2018-002-A2"] == [
         "Référent remplacé : Lucie Martin par Inès Girard"]
     assert again.numero is None
+
+
+def test_conventions_and_avenants_say_in_french_what_they_did_and_what_was_refused(bureau, deux, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="aap")
+    bureau.establish()
+    render_pending_conventions(bureau.factory, bureau.storage, pdf=False)
+    bureau.sign("CONV-2018-001")
+    bureau.prolong("CONV-2018-001", 2019)
+    bureau.prolong("CONV-2018-001", 2020)
+    with pytest.raises(RenouvellementsEpuises):
+        bureau.prolong("CONV-2018-001", 2021)
+    bureau.modify("CONV-2018-001", Modification(remplacements={"Anne Dupont": "Inès Girard"}), date(2020, 5, 4))
+
+    said = [(r.levelname, fr(r.getMessage())) for r in caplog.records if r.name.startswith("aap.conventions")]
+    assert said[:4] == [
+        ("INFO", f"Convention CONV-2018-001 établie pour le dossier 2018-001 ({UN_ETP.nom})."),
+        ("INFO", f"Convention CONV-2018-002 établie pour le dossier 2018-002 ({BINOME.nom})."),
+        ("INFO", f"Convention CONV-2018-001 rédigée pour le dossier 2018-001 ({UN_ETP.nom})."),
+        ("INFO", f"Convention CONV-2018-002 rédigée pour le dossier 2018-002 ({BINOME.nom})."),
+    ]
+    assert said[4:] == [
+        ("INFO", "Convention CONV-2018-001 signée le 28 décembre 2017."),
+        ("INFO", "Convention CONV-2018-001 : avenant CONV-2018-001-A1 établi : convention renouvelée du "
+                 "1er janvier 2019 au 31 décembre 2019."),
+        ("INFO", "Convention CONV-2018-001 : avenant CONV-2018-001-A2 établi : convention renouvelée du "
+                 "1er janvier 2020 au 31 décembre 2020."),
+        ("WARNING", "Renouvellement de la convention CONV-2018-001 refusé : la convention CONV-2018-001 a déjà été "
+                    "renouvelée 2 fois (avenant CONV-2018-001-A1 du 15 novembre 2018 et avenant CONV-2018-001-A2 du "
+                    "14 novembre 2019) : elle ne peut plus l'être ; la structure doit répondre à un nouvel appel à "
+                    "projets."),
+        ("INFO", "Avenant CONV-2018-001-A3 établi pour la convention CONV-2018-001 : modification (1 changement)."),
+    ]
+    assert not any("Dupont" in line or "Girard" in line for _, line in said)  # the référents' names stay in the avenant

@@ -138,7 +138,11 @@ def test_attestation_numbers_are_gapless_and_rerun_sends_nothing_twice(factory, 
     assert len(sink.messages()) == 5
 
 
-def test_smtp_outage_leaves_mail_pending_with_the_error_then_next_run_sends(factory, storage, appel, sink, mail, maildir, tmp_path):
+def test_smtp_outage_leaves_mail_pending_with_the_error_then_next_run_sends(factory, storage, appel, sink, mail, maildir, tmp_path,
+                                                                           caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="aap")
     deliver_complete(maildir, tmp_path / "f", porteur(20), paris(5, 8))
     sink.refuse = True
     run_intake(factory, storage, maildir, mail)
@@ -146,6 +150,9 @@ def test_smtp_outage_leaves_mail_pending_with_the_error_then_next_run_sends(fact
         courriel = s.scalar(select(Courriel).where(Courriel.cle.like("attestation:%")))
         assert courriel.statut is CourrielStatut.PENDING
         assert "451" in courriel.erreur
+    [warning] = _aap_lines(caplog, logging.WARNING)
+    assert warning.startswith("Courriel « attestation de dépôt » (AAP-2018-0001) non envoyé : ")
+    assert "451" in warning and warning.endswith(" ; nouvel essai au prochain passage.")
 
     sink.refuse = False
     sent = send_pending(factory, mail, storage.root)
@@ -247,3 +254,85 @@ def test_sa_ties_a_waiting_depot_to_a_porteur_and_its_attestation_goes_out(facto
     assert message["To"].addresses[0].addr_spec == "secretariat@inconnu.example.org"
     with pytest.raises(SaisieRefusee, match="déjà rattaché"):
         attach_depot(factory, 2018, depot.id, siret=p.siret, nom=None, maintenant=paris(8, 10))
+
+
+
+def _aap_lines(caplog, level: int | None = None) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if (r.name == "aap" or r.name.startswith("aap.")) and (level is None or r.levelno == level)]
+
+
+def test_the_intake_says_in_french_one_line_per_depot_document_and_mail_and_never_an_address(
+    factory, storage, appel, sink, mail, maildir, tmp_path, caplog
+):
+    import logging
+    import re
+
+    from adapters.mailbox import Limites
+
+    caplog.set_level(logging.INFO, logger="aap")
+    known, refused, late = porteur(1, referents=2), porteur(2), porteur(3)
+    deliver_complete(maildir, tmp_path / "f", known, paris(5, 9))
+    deliver_complete(maildir, tmp_path / "f", known, paris(5, 9, 0, 1), to="aap@plie.example.org")  # a duplicate
+    deliver_complete(maildir, tmp_path / "f", refused, paris(5, 10))
+    deliver(maildir, sender="inconnu@example.org", when=paris(5, 11), message_id="<x@example.org>",
+            attachments=[("lettre.pdf", cvs(known)[0][1])])
+    big = deliver(maildir, sender="gros@example.org", when=paris(5, 12), message_id="<gros@example.org>",
+                  attachments=[("gros.pdf", b"%PDF-1.4\n" + b"0" * 300_000)])
+    deliver_complete(maildir, tmp_path / "f", late, paris(7, 17, 5))
+    sink.refused_recipients = {refused.email}
+    limites = Limites(taille_message=200_000)
+    run_intake(factory, storage, maildir, mail, limites=limites)
+    deliver(maildir, sender="usurpateur@example.org", when=paris(8, 9), message_id="<u@example.org>",
+            attachments=[("dossier.xlsx", form_bytes(tmp_path / "f", known, contact_email="usurpateur@example.org")),
+                         *cvs(known)])
+    run_intake(factory, storage, maildir, mail, limites=limites)
+
+    lines = _aap_lines(caplog)
+    assert not [line for line in lines if "@" in line]
+    with factory() as s:
+        depots = sorted(s.scalars(select(Depot.id)))
+    said = [int(m.group(1)) for m in (
+        re.match(r"(?:Dépôt n° |Message \S+ conservé sans être enregistré \(dépôt n° )(\d+)", line) for line in lines) if m]
+    assert sorted(said) == depots == [1, 2, 3, 4, 5, 6]  # one line per dépôt, and only one
+    for expected in [
+        "Dépôt n° 1 enregistré : dossier 2018-001 (Structure d'insertion n° 1), incomplet (1 pièce manquante), "
+        "dans les délais.",
+        "Dépôt n° 3 non identifié (message " f"{paris(5, 11).timestamp():.0f}",
+        "Dépôt n° 5 enregistré : dossier 2018-003 (Structure d'insertion n° 3), incomplet (1 pièce manquante), "
+        "hors délai.",
+        "Dépôt n° 6 à vérifier : expéditeur inconnu pour cette structure (Structure d'insertion n° 1).",
+        "Attestation AAP-2018-0001 rédigée pour le dossier 2018-001.",
+        "Courriel « attestation de dépôt » (AAP-2018-0001) envoyé.",
+        "Boîte relevée : 6 messages lus, 3 nouveaux dépôts, 0 déjà enregistré, 1 doublon, "
+        "2 en attente de l'assistante, 1 hors délai.",
+    ]:
+        assert [line for line in lines if line.startswith(expected)], expected
+    assert [line for line in lines if re.fullmatch(r"Message \S+ : doublon du dépôt n° 1, rien de nouveau\.", line)]
+    warnings = _aap_lines(caplog, logging.WARNING)
+    assert warnings == [
+        f"Message {big.name} conservé sans être enregistré (dépôt n° 4, en attente de l'assistante) : "
+        "message trop volumineux (0,4 Mo ; au plus 0,2 Mo).",
+        "Courriel « attestation de dépôt » (AAP-2018-0002) en échec : destinataire refusé : [adresse] "
+        "(550 5.1.1 destinataire inconnu).",
+    ]
+
+
+def test_publishing_the_call_says_so_in_french_with_its_deadline_and_announcements(factory, storage, cfg, caplog):
+    import logging
+
+    from actions.publication import publish_appel, register_known_porteur
+    from tests.conftest import PUBLICATION
+
+    p = porteur(40)
+    register_known_porteur(factory, siret=p.siret, nom=p.nom, email=p.email)
+    caplog.set_level(logging.INFO, logger="aap")
+
+    publish_appel(factory, storage, cfg, maintenant=PUBLICATION)
+    publish_appel(factory, storage, cfg, maintenant=PUBLICATION)
+
+    assert [line.replace("\u202f", " ") for line in _aap_lines(caplog)] == [
+        "Appel 2018 publié : date limite le 7 décembre 2017 à 17 h 00, dossier de réponse dossier_reponse_2018.xlsx, "
+        "1 annonce mise en file d'envoi.",
+        "Appel 2018 déjà publié : 0 annonce mise en file d'envoi.",
+    ]

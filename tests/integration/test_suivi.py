@@ -8,10 +8,12 @@ each step left behind: the mails in the SMTP sink, the rows, the files.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -138,10 +140,31 @@ ERREURS_C = [
 # --- the story -------------------------------------------------------------------------------
 
 
+@contextmanager
+def said(logger: str = "aap") -> Iterator[list[str]]:
+    """The French lines the ``logger``'s stage logs meanwhile, at INFO and above."""
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(fr(record.getMessage()))
+
+    log, handler = logging.getLogger(logger), Keep(logging.INFO)
+    level = log.level
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
 @dataclass
 class Run:
     report: EcheancierReport
     mails: list[EmailMessage]
+    logs: list[str] = field(default_factory=list)
 
     def to(self, p) -> list[EmailMessage]:
         return [m for m in self.mails if to(m) == p.email]
@@ -155,6 +178,7 @@ class Run:
 class Answer:
     report: IntakeReport
     mails: list[EmailMessage]
+    logs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -204,9 +228,10 @@ class Story:
     def run(self, label: str, day: date, hour: int = 8) -> Run:
         """The échéancier on ``day`` (Paris time), then the outbox."""
         before = len(self.sink.messages())
-        report = run_echeancier(self.factory, self.storage, maintenant=morning(day, hour), sa_email=SA)
-        send_pending(self.factory, self.mail, self.storage.root)
-        self.runs[label] = Run(report, self.sink.messages()[before:])
+        with said() as logs:
+            report = run_echeancier(self.factory, self.storage, maintenant=morning(day, hour), sa_email=SA)
+            send_pending(self.factory, self.mail, self.storage.root)
+        self.runs[label] = Run(report, self.sink.messages()[before:], logs)
         return self.runs[label]
 
     def answer(self, label: str, p, values: dict, pieces: dict[str, bytes], when: datetime, *,
@@ -226,10 +251,11 @@ class Story:
     def intake(self, label: str, maintenant: datetime) -> Answer:
         """What « aap depots relever » does: register, attest or acknowledge, send."""
         before = len(self.sink.messages())
-        report, _ = run_intake(self.factory, self.storage, self.maildir, self.mail, maintenant=maintenant)
-        render_pending_accuses(self.factory, self.storage, pdf=False)
-        send_pending(self.factory, self.mail, self.storage.root)
-        self.answers[label] = Answer(report, self.sink.messages()[before:])
+        with said() as logs:
+            report, _ = run_intake(self.factory, self.storage, self.maildir, self.mail, maintenant=maintenant)
+            render_pending_accuses(self.factory, self.storage, pdf=False)
+            send_pending(self.factory, self.mail, self.storage.root)
+        self.answers[label] = Answer(report, self.sink.messages()[before:], logs)
         return self.answers[label]
 
     # what the SA reads
@@ -760,3 +786,25 @@ def test_a_held_bilan_confirmed_by_the_sa_joins_its_echeance_and_is_acknowledged
     [accuse] = story.answers["après confirmation"].mails
     assert to(accuse) == B.email and entry["bilan"] in accuse["Subject"]
     assert story.queues["fin"] == []
+
+
+
+def test_the_echeancier_and_the_returned_bilans_say_in_french_what_they_did(story):
+    assert sorted(story.runs["15 juillet"].logs[:3]) == [  # the same due date: in the order they were opened
+        f"Demande de bilan mi-parcours 2018 — {CONVENTIONS[p.nom]} ({p.nom}) : mise en file d'envoi." for p in (A, B, C)]
+    assert "Courriel « demande de bilan » (BIL-CONV-2018-001-MI-2018) envoyé." in story.runs["15 juillet"].logs
+    assert story.runs["15 juillet, encore"].logs == [
+        "Récapitulatif de l'échéancier du 15 juillet 2018 déjà envoyé aujourd'hui : rien de nouveau."]
+    late = story.runs["20 août"].logs
+    assert f"Relance n° 2 du bilan mi-parcours 2018 — CONV-2018-002 ({B.nom}) : mise en file d'envoi." in late
+    assert (f"Bilan en retard : CONV-2018-002 ({B.nom}) : bilan mi-parcours 2018 attendu le 30 juillet 2018, "
+            "non reçu (21 jours de retard).") in late
+    assert story.answers["A"].logs[0] == (
+        f"Bilan BIL-2018-0001 reçu : convention CONV-2018-001 ({A.nom}), bilan mi-parcours 2018, conforme.")
+    assert story.answers["C avec erreurs"].logs[0] == (
+        f"Bilan BIL-2018-0002 reçu : convention CONV-2018-003 ({C.nom}), bilan mi-parcours 2018, à corriger (4 erreurs).")
+    assert story.answers["usurpation"].logs[0] == ("Bilan BIL-2018-0004 reçu à vérifier : expéditeur inconnu pour cette "
+                                                   f"structure ({B.nom}, convention CONV-2018-002).")
+    assert "Accusé de réception du bilan BIL-2018-0001 rédigé (convention CONV-2018-001)." in story.answers["A"].logs
+    every = [line for run in [*story.runs.values(), *story.answers.values()] for line in run.logs]
+    assert not [line for line in every if "@" in line]
