@@ -33,6 +33,7 @@ NATURE_LIBELLES = {  # the outbox key's first word → what the SA calls that ma
     "relance": "relance de bilan",
     "accuse": "accusé de réception de bilan",
     "digest": "récapitulatif de l'échéancier",
+    "echec": "passage en échec",
 }
 
 
