@@ -15,6 +15,7 @@ from actions.conventions import final_bilans_received
 from actions.listing import queue_lines, waiting_queue
 from actions.notifications import notify
 from actions.outbox import failed_lines
+from actions.passages import digest_lines
 from adapters.database import retry_on_conflict, transaction
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
@@ -58,10 +59,15 @@ class EcheancierReport:
     fins_prochaines: list[str] = field(default_factory=list)
     echecs: list[str] = field(default_factory=list)  # mails given up, for the SA
     en_attente: list[str] = field(default_factory=list)
+    passages: list[str] = field(default_factory=list)  # runs failed in the last day, or left « en cours »
 
 
-def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime, sa_email: str) -> EcheancierReport:
-    """Idempotent: run it twice the same day, or a month late, and each message goes out once."""
+def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime, sa_email: str,
+                   passages_au: datetime | None = None) -> EcheancierReport:
+    """Idempotent: run it twice the same day, or a month late, and each message goes out once.
+
+    ``passages_au``: the wall clock the runs' own records are read against (they are stamped with it, not with
+    a replayed ``maintenant``); None: ``maintenant``."""
     jour = maintenant.astimezone(PARIS).date()
     report = EcheancierReport(jour)
     retry_on_conflict(lambda: _open_echeances(factory, report))
@@ -75,11 +81,12 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
     with transaction(factory) as session:
         _late_and_ending(session, jour, report)
         report.echecs = failed_lines(session)
+        report.passages = digest_lines(session, au=passages_au or maintenant)
         report.en_attente = [line for annee in session.scalars(select(Appel.annee).order_by(Appel.annee))
                              for line in queue_lines(waiting_queue(session, annee))]
         context = digest_context(jour=jour, envois=report.envois, retards=report.retards, a_corriger=report.a_corriger,
                                  attendus=report.attendus, fins_prochaines=report.fins_prochaines,
-                                 echecs=report.echecs, en_attente=report.en_attente)
+                                 echecs=report.echecs, en_attente=report.en_attente, passages=report.passages)
         # one digest a day; a later run of the same day that sent something new sends its own
         first = notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour)
         digest = first

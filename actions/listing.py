@@ -162,7 +162,7 @@ def depots_since(session: Session, annee: int, after_id: int) -> list[dict[str, 
             "Structure": dossier.porteur.nom if dossier else (dep.expediteur_nom or "non identifiée"),
             "Statut": dossier.statut.value if dossier and dep.statut is DepotStatut.ENREGISTRE else dep.statut.value,
             "Hors délai": "oui" if dep.hors_delai else "non",
-            "Pièces manquantes ou motifs": "; ".join(dict.fromkeys(notes)) or "—",
             "Attestation": dep.attestation.numero if dep.attestation else "—",
+            "Pièces manquantes ou motifs": "; ".join(dict.fromkeys(notes)) or "—",  # the long one last: it fits a screen
         })
     return rows

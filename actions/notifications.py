@@ -84,6 +84,10 @@ NOTIFICATIONS: dict[str, Notification] = {
     "digest_echeancier": Notification(
         "digest_echeancier", lambda sa_email, *, jour, suite="": f"digest:{jour.isoformat()}{suite}",
         lambda s, sa_email: [sa_email], lambda s, sa_email: (None, None)),
+    # one per failed flow run: a retry of the same run (same id) never queues a second one
+    "passage_en_echec": Notification(
+        "passage_en_echec", lambda sa_email, *, deploiement, flow_run_id: f"echec:{deploiement}:{flow_run_id}",
+        lambda s, sa_email: [sa_email], lambda s, sa_email: (None, None)),
 }
 
 

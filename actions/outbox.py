@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,9 +33,17 @@ MAX_ATTEMPTS = 5  # transient failures before a mail is given up (« en échec �
 
 @dataclass
 class SendReport:
+    """What one send did: counts, and why mail is left (the French causes, without addresses or detail)."""
+
     envoyes: int = 0
     en_attente: int = 0
     echecs: int = 0
+    causes_attente: list[str] = field(default_factory=list)
+    causes_echecs: list[str] = field(default_factory=list)
+
+    def note(self, causes: list[str], outcome: SendOutcome) -> None:
+        if outcome.why not in causes:
+            causes.append(outcome.why)
 
 
 def enqueue(
@@ -82,7 +91,7 @@ def mail_settings(settings: Settings) -> MailSettings:
 
 def send_pending(
     factory: sessionmaker[Session], mail: MailSettings, storage_root: Path, *, lease_seconds: int = 600,
-    chunk: int = CHUNK, max_attempts: int = MAX_ATTEMPTS,
+    chunk: int = CHUNK, max_attempts: int = MAX_ATTEMPTS, seulement: Collection[str] | None = None,
 ) -> SendReport:
     """Claim what is pending a few rows at a time, send each chunk over one connection, record each result.
 
@@ -91,12 +100,13 @@ def send_pending(
     those of a process on another machine after ``lease_seconds``. At most the one message in flight at a
     crash can go twice (same Message-ID). A transient failure (4xx, outage) leaves the row pending for the
     next run, ``max_attempts`` times at most; a permanent one (5xx) fails it with its reason.
+    ``seulement``: send only the mails of these keys (one that must leave now), leaving the others' attempts be.
     Uses the wall clock: the lease is about processes, not about the call's calendar."""
     report = SendReport()
     tried: set[int] = set()
     claimant = current_claimant()
     while True:
-        claimed = _claim(factory, claimant, lease_seconds, chunk, tried)
+        claimed = _claim(factory, claimant, lease_seconds, chunk, tried, seulement)
         if not claimed:
             return report
         tried.update(c.id for c in claimed)
@@ -119,7 +129,7 @@ def release_abandoned(factory: sessionmaker[Session], claimant: str) -> int:
 
 
 def _claim(factory: sessionmaker[Session], claimant: str, lease_seconds: int, chunk: int,
-           tried: set[int]) -> list[Courriel]:
+           tried: set[int], seulement: Collection[str] | None = None) -> list[Courriel]:
     release_abandoned(factory, claimant)
     now = datetime.now(timezone.utc)
     claimable = or_(
@@ -131,6 +141,8 @@ def _claim(factory: sessionmaker[Session], claimant: str, lease_seconds: int, ch
         query = select(Courriel.id).where(claimable).order_by(Courriel.id).limit(chunk * 2)
         if tried:  # a row that failed for now waits for the next run, not for this loop
             query = query.where(Courriel.id.not_in(tried))
+        if seulement is not None:
+            query = query.where(Courriel.cle.in_(list(seulement)))
         for cid in session.scalars(query).all():
             won = session.execute(
                 update(Courriel).where(Courriel.id == cid, claimable)
@@ -166,6 +178,7 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
         elif outcome.transient and row.tentatives < max_attempts:
             values |= {"statut": CourrielStatut.PENDING, "erreur": outcome.reason[:2000]}
             report.en_attente += 1
+            report.note(report.causes_attente, outcome)
             level, line = logging.WARNING, (f"{quoi} non envoyé : {_raison(outcome.reason)} ; "
                                             "nouvel essai au prochain passage.")
         else:
@@ -173,6 +186,7 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
                 f"abandonné après {row.tentatives} tentatives : {outcome.reason}")
             values |= {"statut": CourrielStatut.FAILED, "erreur": reason[:2000]}
             report.echecs += 1
+            report.note(report.causes_echecs, outcome)
             level, line = logging.WARNING, f"{quoi} en échec : {_raison(reason)}."
         with transaction(factory) as s:
             s.execute(update(Courriel).where(Courriel.id == row.id).values(**values))

@@ -140,6 +140,19 @@ class BoiteIntrouvable(Refus, FileNotFoundError):
     """The mailbox path does not exist or is not a folder."""
 
 
+def ensure_maildir(path: Path) -> bool:
+    """Create the Maildir (``cur/``, ``new/``, ``tmp/``), its owner's only (0700), unless ``path`` exists; True
+    when it was created. The scheduled intake calls it, so that a fresh installation's first run reads an empty
+    box instead of failing; an existing folder is left exactly as it is."""
+    path = Path(path)
+    if path.exists():
+        return False
+    for part in (path, *(path / sub for sub in ("cur", "new", "tmp"))):
+        part.mkdir(mode=0o700, parents=True, exist_ok=True)
+        part.chmod(0o700)  # mkdir's mode is masked by the umask: say it outright
+    return True
+
+
 def iter_mailbox(path: Path) -> list[Path]:
     """List the messages of a Maildir (new/ and cur/, not tmp/) or of a folder of *.eml.
 

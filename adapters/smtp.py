@@ -34,7 +34,7 @@ import ipaddress
 import mimetypes
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 from email.utils import encode_rfc2231, format_datetime, parseaddr, quote
@@ -98,11 +98,17 @@ class SendOutcome:
     transient: bool
     code: int | None
     reason: str
+    cause: str = field(default="", compare=False)  # the reason's French words without the technical detail
+
+    @property
+    def why(self) -> str:
+        """What a person reads about it (« serveur SMTP injoignable »): the cause, else the whole reason."""
+        return self.cause or self.reason
 
 
-def outcome_for_code(code: int | None, reason: str) -> SendOutcome:
+def outcome_for_code(code: int | None, reason: str, cause: str = "") -> SendOutcome:
     """A 5xx reply is a permanent refusal; a 4xx reply, or no reply at all (connection lost), is transient."""
-    return SendOutcome(transient=not (code is not None and 500 <= code < 600), code=code, reason=reason)
+    return SendOutcome(transient=not (code is not None and 500 <= code < 600), code=code, reason=reason, cause=cause)
 
 
 def make_message_id(key: str, domain: str = "example.org") -> str:
@@ -150,14 +156,16 @@ async def _send_all(
             session.close()
         return
     except Exception as error:  # invalid settings (e.g. sender address)
-        _report_all(mails, on_result, SendOutcome(True, None, f"configuration SMTP invalide : {error}"))
+        _report_all(mails, on_result, SendOutcome(True, None, f"configuration SMTP invalide : {error}",
+                                                     "configuration SMTP invalide"))
         return
     builder = FastMail(config)
     sender_address = parseaddr(settings.sender)[1]
     try:
         for index, mail in enumerate(mails):
             if not connection.session.is_connected:
-                _report_all(mails[index:], on_result, SendOutcome(True, None, "connexion SMTP perdue avant l'envoi"))
+                _report_all(mails[index:], on_result, SendOutcome(True, None, "connexion SMTP perdue avant l'envoi",
+                                                                               "connexion SMTP perdue"))
                 return
             on_result(mail, await _send_one(connection, builder, sender_address, mail))
     finally:
@@ -182,11 +190,11 @@ async def _send_one(
 ) -> SendOutcome | None:
     recipients, refusal = envelope_recipients(mail.to)
     if refusal is not None:
-        return SendOutcome(False, None, refusal)
+        return SendOutcome(False, None, refusal, "destinataire refusé avant l'envoi")
     try:
         message = await _build_message(builder, mail, recipients)
     except Exception as error:
-        return SendOutcome(False, None, f"message impossible à construire : {error}")
+        return SendOutcome(False, None, f"message impossible à construire : {error}", "message impossible à construire")
     try:
         refused, _ = await connection.session.send_message(
             message, sender=sender_address, recipients=recipients
@@ -196,16 +204,17 @@ async def _send_one(
         code = max(codes, default=None)  # one 5xx among them makes the refusal permanent
         return outcome_for_code(code, "destinataire refusé : " + "; ".join(
             f"{e.recipient} ({e.code} {e.message})" for e in error.recipients
-        ))
+        ), "destinataire refusé")
     except aiosmtplib.SMTPResponseException as error:
-        return outcome_for_code(error.code, f"refusé par le serveur SMTP : {error.code} {error.message}")
+        return outcome_for_code(error.code, f"refusé par le serveur SMTP : {error.code} {error.message}",
+                                "refusé par le serveur SMTP")
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
-        return SendOutcome(True, None, f"connexion SMTP perdue : {error}")
+        return SendOutcome(True, None, f"connexion SMTP perdue : {error}", "connexion SMTP perdue")
     if refused:  # some recipients have it: never send it again
         return SendOutcome(False, max(reply.code for reply in refused.values()),
                            "remis en partie ; destinataire refusé : " + "; ".join(
             f"{address} ({reply.code} {reply.message})" for address, reply in refused.items()
-        ))
+        ), "remis en partie, destinataire refusé")
     return None
 
 
@@ -281,10 +290,12 @@ def _connection_error_outcome(error: ConnectionErrors) -> SendOutcome:
     """No session: nothing is wrong with the mails themselves, so each stays transient (bounded by the outbox)."""
     cause = error.__cause__ or error.__context__
     if isinstance(cause, aiosmtplib.SMTPAuthenticationError):
-        return SendOutcome(True, cause.code, f"authentification SMTP refusée : {cause.code} {cause.message}")
+        return SendOutcome(True, cause.code, f"authentification SMTP refusée : {cause.code} {cause.message}",
+                           "authentification SMTP refusée")
     if isinstance(cause, aiosmtplib.SMTPResponseException):
-        return outcome_for_code(cause.code, f"serveur SMTP indisponible : {cause.code} {cause.message}")
-    return SendOutcome(True, None, f"serveur SMTP injoignable : {cause or error.expression}")
+        return outcome_for_code(cause.code, f"serveur SMTP indisponible : {cause.code} {cause.message}",
+                                "serveur SMTP indisponible")
+    return SendOutcome(True, None, f"serveur SMTP injoignable : {cause or error.expression}", "serveur SMTP injoignable")
 
 
 def _report_all(mails: list[OutgoingMail], on_result: ResultCallback, outcome: SendOutcome) -> None:

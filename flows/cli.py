@@ -476,6 +476,8 @@ def echeancier(maintenant: Maintenant = None) -> None:
         typer.echo(f"  à corriger : {line}")
     for line in result["echecs"]:
         typer.echo(f"  courriel en échec : {line}")
+    for line in result["passages"]:
+        typer.echo(f"  passage en échec : {line}")
     _echo_mail(result["courriels"])
 
 
@@ -562,6 +564,33 @@ def courriels(
         sys.stdout.write("\n")
     else:
         typer.echo(courriels_table(rows))
+
+
+@app.command("passages")
+def passages(
+    nombre: Annotated[int, typer.Option("--nombre", metavar="N", help="Combien des derniers passages (20 par défaut).")] = 20,
+    numero: Annotated[Optional[int], typer.Option("--numero", metavar="N", help="Le journal complet de ce passage.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les outils).")] = False,
+) -> None:
+    """Liste les derniers passages (relève, instruction, échéancier…) : statut, message, compte rendu (sans lancer Prefect)."""
+    from actions.passages import recent_passages
+    from flows.runtime import runtime
+    from flows.summary import passages_table
+
+    with runtime().factory() as session:
+        rows = recent_passages(session, limit=nombre, numero=numero)
+    if numero is not None and not rows:
+        _fail(f"aucun passage n° {numero}")
+    if as_json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif numero is not None:
+        r = rows[0]
+        typer.echo(f"{r['nom']} — {r['statut']}" + (f" : {r['message']}" if r["message"] else ""))
+        typer.echo((r["resume"] or "").rstrip())
+        typer.echo(r["journal"] or "(journal vide)")
+    else:
+        typer.echo(passages_table(rows))
 
 
 @courriels_app.command("envoyer")
@@ -686,10 +715,9 @@ def _jour(iso: str) -> str:
 def _echo_mail(report: dict) -> None:
     """The outbox's figures; mail left unsent is said in French and the command ends with code 1."""
     from actions.passages import mail_problem
-    from flows.runtime import runtime
 
     typer.echo(f"Courriels envoyés : {report['envoyes']}, en attente : {report['en_attente']}, en échec : {report['echecs']}.")
-    problem = mail_problem(runtime().factory, report)
+    problem = mail_problem(report)
     if problem:
         typer.echo(f"Attention : {problem}", err=True)
         raise typer.Exit(1)

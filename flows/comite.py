@@ -8,6 +8,7 @@ from pathlib import Path
 from actions.comite import notify_decisions, prepare_comite, record_decisions
 from flows import comptes_rendus
 from flows.mail import send_outbox
+from flows.parametres import Annee, Classeur, DateComite, Maintenant, Sortie
 from flows.passage import etape, passage
 from flows.runtime import parse_moment, runtime
 
@@ -37,13 +38,13 @@ def notify(annee: int, maintenant: str | None) -> int:
 
 
 @passage("preparation-comite", etape="comite", compte_rendu=comptes_rendus.preparation_comite)
-def preparation_comite(annee: int, comite_le: str | None = None, sortie: str | None = None, maintenant: str | None = None) -> dict:
+def preparation_comite(annee: Annee, comite_le: DateComite = None, sortie: Sortie = None, maintenant: Maintenant = None) -> dict:
     """Écrit la synthèse à remplir en séance et le recueil des notes d'instruction."""
     return prepare(annee, comite_le, sortie, maintenant)
 
 
 @passage("decisions-comite", etape="decisions", compte_rendu=comptes_rendus.decisions_comite)
-def decisions_comite(annee: int, fichier: str, date_comite: str | None = None, maintenant: str | None = None) -> dict:
+def decisions_comite(annee: Annee, fichier: Classeur, date_comite: DateComite = None, maintenant: Maintenant = None) -> dict:
     """Enregistre les décisions du classeur rempli (tout ou rien) et notifie chaque porteur."""
     result = record(annee, fichier, date_comite, maintenant)
     result["lettres"] = notify(annee, maintenant)

@@ -19,14 +19,10 @@ def courriels_phrase(report: dict | None) -> str:
         return ""
     parts = [_n(report["envoyes"], "courriel envoyé", "courriels envoyés")]
     if report["en_attente"]:
-        parts.append(_n(report["en_attente"], "en attente"))
+        parts.append(f"{report['en_attente']} en attente")
     if report["echecs"]:
-        parts.append(_n(report["echecs"], "en échec"))
+        parts.append(f"{report['echecs']} en échec")
     return ", ".join(parts)
-
-
-def _summary(title: str, lines: list[str]) -> str:
-    return f"## {title}\n\n" + "\n".join(f"- {line}" for line in lines if line) + "\n"
 
 
 def dossiers_table(annee: int) -> tuple[str, list[dict[str, Any]]]:
@@ -39,10 +35,9 @@ def dossiers_table(annee: int) -> tuple[str, list[dict[str, Any]]]:
         {"Numéro": r["numero"] or f"dépôt {r['depot']}", "Structure": r["porteur"] or "non identifiée",
          "Statut": r["statut"], "Canaux": " + ".join(r["canaux"]) or "—",
          "Reçu le": format_datetime_paris(datetime.fromisoformat(r["recu_le"])),
-         "Hors délai": "oui" if r["hors_delai"] else "non",
-         "Pièces manquantes ou motifs": "; ".join([*r["pieces_manquantes"], *r["motifs"]]) or "—",
+         "Hors délai": "oui" if r["hors_delai"] else "non", "Attestations": len(r["attestations"]),
          "Avis": r.get("avis") or "—", "Décision": r.get("decision") or "—",
-         "Attestations": len(r["attestations"])}
+         "Pièces manquantes ou motifs": "; ".join([*r["pieces_manquantes"], *r["motifs"]]) or "—"}
         for r in rows])
 
 
@@ -65,7 +60,7 @@ def releve(result: dict, params: dict) -> CompteRendu:
         f"non identifiés : {d['non_identifies']}.",
         *[f"Erreur : {e}" for e in d["erreurs"]],
     ]
-    return CompteRendu(_summary(f"Relève des dépôts — appel {annee}", lines), {
+    return CompteRendu(f"Relève des dépôts — appel {annee}", lines, {
         f"depots-{annee}": depots_table(annee, result.get("depots_avant", 0)),
         f"dossiers-{annee}": dossiers_table(annee),
     })
@@ -76,13 +71,13 @@ def depot_saisi(result: dict, params: dict) -> CompteRendu:
     annee = params["annee"]
     lines = [f"{_n(result['attestations']['rendues'], 'attestation rédigée', 'attestations rédigées')}, "
              f"{courriels_phrase(result['courriels'])}."]
-    return CompteRendu(_summary(f"Dépôt de l'appel {annee}", lines), {f"dossiers-{annee}": dossiers_table(annee)})
+    return CompteRendu(f"Dépôt de l'appel {annee}", lines, {f"dossiers-{annee}": dossiers_table(annee)})
 
 
 def publication(result: dict, params: dict) -> CompteRendu:
     lines = ["Appel créé." if result["cree"] else "Appel déjà publié : rien n'a changé.",
              f"{_n(result['annonces'], 'annonce mise', 'annonces mises')} en file ; {courriels_phrase(result['courriels'])}."]
-    return CompteRendu(_summary("Publication de l'appel", lines))
+    return CompteRendu("Publication de l'appel", lines)
 
 
 def instruction(result: dict, params: dict) -> CompteRendu:
@@ -92,7 +87,7 @@ def instruction(result: dict, params: dict) -> CompteRendu:
              f"{_n(result['notes'], 'note rédigée', 'notes rédigées')}.",
              ("Hors délai, non admis : " + ", ".join(result["hors_delai_non_admis"]))
              if result["hors_delai_non_admis"] else ""]
-    return CompteRendu(_summary(f"Instruction — appel {annee}", lines), {f"dossiers-{annee}": dossiers_table(annee)})
+    return CompteRendu(f"Instruction — appel {annee}", lines, {f"dossiers-{annee}": dossiers_table(annee)})
 
 
 def preparation_comite(result: dict, params: dict) -> CompteRendu:
@@ -100,7 +95,7 @@ def preparation_comite(result: dict, params: dict) -> CompteRendu:
     lines = [f"Comité du {format_date(date.fromisoformat(result['comite_le']))} : "
              f"{_n(len(result['dossiers']), 'dossier')} à décider.",
              f"Synthèse : {result['synthese']}", *[f"Ajourné : {a}" for a in result["ajournes"]]]
-    return CompteRendu(_summary(f"Dossier du comité — appel {annee}", lines))
+    return CompteRendu(f"Dossier du comité — appel {annee}", lines)
 
 
 def decisions_comite(result: dict, params: dict) -> CompteRendu:
@@ -110,7 +105,7 @@ def decisions_comite(result: dict, params: dict) -> CompteRendu:
              f"{courriels_phrase(result['courriels'])}.",
              ("Ajournés en attente de leur réponse : " + ", ".join(result["en_attente"])) if result["en_attente"] else "",
              *[f"Avertissement : {a}" for a in result["avertissements"]]]
-    return CompteRendu(_summary(f"Décisions du comité — appel {annee}", lines), {f"dossiers-{annee}": dossiers_table(annee)})
+    return CompteRendu(f"Décisions du comité — appel {annee}", lines, {f"dossiers-{annee}": dossiers_table(annee)})
 
 
 def conventions_table(annee: int | None) -> tuple[str, list[dict[str, Any]]]:
@@ -129,13 +124,13 @@ def conventions(result: dict, params: dict) -> CompteRendu:
     annee = params["annee"]
     lines = [f"Conventions établies : {', '.join(result['conventions']) or 'aucune nouvelle'} ; "
              f"{_n(result['documents'], 'document rédigé', 'documents rédigés')} ; {courriels_phrase(result['courriels'])}."]
-    return CompteRendu(_summary(f"Conventions — appel {annee}", lines), {f"conventions-{annee}": conventions_table(annee)})
+    return CompteRendu(f"Conventions — appel {annee}", lines, {f"conventions-{annee}": conventions_table(annee)})
 
 
 def avenant(result: dict, params: dict) -> CompteRendu:
     line = (f"Avenant {result['avenant']} établi et envoyé pour signature." if result["avenant"]
             else f"Refusé : {result['refus']}" if result["refus"] else f"Déjà traité : {result['deja']}")
-    return CompteRendu(_summary(f"Avenant — convention {params['numero']}", [line, courriels_phrase(result["courriels"])]))
+    return CompteRendu(f"Avenant — convention {params['numero']}", [line, courriels_phrase(result["courriels"])])
 
 
 def echeancier(result: dict, params: dict) -> CompteRendu:
@@ -144,10 +139,24 @@ def echeancier(result: dict, params: dict) -> CompteRendu:
              f"{courriels_phrase(result['courriels'])}."]
     rows = [{"Nature": nature, "Détail": line}
             for nature, key in (("envoi", "envois"), ("retard", "retards"), ("à corriger", "a_corriger"),
-                                ("fin proche", "fins_prochaines"), ("courriel en échec", "echecs"))
+                                ("fin proche", "fins_prochaines"), ("courriel en échec", "echecs"),
+                                ("passage en échec", "passages"))
             for line in result[key]]
-    return CompteRendu(_summary("Échéancier des bilans", lines), {"echeancier": ("Ce que l'échéancier a fait ou relevé", rows)})
+    return CompteRendu("Échéancier des bilans", lines, {"echeancier": ("Ce que l'échéancier a fait ou relevé", rows)})
 
 
 def courriels(result: dict, params: dict) -> CompteRendu:
-    return CompteRendu(_summary("Envoi des courriels en attente", [courriels_phrase(result["courriels"]) + "."]))
+    return CompteRendu("Envoi des courriels en attente", [courriels_phrase(result["courriels"]) + "."])
+
+
+def releve_planifiee(result: dict, params: dict) -> CompteRendu:
+    """The scheduled intake: whether a call was in its window; the intake itself is its subflow's report."""
+    if result["statut"] == "hors fenêtre":
+        quel = f"L'appel {result['appel']} n'est" if result.get("appel") else "Aucun appel n'est"
+        return CompteRendu("Relève planifiée", [f"{quel} dans sa fenêtre de dépôt (de sa publication à 30 jours "
+                                                 "après sa date limite) : rien à relever."])
+    d = result["depots"]
+    return CompteRendu(f"Relève planifiée — appel {result['appel']}", [
+        f"Appel {result['appel']} dans sa fenêtre de dépôt : {_n(d['lus'], 'message lu', 'messages lus')}, "
+        f"{_n(d['depots'], 'nouveau dépôt', 'nouveaux dépôts')}, {courriels_phrase(result['courriels'])} "
+        "(le détail est dans le compte rendu de la relève)."])

@@ -8,6 +8,7 @@ from actions.conventions import AvenantDemande, Modification, establish_conventi
 from actions.depots import SaisieRefusee
 from flows import comptes_rendus
 from flows.mail import send_outbox
+from flows.parametres import Annee, Changements, Instance, Maintenant, NumeroConvention, NumeroDossier, ValideLe
 from flows.passage import etape, passage
 from flows.runtime import parse_moment, runtime
 from models.convention import ConventionEchue, ConventionNonSignee, RenouvellementsEpuises
@@ -52,22 +53,23 @@ def render_documents() -> int:
 
 
 @passage("etablissement-conventions", etape="conventions", compte_rendu=comptes_rendus.conventions)
-def etablissement_conventions(annee: int, dossier: str | None = None, maintenant: str | None = None) -> dict:
+def etablissement_conventions(annee: Annee, dossier: NumeroDossier = None, maintenant: Maintenant = None) -> dict:
     """Établit la convention de chaque dossier retenu et l'envoie pour signature."""
     created = establish(annee, dossier, maintenant)
     return {"conventions": created, "documents": render_documents(), "courriels": send_outbox()}
 
 
 @passage("avenant-prolongation", etape="prolongation", compte_rendu=comptes_rendus.avenant)
-def avenant_prolongation(numero: str, valide_le: str, instance: str | None = None, maintenant: str | None = None) -> dict:
+def avenant_prolongation(numero: NumeroConvention, valide_le: ValideLe, instance: Instance = None,
+                         maintenant: Maintenant = None) -> dict:
     """Renouvelle une convention pour un an par avenant (deux fois au plus)."""
     result = renew(numero, valide_le, instance, maintenant)
     return {**result, "documents": render_documents(), "courriels": send_outbox()}
 
 
 @passage("avenant-modification", etape="modification", compte_rendu=comptes_rendus.avenant)
-def avenant_modification(numero: str, changes: Modification, valide_le: str, instance: str | None = None,
-                         maintenant: str | None = None) -> dict:
+def avenant_modification(numero: NumeroConvention, changes: Changements, valide_le: ValideLe, instance: Instance = None,
+                         maintenant: Maintenant = None) -> dict:
     """Modifie une convention par avenant, sans changer sa période."""
     result = amend(numero, changes, valide_le, instance, maintenant)
     return {**result, "documents": render_documents(), "courriels": send_outbox()}

@@ -8,6 +8,7 @@ from prefect.input import RunInput
 from flows.comite import notify, prepare, record
 from flows.instruction import instruct
 from flows.mail import send_outbox
+from flows.parametres import Annee, AttenteSecondes, Maintenant
 
 
 class DecisionsInput(RunInput):
@@ -18,7 +19,7 @@ class DecisionsInput(RunInput):
 
 
 @flow(name="cycle-appel")
-def cycle_appel(annee: int, maintenant: str | None = None, attente_secondes: int = 14 * 24 * 3600) -> dict:
+def cycle_appel(annee: Annee, maintenant: Maintenant = None, attente_secondes: AttenteSecondes = 14 * 24 * 3600) -> dict:
     """Après la date limite : instruction, dossier du comité, attente des décisions, notifications."""
     instruite = instruct(annee, maintenant)
     pack = prepare(annee, None, None, maintenant)

@@ -1,8 +1,10 @@
 """The scheduled deployments: November publication, intake every 15 minutes in a call's window, daily échéancier.
 
-``aap serve`` serves them from one process against the Prefect server named by ``PREFECT_API_URL``;
-``prefect.yaml`` declares the same ones for a worker (``prefect deploy --all``). The schedules only
-start runs: each flow still decides from the database and the clock whether there is work to do.
+``aap serve`` serves them from one process against the Prefect server named by ``PREFECT_API_URL``: the one
+way to run them (no work pool, no worker). ``prefect.yaml`` declares none, so that ``prefect deploy`` cannot
+take the same names over, and ``aap serve`` refuses to start where a deployment of the same name is bound to
+a work pool. The schedules only start runs: each flow still decides from the database and the clock whether
+there is work to do.
 """
 from __future__ import annotations
 
@@ -17,11 +19,13 @@ from prefect.schedules import Cron
 from prefect.types.entrypoint import EntrypointType
 from sqlalchemy import select
 
+from adapters.mailbox import ensure_maildir
 from config.appel_config import CONFIG_DIR
 from flows import comptes_rendus
 from flows.depots import releve_depots
 from flows.echeancier import echeancier
-from flows.passage import Passage, etape, passage
+from flows.parametres import AnneeOuverte, BoiteFacultative, ConfigAppelFacultative, Maintenant, pour_le_formulaire
+from flows.passage import Passage, etape, log, passage
 from flows.publication import publication
 from flows.runtime import PARIS, parse_moment, runtime
 from models import Appel
@@ -60,32 +64,23 @@ def find_open_appel(annee: int | None, maintenant: str | None) -> int | None:
     return None
 
 
-@passage("releve-planifiee", etape="releve-planifiee")
-def releve_planifiee(maildir: str = "", annee: int | None = None, maintenant: str | None = None) -> dict:
-    """Relève la boîte de dépôt si un appel est dans sa fenêtre (de la publication à 30 jours après la date limite).
-
-    Args:
-        maildir: La boîte Maildir des dépôts ; vide : AAP_MAILDIR, sinon var/boite-depots.
-        annee: L'année de l'appel ; vide : l'appel dont la fenêtre est ouverte.
-        maintenant: Date et heure à utiliser comme « maintenant » (ISO 8601, heure de Paris) ; vide : l'heure réelle.
-    """
+@passage("releve-planifiee", etape="releve-planifiee", compte_rendu=comptes_rendus.releve_planifiee)
+def releve_planifiee(maildir: BoiteFacultative = "", annee: AnneeOuverte = None, maintenant: Maintenant = None) -> dict:
+    """Relève la boîte de dépôt si un appel est dans sa fenêtre (de la publication à 30 jours après la date limite)."""
     ouvert = find_open_appel(annee, maintenant)
     if ouvert is None:
         return {"statut": "hors fenêtre", "appel": annee}
     boite = maildir or os.environ.get("AAP_MAILDIR") or BOITE_PAR_DEFAUT
+    if ensure_maildir(Path(boite)):
+        log.info("Boîte de dépôt absente : créée vide (accès réservé à son propriétaire) : %s", boite)
     return {"statut": "relevé", "appel": ouvert, **releve_depots(boite, ouvert, maintenant)}
 
 
 @passage("publication-planifiee", etape="publication-planifiee")
-def publication_planifiee(config_path: str = "", maintenant: str | None = None) -> dict:
-    """Publie l'appel décrit par ``config_path`` (par défaut config/appels/<année suivante>.toml).
-
-    Args:
-        config_path: L'année de l'appel (2019) ou le fichier de configuration (config/appels/2019.toml) ;
-            vide : AAP_APPEL_CONFIG, sinon l'année qui suit.
-        maintenant: Date et heure à utiliser comme « maintenant » (ISO 8601, heure de Paris) ; vide : l'heure réelle.
-    """
-    return publication(config_path or default_config_path(parse_moment(maintenant)), maintenant)
+def publication_planifiee(config_path: ConfigAppelFacultative = "", maintenant: Maintenant = None) -> dict:
+    """Publie l'appel à projets de l'année qui suit (ou celui indiqué), produit son dossier de réponse et l'annonce."""
+    choisi = str(config_path).strip()
+    return publication(choisi or default_config_path(parse_moment(maintenant)), maintenant)
 
 
 # The flows the deployments run, by the module path their runs are started from (``python -m`` a worker).
@@ -104,6 +99,8 @@ def _deployment(stage: Passage, attribute: str, name: str, description: str) -> 
         entrypoint_type=EntrypointType.MODULE_PATH,
     )
     deployment.entrypoint = f"{__name__}.{attribute}"
+    # Prefect rebuilds the schema from the signature for a deployment: the form's version is set here too
+    deployment._parameter_openapi_schema = pour_le_formulaire(deployment._parameter_openapi_schema)
     return deployment
 
 
@@ -132,15 +129,41 @@ def server_problem(url: str) -> str | None:
     return None if error is None else f"le serveur Prefect ne répond pas à {url} ({type(error).__name__}: {error})"
 
 
+def taken_over(deployments: list[RunnerDeployment]) -> str | None:
+    """Why ``aap serve`` must not serve these (in French): a deployment of the same name on the server is bound
+    to a work pool (someone ran ``prefect deploy``); serving it too would share its runs between a worker and
+    this process, and stopping this process would pause the worker's schedule. None when none is."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    bound = []
+    with get_client(sync_client=True) as client:
+        for d in deployments:
+            try:
+                existing = client.read_deployment_by_name(f"{d.flow_name}/{d.name}")
+            except ObjectNotFound:
+                continue
+            if existing.work_pool_name:
+                bound.append((f"{d.flow_name}/{d.name}", existing.work_pool_name))
+    if not bound:
+        return None
+    noms = ", ".join(f"{nom} (file de travail « {pool} »)" for nom, pool in bound)
+    commandes = " ; ".join(f"prefect deployment delete {nom}" for nom, _ in bound)
+    return (f"déploiement déjà déclaré sur ce serveur pour un worker (par « prefect deploy ») : {noms}. "
+            "« aap serve » est la seule façon de servir les déploiements d'aap : arrêtez ce worker, supprimez ces "
+            f"déploiements ({commandes}), puis relancez « aap serve ».")
+
+
 def serve_deployments(seulement: Iterable[str] | None = None, echo: Callable[[str], None] = print) -> None:
     """Declare the deployments on the Prefect server, say which in French, then run what comes due (blocks).
 
-    Raises ValueError (in French) for an unknown deployment name or a server that does not answer.
+    Raises ValueError (in French) for an unknown deployment name, a server that does not answer, or a deployment
+    of the same name bound to a work pool there. When it stops, Prefect pauses the schedules it served.
     """
     deployments = build_deployments(seulement)
     url = api_url()
     if url:
-        problem = server_problem(url)
+        problem = server_problem(url) or taken_over(deployments)
         if problem:
             raise ValueError(problem)
         echo(f"Serveur Prefect : {url}")

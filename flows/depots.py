@@ -11,6 +11,7 @@ from actions.depots import attach_depot, confirm_depot, register_mailbox, regist
 from adapters.mailbox import iter_mailbox
 from flows import comptes_rendus
 from flows.mail import send_outbox
+from flows.parametres import Annee, Boite, Maintenant, NomStructure, NumeroDepot, Pieces, RecuLe, Reference, Siret
 from flows.passage import etape, passage
 from flows.runtime import parse_moment, runtime
 
@@ -56,7 +57,7 @@ def render_attestations(annee: int) -> dict:
 
 
 @passage("releve-depots", etape="releve", compte_rendu=comptes_rendus.releve)
-def releve_depots(maildir: str, annee: int, maintenant: str | None = None) -> dict:
+def releve_depots(maildir: Boite, annee: Annee, maintenant: Maintenant = None) -> dict:
     """Relève la boîte de dépôt : enregistre, atteste et envoie les attestations."""
     avant = depots_before(annee)
     return {
@@ -68,8 +69,8 @@ def releve_depots(maildir: str, annee: int, maintenant: str | None = None) -> di
 
 
 @passage("depot-postal", etape="depot-postal", compte_rendu=comptes_rendus.depot_saisi)
-def depot_postal(annee: int, siret: str, recu_le: str, files: list[str], nom: str | None = None,
-                 maintenant: str | None = None) -> dict:
+def depot_postal(annee: Annee, siret: Siret, recu_le: RecuLe, files: Pieces, nom: NomStructure = None,
+                 maintenant: Maintenant = None) -> dict:
     """Enregistre un dépôt reçu par courrier et envoie son attestation."""
     return {
         "depot": register_postal_task(annee, siret, recu_le, files, nom, maintenant),
@@ -79,7 +80,8 @@ def depot_postal(annee: int, siret: str, recu_le: str, files: list[str], nom: st
 
 
 @passage("rattachement-depot", etape="rattachement", compte_rendu=comptes_rendus.depot_saisi)
-def rattachement_depot(annee: int, depot: int, siret: str, nom: str | None = None, maintenant: str | None = None) -> dict:
+def rattachement_depot(annee: Annee, depot: NumeroDepot, siret: Siret, nom: NomStructure = None,
+                       maintenant: Maintenant = None) -> dict:
     """Rattache un dépôt non identifié à une structure, puis atteste et envoie l'attestation."""
     return {
         "depot": attach_task(annee, depot, siret, nom, maintenant),
@@ -100,7 +102,7 @@ def confirm_task(annee: int, reference: str, maintenant: str | None) -> dict:
 
 
 @passage("confirmation-expediteur", etape="confirmation", compte_rendu=comptes_rendus.depot_saisi)
-def confirmation_depot(annee: int, reference: str, maintenant: str | None = None) -> dict:
+def confirmation_depot(annee: Annee, reference: Reference, maintenant: Maintenant = None) -> dict:
     """Confirme qu'un dépôt ou un bilan à vérifier vient bien de sa structure, puis atteste (ou accuse réception)."""
     return {
         "confirme": confirm_task(annee, reference, maintenant),

@@ -5,6 +5,7 @@ from dataclasses import asdict
 
 from actions.instruction import instruct_appel
 from flows import comptes_rendus
+from flows.parametres import Annee, Maintenant
 from flows.passage import etape, passage
 from flows.runtime import parse_moment, runtime
 
@@ -17,6 +18,6 @@ def instruct(annee: int, maintenant: str | None) -> dict:
 
 
 @passage("instruction", etape="instruction", compte_rendu=comptes_rendus.instruction)
-def instruction(annee: int, maintenant: str | None = None) -> dict:
+def instruction(annee: Annee, maintenant: Maintenant = None) -> dict:
     """Instruit chaque dossier reçu dans les délais (ou admis) et rédige sa note d'instruction."""
     return instruct(annee, maintenant)

@@ -11,11 +11,12 @@ from flows.runtime import runtime
 
 
 @etape("envoyer-courriels")
-def send_outbox() -> dict:
+def send_outbox(seulement: list[str] | None = None) -> dict:
+    """Send what is pending (or only the mails of the keys ``seulement``) over one connection."""
     rt = runtime()
     report = send_pending(rt.factory, mail_settings(rt.settings), rt.storage.root,
                           lease_seconds=rt.settings.outbox_lease_seconds,
-                          max_attempts=rt.settings.outbox_max_attempts)
+                          max_attempts=rt.settings.outbox_max_attempts, seulement=seulement)
     return asdict(report)
 
 

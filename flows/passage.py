@@ -11,7 +11,8 @@ function decorated with ``@passage``; its steps are plain functions decorated wi
   stage as a flow run on that server, steps as task runs; the ``aap`` loggers reach the run's logs,
   the summary and tables become artifacts under stable keys (``dossiers-2018``), the run is named
   after its stage, call and Paris time (``releve-2018-le-07-12-2017-17h05``), and a run that leaves
-  mail unsent ends Failed with a French message. The ``passage`` row is written too.
+  mail unsent ends Failed with a French message. The ``passage`` row is written too. A failed run of a
+  deployment (``aap serve``) mails the SA once through the outbox (``signal_failure``, its failure hook).
 - Inside a flow run (a deployment served by ``aap serve``), a stage called by another is a subflow.
 
 Why: a command on a small database must start at once (a temporary Prefect server costs 7 to 17 s
@@ -45,10 +46,20 @@ ACTEUR: ContextVar[str | None] = ContextVar("aap_acteur", default=None)
 
 @dataclass
 class CompteRendu:
-    """What a run says when it ends: a French summary (markdown) and tables (artifact key → rows)."""
+    """What a run says when it ends: a French title and summary lines (logged, and the markdown artifact),
+    and tables (artifact key → description, rows)."""
 
-    resume: str
+    titre: str
+    lignes: list[str]
     tables: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.lignes = [line for line in self.lignes if line]
+
+    @property
+    def resume(self) -> str:
+        """The summary as markdown: the title, then a bullet per line."""
+        return f"## {self.titre}\n\n" + "\n".join(f"- {line}" for line in self.lignes) + "\n"
 
 
 def orchestrated() -> bool:
@@ -64,6 +75,28 @@ def in_flow_run() -> bool:
     """This code runs inside a Prefect flow run (without importing Prefect when it is not loaded)."""
     context = sys.modules.get("prefect.context")
     return context is not None and context.FlowRunContext.get() is not None
+
+
+class PassageEchoue(Exception):
+    """What a failed flow run's state carries: its French message; ``erreur``, what the stage raised (None when
+    it finished but left mail unsent); ``resultat``, what it returned then. Prefect raises it at the end of a
+    deployment's run; it was reported in French already, so Prefect's own English line about it is dropped."""
+
+    def __init__(self, message: str, *, erreur: BaseException | None = None, resultat: Any = None) -> None:
+        super().__init__(message)
+        self.erreur, self.resultat = erreur, resultat
+
+
+class _DejaSignale(logging.Filter):
+    """Drops Prefect's « Engine execution exited with unexpected exception » (and its traceback, which repeats
+    ours) for a run that ended with a ``PassageEchoue``: the run's logs say it once, in French."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], PassageEchoue))
+
+
+for _name in ("prefect.flow_runs", "prefect.engine"):
+    logging.getLogger(_name).addFilter(_DejaSignale())
 
 
 # --------------------------------------------------------------------------- steps
@@ -126,16 +159,57 @@ class Passage:
         def body(*args: Any, **kwargs: Any) -> Any:
             return execute(stage, stage._params(args, kwargs), orchestrateur="prefect")
 
-        return Flow(body, name=self.nom, description=(inspect.getdoc(self.fn) or "").split("\n\n")[0],
+        from flows.parametres import pour_le_formulaire
+
+        flow = Flow(body, name=self.nom, description=(inspect.getdoc(self.fn) or "").split("\n\n")[0],
                     flow_run_name=functools.partial(run_name_now, self), validate_parameters=False,
-                    log_prints=False)
+                    log_prints=False, on_failure=[signal_failure], on_crashed=[signal_failure])
+        flow.parameters = pour_le_formulaire(flow.parameters)
+        return flow
 
     def _through_prefect(self, params: dict) -> dict:
         state = self.flow(**params, return_state=True)
         result = state.result(raise_on_failure=False)
+        if isinstance(result, PassageEchoue):
+            if result.erreur is not None:
+                raise result.erreur
+            return result.resultat
         if isinstance(result, BaseException):
             raise result
         return result
+
+
+def signal_failure(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect's failure hook of every stage's flow: a failed run of a deployment (scheduled, or started from the
+    UI; not a subflow, not a command, whose user reads the error) queues one mail to the SA through the outbox,
+    then tries to send it. If the mail cannot leave now (the SMTP outage that failed the run), it stays pending
+    and leaves with the next passage's mail, like every other. Never raises: the run has failed already."""
+    if flow_run.deployment_id is None or flow_run.parent_task_run_id is not None:
+        return
+    try:
+        from actions.passages import mail_sent, queue_failure_mail
+        from flows.mail import send_outbox
+        from prefect.client.orchestration import get_client
+        from prefect.utilities.urls import url_for
+
+        with get_client(sync_client=True) as client:
+            deploiement = f"{flow.name}/{client.read_deployment(flow_run.deployment_id).name}"
+        rt = runtime()
+        debut = flow_run.start_time or flow_run.expected_start_time or datetime.now(timezone.utc)
+        message = (state.message if state.is_failed() and state.message
+                   else "Interrompu : le processus du passage s'est arrêté avant la fin.")
+        mail = queue_failure_mail(rt.factory, sa_email=rt.settings.sa_email, deploiement=deploiement,
+                                  flow_run_id=str(flow_run.id), nom=flow_run.name,
+                                  debut=datetime.fromtimestamp(debut.timestamp(), timezone.utc), message=message,
+                                  lien=url_for(flow_run), maintenant=datetime.now(timezone.utc))
+        if mail is None:
+            log.info("Échec signalé sans nouveau courriel : celui du précédent échec de %s le couvre encore.", deploiement)
+            return
+        send_outbox.fn(seulement=[mail])  # only this one: the other mails keep their attempts for their own runs
+        log.info("Courriel d'échec à l'assistante %s.", "envoyé" if mail_sent(rt.factory, mail)
+                 else "mis en file : il partira au prochain passage")
+    except Exception:  # noqa: BLE001 - the run's own failure is what the SA must see; say this one in the logs
+        log.exception("Le courriel d'échec à l'assistante n'a pas pu être mis en file.")
 
 
 def passage(nom: str, *, etape: str, compte_rendu: Callable[[dict, dict], CompteRendu] | None = None
@@ -192,9 +266,13 @@ def execute(stage: Passage, params: dict, *, orchestrateur: str) -> Any:
     try:
         result = stage.fn(**params)
         report = stage.compte_rendu(result, params) if stage.compte_rendu else None
-        problem = mail_problem(rt.factory, result.get("courriels") if isinstance(result, dict) else None)
+        for line in report.lignes if report else ():
+            log.info("%s : %s", report.titre, line)
+        problem = mail_problem(result.get("courriels") if isinstance(result, dict) else None)
         if problem:
             log.warning(problem)
+            if report is not None:
+                report.lignes.append(f"Attention : {problem}")
         log.info("%s terminé en %s s.", name, f"{time.monotonic() - started:.1f}".replace(".", ","))
     except BaseException as exc:
         message = failure_message(exc)
@@ -208,7 +286,7 @@ def execute(stage: Passage, params: dict, *, orchestrateur: str) -> Any:
         if orchestrateur == "prefect" and isinstance(exc, Exception):
             from prefect.states import Failed
 
-            return Failed(message=message, data=exc)
+            return Failed(message=message, data=PassageEchoue(message, erreur=exc))
         raise
     log.removeHandler(lines)
     close_passage(rt.factory, row, statut="courriels non envoyés" if problem else "terminé", message=problem,
@@ -220,7 +298,7 @@ def execute(stage: Passage, params: dict, *, orchestrateur: str) -> Any:
     if problem:
         from prefect.states import Failed
 
-        return Failed(message=problem, data=result)
+        return Failed(message=problem, data=PassageEchoue(problem, resultat=result))
     return result
 
 
@@ -246,7 +324,7 @@ def _publish(report: CompteRendu, stage: Passage, params: dict) -> None:
 
     appel = call_of(params)
     create_markdown_artifact(markdown=report.resume, key=f"{stage.etape}-{appel}" if appel else stage.etape,
-                             description=f"Compte rendu : {stage.etape}")
+                             description=f"Compte rendu : {report.titre}")
     for key, (description, rows) in report.tables.items():
         create_table_artifact(table=rows or [{"": "aucune ligne"}], key=key, description=description)
 

@@ -5,6 +5,7 @@ from actions.publication import publish_appel
 from config.appel_config import load_appel_config
 from flows import comptes_rendus
 from flows.mail import send_outbox
+from flows.parametres import ConfigAppel, Maintenant
 from flows.passage import etape, passage
 from flows.runtime import parse_moment, runtime
 
@@ -17,7 +18,7 @@ def publish(config_path: str, maintenant: str | None) -> dict:
 
 
 @passage("publication-appel", etape="publication", compte_rendu=comptes_rendus.publication)
-def publication(config_path: str, maintenant: str | None = None) -> dict:
+def publication(config_path: ConfigAppel, maintenant: Maintenant = None) -> dict:
     """Crée l'appel, produit le dossier de réponse et l'annonce aux porteurs connus."""
     result = publish(config_path, maintenant)
     result["courriels"] = send_outbox()

@@ -22,6 +22,7 @@ PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "aap",  # the stages' French lines reach their flow runs' logs
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",  # …and not the terminal, where the command says its own
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }
 

@@ -98,3 +98,23 @@ def courriels_table(rows: list[dict[str, Any]]) -> str:
         counts[r["statut"]] = counts.get(r["statut"], 0) + 1
     total = " ; ".join(f"{statut} : {n}" for statut, n in counts.items())
     return _table(header, lines) + f"\n\n{len(rows)} courriel(s) — {total}."
+
+
+def passages_table(rows: list[dict[str, Any]]) -> str:
+    """The latest runs of the stages (``aap passages``), newest first: what each did or why it failed."""
+    if not rows:
+        return "Aucun passage enregistré."
+    header = ("N°", "Passage", "Par", "Début", "Statut", "Message ou compte rendu")
+    lines = [
+        (str(r["id"]), r["nom"], "Prefect" if r["orchestrateur"] == "prefect" else "commande",
+         format_datetime_paris(datetime.fromisoformat(r["debut"])), r["statut"],
+         _cut(r["message"] or _first_line(r["resume"]) or "—", 100))
+        for r in rows
+    ]
+    return _table(header, lines)
+
+
+def _first_line(resume: str | None) -> str:
+    """The first line of a markdown summary (``- 5 messages lus, …``), without its bullet."""
+    items = [line[2:] for line in (resume or "").splitlines() if line.startswith("- ")]
+    return items[0] if items else ""

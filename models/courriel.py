@@ -35,6 +35,7 @@ NATURE_LIBELLES = {  # the outbox key's first word → what the SA calls that ma
     "digest": "récapitulatif de l'échéancier",
     "verification": "envoi à vérifier signalé à la structure",
     "contact": "changement de contact signalé",
+    "echec": "passage en échec",
 }
 
 

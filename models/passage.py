@@ -3,7 +3,7 @@ application itself records it, whether a command ran it at once or a Prefect ser
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, Text
@@ -36,3 +36,31 @@ class Passage(Base):
     resume: Mapped[str | None] = mapped_column(Text)
     journal: Mapped[str] = mapped_column(Text, default="")
     utilisateur: Mapped[str | None] = mapped_column(String(60))  # who asked for it in the back office
+
+
+# --------------------------------------------------------------------------- rules (the clock a parameter)
+
+ABANDON_APRES = timedelta(hours=1)  # a run still « en cours » after this was most likely killed
+SIGNALE_PENDANT = timedelta(days=7)  # …and the daily digest says so for a week
+ECHECS_RECENTS = timedelta(hours=24)  # the digest lists the failures of the last day
+SILENCE_APRES_ECHEC = timedelta(hours=6)  # at most one failure mail per deployment in this time
+
+
+def is_abandoned(statut: PassageStatut, debut: datetime, *, au: datetime) -> bool:
+    """Still « en cours » long after it began: its process was stopped (killed, machine restarted) before the end."""
+    return statut is PassageStatut.EN_COURS and au - SIGNALE_PENDANT <= debut <= au - ABANDON_APRES
+
+
+def is_recent_failure(statut: PassageStatut, fin: datetime | None, *, au: datetime) -> bool:
+    return (statut in (PassageStatut.ECHOUE, PassageStatut.COURRIELS_EN_ATTENTE) and fin is not None
+            and au - ECHECS_RECENTS <= fin <= au)
+
+
+def failure_mail_due(last_queued: datetime | None, last_unsent: bool, *, maintenant: datetime) -> bool:
+    """A failed scheduled run mails the SA, unless the last failure mail about the same deployment (queued at
+    ``last_queued``) is still unsent — the SMTP outage that made the run fail keeps it so: one mail for the
+    whole outage — or was queued less than six hours ago: a run failing every quarter of an hour sends one
+    mail, not 24."""
+    if last_queued is None:
+        return True
+    return not last_unsent and maintenant - last_queued >= SILENCE_APRES_ECHEC

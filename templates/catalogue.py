@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +28,7 @@ from templates.fiche_presence import FichePresenceData, fiche_context
 from templates.index_fse import IndexFseData, JustificatifIndex, index_context
 from templates.lettre_decision import LettreDecisionData, lettre_context
 from templates.mails import annonce_context
+from templates.passage_mails import echec_context
 from templates.note_instruction import ConstatLigne, NoteInstructionData, ReferentLigne, note_context
 from templates.suivi_mails import demande_context, digest_context, relance_context
 from templates.synthese_suivi import ConventionSuivi, IndicateurLigne, SyntheseSuiviData, synthese_suivi_context
@@ -238,12 +239,20 @@ MAILS: dict[str, Callable[[], tuple[dict[str, Any], ...]]] = {
     "relance_bilan": lambda: (relance_context(**_suivi_mail(rang=1, retard_jours=7)),),
     "digest_echeancier": lambda: (digest_context(jour=date(2018, 7, 22), envois=("Demande envoyée",),
                                                  retards=("CONV-2018-003 : 1 jour",), fins_prochaines=(),
-                                                 en_attente=("dépôt n° 7 (à vérifier) : expéditeur inconnu",)),),
+                                                 en_attente=("dépôt n° 7 (à vérifier) : expéditeur inconnu",),
+                                                 passages=("releve-2018-le-08-12-2017-09h00 : échoué — Interrompu.",)),),
     "depot_a_verifier": lambda: (
         verification_context(porteur_nom=NOM_PIEGE, reference="dossier 2018-003",
                              recu_le=datetime(2017, 12, 6, 9, 42, tzinfo=UTC)),
         verification_context(porteur_nom=NOM_PIEGE, reference="convention CONV-2018-003",
                              recu_le=datetime(2018, 7, 20, 9, 42, tzinfo=UTC), bilan=True)),
+    "passage_en_echec": lambda: (
+        echec_context(nom="releve-2018-le-08-12-2017-09h00", deploiement="releve-planifiee/releve-depots",
+                      debut=datetime(2017, 12, 8, 8, 0, tzinfo=UTC), lien="http://127.0.0.1:4200/runs/flow-run/1",
+                      message="4 courriels non envoyés : serveur SMTP injoignable ; ils partiront au prochain passage.",
+                      silence=timedelta(hours=6)),
+        echec_context(nom="echeancier-le-09-12-2017-07h00", deploiement="echeancier/echeancier-quotidien",
+                      debut=datetime(2017, 12, 9, 6, 0, tzinfo=UTC), lien=None, message="Interrompu.", silence=timedelta(hours=6))),
     "contact_modifie": lambda: (contact_context(
         porteur_nom=NOM_PIEGE, dossier="2018-003", recu_le=datetime(2017, 12, 6, 9, 42, tzinfo=UTC),
         contact_nom="Nadia Nouvelle", contact_email="nadia.nouvelle@example.org"),),

@@ -351,7 +351,7 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
             return attente_page(request, acces, annee, status=409, erreur=f"Refusé : {exc}.")
         r = result["depot"]
         return back(acces, f"/appels/{annee}/depots-en-attente",
-                    f"Dépôt n° {r['depot']} rattaché au dossier {r['dossier']}." + _mail_line(result["courriels"], factory))
+                    f"Dépôt n° {r['depot']} rattaché au dossier {r['dossier']}." + _mail_line(result["courriels"]))
 
     @app.post("/appels/{annee}/depots-en-attente/{reference}/confirmer")
     def confirmer(request: Request, annee: int, reference: str, geste: Geste = Depends(gestion)) -> Response:
@@ -366,7 +366,7 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         c = result["confirme"]
         said = (f"Dépôt n° {c['depot']} confirmé : complément du dossier {c['dossier']}." if c["depot"] is not None
                 else f"Bilan n° {c['bilan']} confirmé : rattaché à sa convention.")
-        return back(acces, f"/appels/{annee}/depots-en-attente", said + _mail_line(result["courriels"], factory))
+        return back(acces, f"/appels/{annee}/depots-en-attente", said + _mail_line(result["courriels"]))
 
     @app.post("/appels/{annee}/depots-en-attente/{reference}/rejeter")
     def rejeter(request: Request, annee: int, reference: str, geste: Geste = Depends(gestion)) -> Response:
@@ -417,7 +417,7 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         label = {"doublon": "déjà enregistré (rien de nouveau)", "hors_delai": "enregistré hors délai"}
         d = result["depot"]
         return back(acces, f"/appels/{annee}/courrier",
-                    f"Dépôt postal n° {d['depot']} : {label.get(d['resultat'], 'enregistré')}." + _mail_line(result["courriels"], factory))
+                    f"Dépôt postal n° {d['depot']} : {label.get(d['resultat'], 'enregistré')}." + _mail_line(result["courriels"]))
 
     # ---- comité
 
@@ -479,7 +479,7 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
             said += " Ajournés sans décision, en attente de leur réponse : " + ", ".join(result["en_attente"]) + "."
         for avertissement in result["avertissements"]:
             said += f" Avertissement : {avertissement}."
-        return back(acces, f"/appels/{annee}/comite", said + _mail_line(result["courriels"], factory))
+        return back(acces, f"/appels/{annee}/comite", said + _mail_line(result["courriels"]))
 
     # ---- conventions
 
@@ -525,7 +525,7 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         if result["deja"]:
             return back(acces, f"/conventions/{numero}", f"Demande déjà traitée : {result['deja']}.")
         return back(acces, f"/conventions/{numero}", f"Avenant {result['avenant']} établi et envoyé pour signature."
-                    + _mail_line(result["courriels"], factory))
+                    + _mail_line(result["courriels"]))
 
     @app.post("/conventions/{numero}/signer")
     def signer(request: Request, numero: str, geste: Geste = Depends(gestion)) -> Response:
@@ -587,7 +587,7 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
                 result = envoi_courriels()
         except Refus as exc:
             return back(acces, "/courriels?statut=en-echec", f"Refusé : {exc}.")
-        return back(acces, "/courriels", said + "." + _mail_line(result["courriels"], factory))
+        return back(acces, "/courriels", said + "." + _mail_line(result["courriels"]))
 
     # ---- downloads
 
@@ -608,11 +608,11 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
 # --------------------------------------------------------------------------- form values
 
 
-def _mail_line(report: dict, factory: Any = None) -> str:
+def _mail_line(report: dict) -> str:
     """The outbox's figures after a stage, as the command line says them (an unsent mail said in French)."""
     from actions.passages import mail_problem
 
-    problem = mail_problem(factory or runtime().factory, report)
+    problem = mail_problem(report)
     return f" Courriels envoyés : {report['envoyes']}." + (f" Attention : {problem}" if problem else "")
 
 

@@ -96,3 +96,22 @@ def test_dossiers_json_lists_the_fields_without_starting_prefect(rt, tmp_path):
         assert key in row
     assert row["recu_le"] == "2017-12-07T16:01:00+00:00" and row["hors_delai"] is True
     assert Path(row["attestations"][0]).is_file()
+
+
+def test_the_scheduled_intake_creates_a_missing_maildir_for_its_owner_only_and_leaves_an_existing_one(rt, tmp_path):
+    from flows.deployments import releve_planifiee
+
+    publication(str(ROOT / "config/appels/2018.toml"), "2017-11-21T09:00")
+    boite = tmp_path / "var" / "boite-depots"
+    existing = tmp_path / "autre-boite"
+    existing.mkdir(mode=0o755)
+    existing.chmod(0o755)
+
+    first = releve_planifiee(str(boite), None, "2017-12-08T09:00")
+    second = releve_planifiee(str(existing), 2018, "2017-12-08T09:15")
+
+    assert (first["statut"], first["appel"], first["depots"]["lus"]) == ("relevé", 2018, 0)
+    assert {p: oct((boite / p).stat().st_mode & 0o777) for p in ("", "cur", "new", "tmp")} == dict.fromkeys(
+        ("", "cur", "new", "tmp"), "0o700")
+    assert second["statut"] == "relevé" and oct(existing.stat().st_mode & 0o777) == "0o755"
+    assert not (existing / "new").exists()
