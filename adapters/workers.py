@@ -140,7 +140,10 @@ class _Worker:
         self.deadline = time.monotonic() + DEMARRAGE_MAX
 
     def give(self, index: int, items: list[Any]) -> None:
-        self.conn.send((index, items[index]))
+        try:
+            self.conn.send((index, items[index]))
+        except OSError:  # it died on an earlier item (broken pipe): ``collect`` sees it, this one goes back to do
+            pass
         if not self.jobs and self.ready:
             self.deadline = time.monotonic() + self.secondes + self.grace
         self.jobs.append(index)
