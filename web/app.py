@@ -147,7 +147,8 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
 
     @contextmanager
     def acting(acces: comptes.Acces) -> Iterator[None]:
-        """The stages run here record the signed-in account on their passage row."""
+        """Every change made here names the signed-in account: on the passage row of a stage, and on one
+        ``action_utilisateur`` row per row changed, in the change's own transaction (``adapters.auteurs``)."""
         token = ACTEUR.set(acces.identifiant)
         try:
             yield
@@ -314,7 +315,8 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         from actions.instruction import admit_late_dossier
 
         try:
-            admission = admit_late_dossier(factory, annee, numero, str(form.get("motif") or ""), maintenant=now())
+            with acting(acces):
+                admission = admit_late_dossier(factory, annee, numero, str(form.get("motif") or ""), maintenant=now())
         except Refus as exc:
             return dossier_page(request, acces, annee, numero, status=409, erreur=f"Refusé : {exc}.")
         did(acces, f"dossier {numero} admis à l'instruction")
@@ -374,7 +376,8 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         from actions.attente import reject_waiting
 
         try:
-            said = reject_waiting(factory, annee, reference, motif=str(form.get("motif") or ""), maintenant=now())
+            with acting(acces):
+                said = reject_waiting(factory, annee, reference, motif=str(form.get("motif") or ""), maintenant=now())
         except Refus as exc:
             return attente_page(request, acces, annee, status=409, erreur=f"Refusé : {exc}.")
         did(acces, f"{'dépôt' if reference.isdigit() else 'bilan'} n° {reference} rejeté")
@@ -538,7 +541,8 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
                                    erreur="Refusé : ce numéro n'est ni cette convention ni l'un de ses avenants.")
         try:
             le = date.fromisoformat(_day(str(form.get("le") or ""), "date de signature"))
-            said = sign(factory, signe, le=le)
+            with acting(acces):
+                said = sign(factory, signe, le=le)
         except FormulaireInvalide as exc:
             return convention_page(request, acces, numero, status=400, erreur=f"Refusé : {exc}.")
         except Refus as exc:
@@ -581,9 +585,9 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         from flows.mail import envoi_courriels
 
         try:
-            said = retry_failed(factory, ident)
-            did(acces, f"courriel n° {ident} remis en file d'envoi")
             with acting(acces):
+                said = retry_failed(factory, ident)
+                did(acces, f"courriel n° {ident} remis en file d'envoi")
                 result = envoi_courriels()
         except Refus as exc:
             return back(acces, "/courriels?statut=en-echec", f"Refusé : {exc}.")
