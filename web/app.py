@@ -530,6 +530,33 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         return back(acces, f"/conventions/{numero}", f"Avenant {result['avenant']} établi et envoyé pour signature."
                     + _mail_line(result["courriels"]))
 
+    @app.post("/conventions/{numero}/modifier")
+    def modifier(request: Request, numero: str, geste: Geste = Depends(gestion)) -> Response:
+        """``aap avenant modifier``: each field holds its « CLÉ=VALEUR » lines, read by the command's own function."""
+        acces, form = geste.acces, geste.form
+        from flows.conventions import avenant_modification, read_modification
+
+        def lines(field: str) -> list[str]:
+            return [line.strip() for line in str(form.get(field) or "").splitlines() if line.strip()]
+
+        try:
+            valide_le = _day(str(form.get("valide_le") or ""), "date de validation")
+            instance = " ".join(str(form.get("instance") or "").split()) or None
+            changes = read_modification(montants=lines("montants"), etp=lines("etp"), salaires=lines("salaires"),
+                                        remplacements=lines("remplacements"))
+            with acting(acces):
+                result = avenant_modification(numero, changes, valide_le, instance, now().isoformat())
+        except FormulaireInvalide as exc:
+            return convention_page(request, acces, numero, status=400, erreur=f"Refusé : {exc}.")
+        except Refus as exc:
+            return convention_page(request, acces, numero, status=409, erreur=f"Refusé : {exc}.")
+        if result["refus"]:
+            return convention_page(request, acces, numero, status=409, erreur=f"Modification refusée : {result['refus']}.")
+        if result["deja"]:
+            return back(acces, f"/conventions/{numero}", f"Demande déjà traitée : {result['deja']}.")
+        return back(acces, f"/conventions/{numero}", f"Avenant {result['avenant']} établi et envoyé pour signature."
+                    + _mail_line(result["courriels"]))
+
     @app.post("/conventions/{numero}/signer")
     def signer(request: Request, numero: str, geste: Geste = Depends(gestion)) -> Response:
         acces, form = geste.acces, geste.form
