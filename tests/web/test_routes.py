@@ -290,7 +290,7 @@ def test_a_decisions_workbook_with_an_error_is_refused_line_by_line_and_records_
     prepared = post(client, "/appels/2018/comite/preparer", {"date_comite": "2017-12-11"}, page="/appels/2018/comite")
     assert prepared.status_code == 303, prepared.text
     page = client.get("/appels/2018/comite").text
-    assert "Dossier de séance du comité du 11 décembre 2017 prêt : 2 dossier(s) à décider." in page
+    assert "Dossier de séance du comité du 11 décembre 2017 prêt : 2 dossiers à décider." in page
     synthese = client.get("/telecharger/synthese/" + page.split('href="/telecharger/synthese/', 1)[1].split('"', 1)[0])
     assert synthese.status_code == 200 and "attachment" in synthese.headers["content-disposition"]
     blank = tmp_path / "synthese.xlsx"
@@ -482,8 +482,20 @@ def test_the_dashboard_counts_what_waits_for_the_sa(bureau):
     page = lu(bureau.signed_in().get("/"))
 
     assert "Appel 2018" in page and "7 décembre 2017 à 17 h 00" in page and "11 décembre 2017" in page
-    assert "<strong>1</strong> dépôts non identifiés" in page
+    assert "<strong>1</strong> dépôt non identifié<" in page and "dépôts non identifiés" not in page
+    assert "<strong>2</strong> dossiers incomplets<" in page and "<strong>0</strong> courriel en échec<" in page
     assert "Voir les 2 dossiers de l'appel 2018" in page
+
+
+def test_every_line_to_handle_on_the_dashboard_has_its_singular(bureau):
+    from actions.consultation import dashboard
+    from web.app import SINGULIERS
+
+    with bureau.rt.factory() as s:
+        data = dashboard(s, aujourd_hui=date(2017, 12, 8))
+    libelles = [libelle for a in data["appels"] for libelle, _, _ in a["a_traiter"]]
+    libelles += [libelle for libelle, _, _ in data["a_traiter"]]
+    assert libelles and sorted(set(libelles)) == sorted(SINGULIERS)
 
 
 @pytest.mark.parametrize("name, expected", [("../../etc/passwd", "passwd"), ("C:\\scans\\cv.pdf", "cv.pdf"),
