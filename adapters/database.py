@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.auteurs import register as register_authors
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 T = TypeVar("T")
 
@@ -64,11 +66,12 @@ _ready: dict[str, sessionmaker[Session]] = {}
 
 
 def session_factory(url: str) -> sessionmaker[Session]:
-    """The session factory for ``url``, the schema upgraded on first use in this process."""
+    """The session factory for ``url``, the schema upgraded on first use in this process; its sessions record
+    who changed each row while the back office names an account (``adapters.auteurs``)."""
     if url not in _ready:
         engine = make_engine(url)
         upgrade(engine)
-        _ready[url] = sessionmaker(engine, expire_on_commit=False)
+        _ready[url] = register_authors(sessionmaker(engine, expire_on_commit=False))
     return _ready[url]
 
 

@@ -414,26 +414,13 @@ def avenant_modifier(
     maintenant: Maintenant = None,
 ) -> None:
     """Modifie la convention (montants, ETP, référent remplacé) sans changer sa période ni compter comme renouvellement."""
-    from actions.conventions import Modification
-    from flows.conventions import avenant_modification
-    from forms.dossier_reponse import parse_decimal_fr
+    from actions.depots import SaisieRefusee
+    from flows.conventions import avenant_modification, read_modification
 
-    def pairs(values: list[str] | None, convert):  # noqa: ANN001, ANN202
-        out = {}
-        for item in values or []:
-            key, sep, value = item.partition("=")
-            if not sep:
-                _fail(f"« {item} » : attendu CLÉ=VALEUR")
-            try:
-                out[key.strip()] = convert(value.strip())
-            except ValueError:
-                _fail(f"« {item} » : valeur illisible")
-        return out
-
-    changes = Modification(
-        montants=pairs(montant, parse_decimal_fr), etp=pairs(etp, lambda v: parse_decimal_fr(v, etp=True)),
-        salaires=pairs(salaire, parse_decimal_fr), remplacements=pairs(remplacer, str),
-    )
+    try:
+        changes = read_modification(montants=montant, etp=etp, salaires=salaire, remplacements=remplacer)
+    except SaisieRefusee as exc:
+        _fail(str(exc))
     result = avenant_modification(numero, changes, valide_le, instance, maintenant)
     if result["refus"]:
         _fail(f"modification refusée : {result['refus']}")

@@ -22,6 +22,29 @@ def establish(annee: int, dossier: str | None, maintenant: str | None) -> list[s
 REFUSALS = (RenouvellementsEpuises, ConventionNonSignee, ConventionEchue, SaisieRefusee)
 
 
+def read_modification(*, montants: list[str] | None = None, etp: list[str] | None = None,
+                      salaires: list[str] | None = None, remplacements: list[str] | None = None) -> Modification:
+    """What a modification avenant changes, from « CLÉ=VALEUR » texts as ``aap avenant modifier`` and the back office
+    take them (« budget_salaires=40000 », « Prénom Nom=0,8 », « Ancien Nom=Nouveau Nom »); ``SaisieRefusee`` names
+    the first text that is not one."""
+    from forms.dossier_reponse import parse_decimal_fr
+
+    def pairs(values: list[str] | None, convert) -> dict:  # noqa: ANN001
+        out = {}
+        for item in values or []:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise SaisieRefusee(f"« {item} » : attendu CLÉ=VALEUR")
+            try:
+                out[key.strip()] = convert(value.strip())
+            except ValueError:
+                raise SaisieRefusee(f"« {item} » : valeur illisible") from None
+        return out
+
+    return Modification(montants=pairs(montants, parse_decimal_fr), etp=pairs(etp, lambda v: parse_decimal_fr(v, etp=True)),
+                        salaires=pairs(salaires, parse_decimal_fr), remplacements=pairs(remplacements, str))
+
+
 @etape("prolonger-convention")
 def renew(numero: str, valide_le: str, instance: str | None, maintenant: str | None) -> dict:
     """A refusal is an expected answer, not a failed run: it comes back as its French reason."""

@@ -10,10 +10,10 @@ from models.instruction import DecisionComite, Instruction
 from models.passage import Passage, PassageStatut
 from models.porteur import Porteur, PorteurAdresse
 from models.suivi import Bilan, Echeance
-from models.utilisateur import EchecConnexion, SessionWeb, Utilisateur
+from models.utilisateur import ActionUtilisateur, EchecConnexion, SessionWeb, Utilisateur
 
 __all__ = [
-    "Appel", "Attestation", "Avenant", "Bilan", "Echeance", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Document", "Depot", "Dossier",
+    "ActionUtilisateur", "Appel", "Attestation", "Avenant", "Bilan", "Echeance", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Document", "Depot", "Dossier",
     "Passage", "PassageStatut", "Piece", "Porteur", "PorteurAdresse", "Reception", "EchecConnexion", "SessionWeb",
     "Utilisateur",
 ]

@@ -5,7 +5,7 @@ import enum
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, Text, true
+from sqlalchemy import ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from config.refus import Refus
@@ -60,6 +60,21 @@ class EchecConnexion(Base):
     echecs: Mapped[int]
     dernier_le: Mapped[datetime]
     bloque_jusqu_a: Mapped[datetime | None]
+
+
+class ActionUtilisateur(Base):
+    """One row changed by an account of the back office: who, when (UTC, the real clock: when the person acted),
+    which table and row, and how. Written by ``adapters.auteurs`` in the same transaction as the change."""
+
+    __tablename__ = "action_utilisateur"
+    __table_args__ = (Index("ix_action_utilisateur_table_ligne", "table_nom", "ligne"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utilisateur: Mapped[str] = mapped_column(String(60))
+    moment: Mapped[datetime]
+    table_nom: Mapped[str] = mapped_column(String(60))
+    ligne: Mapped[str] = mapped_column(String(200))  # the row's primary key, as text (composite keys joined by « , »)
+    operation: Mapped[str] = mapped_column(String(20))  # « création », « modification » or « suppression »
 
 
 # --- rules -------------------------------------------------------------------------------

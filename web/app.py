@@ -23,6 +23,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
 from actions import consultation as lire
@@ -30,7 +31,7 @@ from actions import utilisateurs as comptes
 from config.refus import Refus
 from flows.passage import ACTEUR
 from flows.runtime import PARIS, Runtime, runtime
-from francais.formats import format_date, format_datetime_paris, format_decimal_fr, format_euros, format_taille
+from francais.formats import compte, format_date, format_datetime_paris, format_decimal_fr, format_euros, format_taille
 from web import securite
 
 log = logging.getLogger("aap.web")
@@ -101,10 +102,34 @@ def taille(value: int | None) -> str:
     return "—" if value is None else format_taille(int(value))
 
 
+# The tableau de bord's « à traiter » lines name what they count in the plural (``actions.consultation.dashboard``);
+# one of them is said in the singular. A line missing here stays plural (and its test says so).
+SINGULIERS = {
+    "dépôts non identifiés": "dépôt non identifié",
+    "dépôts ou bilans à vérifier": "dépôt ou bilan à vérifier",
+    "dossiers incomplets": "dossier incomplet",
+    "dossiers hors délai à admettre ou non": "dossier hors délai à admettre ou non",
+    "décisions du comité à enregistrer": "décision du comité à enregistrer",
+    "conventions ou avenants à signer": "convention ou avenant à signer",
+    "conventions échues, bilan final à obtenir": "convention échue, bilan final à obtenir",
+    "bilans en retard": "bilan en retard",
+    "bilans à corriger": "bilan à corriger",
+    "courriels en échec": "courriel en échec",
+    "courriels en attente d'envoi": "courriel en attente d'envoi",
+}
+
+
+def nombre_de(n: int, pluriel: str, singulier: str | None = None) -> Markup:
+    """``francais.formats.compte`` with the number in bold: « <strong>1</strong> dépôt non identifié »."""
+    texte = compte(n, singulier or SINGULIERS.get(pluriel, pluriel), pluriel)
+    chiffre, _, quoi = texte.partition(" ")  # the number's own groups are narrow no-break spaces
+    return Markup("<strong>{}</strong> {}").format(chiffre, quoi)
+
+
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "pages"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(jour=jour, moment=moment, euros=euros, decimal=decimal, taille=taille)
+    env.filters.update(jour=jour, moment=moment, euros=euros, decimal=decimal, taille=taille, compte=compte, nombre_de=nombre_de)
     return env
 
 
@@ -147,7 +172,8 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
 
     @contextmanager
     def acting(acces: comptes.Acces) -> Iterator[None]:
-        """The stages run here record the signed-in account on their passage row."""
+        """Every change made here names the signed-in account: on the passage row of a stage, and on one
+        ``action_utilisateur`` row per row changed, in the change's own transaction (``adapters.auteurs``)."""
         token = ACTEUR.set(acces.identifiant)
         try:
             yield
@@ -314,7 +340,8 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         from actions.instruction import admit_late_dossier
 
         try:
-            admission = admit_late_dossier(factory, annee, numero, str(form.get("motif") or ""), maintenant=now())
+            with acting(acces):
+                admission = admit_late_dossier(factory, annee, numero, str(form.get("motif") or ""), maintenant=now())
         except Refus as exc:
             return dossier_page(request, acces, annee, numero, status=409, erreur=f"Refusé : {exc}.")
         did(acces, f"dossier {numero} admis à l'instruction")
@@ -374,7 +401,8 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         from actions.attente import reject_waiting
 
         try:
-            said = reject_waiting(factory, annee, reference, motif=str(form.get("motif") or ""), maintenant=now())
+            with acting(acces):
+                said = reject_waiting(factory, annee, reference, motif=str(form.get("motif") or ""), maintenant=now())
         except Refus as exc:
             return attente_page(request, acces, annee, status=409, erreur=f"Refusé : {exc}.")
         did(acces, f"{'dépôt' if reference.isdigit() else 'bilan'} n° {reference} rejeté")
@@ -451,7 +479,7 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
             return comite_page(request, acces, annee, status=409, erreur=f"Refusé : {exc}.")
         return back(acces, f"/appels/{annee}/comite",
                     f"Dossier de séance du comité du {jour(result['comite_le'])} prêt : "
-                    f"{len(result['dossiers'])} dossier(s) à décider.")
+                    f"{compte(len(result['dossiers']), 'dossier', 'dossiers')} à décider.")
 
     @app.post("/appels/{annee}/comite/decisions")
     def comite_decisions(request: Request, annee: int, geste: Geste = Depends(gestion)) -> Response:
@@ -527,6 +555,33 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         return back(acces, f"/conventions/{numero}", f"Avenant {result['avenant']} établi et envoyé pour signature."
                     + _mail_line(result["courriels"]))
 
+    @app.post("/conventions/{numero}/modifier")
+    def modifier(request: Request, numero: str, geste: Geste = Depends(gestion)) -> Response:
+        """``aap avenant modifier``: each field holds its « CLÉ=VALEUR » lines, read by the command's own function."""
+        acces, form = geste.acces, geste.form
+        from flows.conventions import avenant_modification, read_modification
+
+        def lines(field: str) -> list[str]:
+            return [line.strip() for line in str(form.get(field) or "").splitlines() if line.strip()]
+
+        try:
+            valide_le = _day(str(form.get("valide_le") or ""), "date de validation")
+            instance = " ".join(str(form.get("instance") or "").split()) or None
+            changes = read_modification(montants=lines("montants"), etp=lines("etp"), salaires=lines("salaires"),
+                                        remplacements=lines("remplacements"))
+            with acting(acces):
+                result = avenant_modification(numero, changes, valide_le, instance, now().isoformat())
+        except FormulaireInvalide as exc:
+            return convention_page(request, acces, numero, status=400, erreur=f"Refusé : {exc}.")
+        except Refus as exc:
+            return convention_page(request, acces, numero, status=409, erreur=f"Refusé : {exc}.")
+        if result["refus"]:
+            return convention_page(request, acces, numero, status=409, erreur=f"Modification refusée : {result['refus']}.")
+        if result["deja"]:
+            return back(acces, f"/conventions/{numero}", f"Demande déjà traitée : {result['deja']}.")
+        return back(acces, f"/conventions/{numero}", f"Avenant {result['avenant']} établi et envoyé pour signature."
+                    + _mail_line(result["courriels"]))
+
     @app.post("/conventions/{numero}/signer")
     def signer(request: Request, numero: str, geste: Geste = Depends(gestion)) -> Response:
         acces, form = geste.acces, geste.form
@@ -538,7 +593,8 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
                                    erreur="Refusé : ce numéro n'est ni cette convention ni l'un de ses avenants.")
         try:
             le = date.fromisoformat(_day(str(form.get("le") or ""), "date de signature"))
-            said = sign(factory, signe, le=le)
+            with acting(acces):
+                said = sign(factory, signe, le=le)
         except FormulaireInvalide as exc:
             return convention_page(request, acces, numero, status=400, erreur=f"Refusé : {exc}.")
         except Refus as exc:
@@ -581,9 +637,9 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
         from flows.mail import envoi_courriels
 
         try:
-            said = retry_failed(factory, ident)
-            did(acces, f"courriel n° {ident} remis en file d'envoi")
             with acting(acces):
+                said = retry_failed(factory, ident)
+                did(acces, f"courriel n° {ident} remis en file d'envoi")
                 result = envoi_courriels()
         except Refus as exc:
             return back(acces, "/courriels?statut=en-echec", f"Refusé : {exc}.")

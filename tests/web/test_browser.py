@@ -123,7 +123,7 @@ def test_signing_in_leads_to_the_dashboard_with_what_waits(page):
     assert page.title().startswith("Tableau de bord")
     assert page.get_by_role("heading", level=1).inner_text() == "Tableau de bord"
     assert "7 décembre 2017 à 17 h 00" in page.content()
-    assert page.get_by_role("link", name="1 dépôts non identifiés").is_visible()
+    assert page.get_by_role("link", name="1 dépôt non identifié").is_visible()
 
 
 def test_a_dossier_is_two_clicks_away_and_its_attestation_downloads(page):
@@ -178,9 +178,10 @@ def test_a_convention_at_two_renewals_refuses_the_third_with_its_reason(page, se
     assert "2/2" in row.inner_text()
     row.get_by_role("link", name=numero).click()
 
-    page.get_by_label("Validé par les instances le").fill("2020-11-12")
-    page.get_by_label("Instance", exact=True).fill("comité de pilotage du 12 novembre 2020")
-    page.get_by_role("button", name="Renouveler").click()
+    renouveler = page.get_by_role("group", name="Renouveler pour un an")  # the page also offers a modification
+    renouveler.get_by_label("Validé par les instances le").fill("2020-11-12")
+    renouveler.get_by_label("Instance", exact=True).fill("comité de pilotage du 12 novembre 2020")
+    renouveler.get_by_role("button", name="Renouveler").click()
 
     alert = page.get_by_role("alert").inner_text()
     assert f"Renouvellement refusé : la convention {numero} a déjà été renouvelée 2 fois" in alert

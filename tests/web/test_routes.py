@@ -25,7 +25,7 @@ PAGES = ["/", "/appels/2018/dossiers", "/appels/2018/dossiers/2018-001", "/appel
 ACTIONS = ["/appels/2018/depots-en-attente/3/rattacher", "/appels/2018/depots-en-attente/3/rejeter",
            "/appels/2018/depots-en-attente/3/confirmer", "/appels/2018/courrier", "/appels/2018/comite/preparer",
            "/appels/2018/comite/decisions", "/appels/2018/dossiers/2018-001/admettre",
-           "/conventions/CONV-2018-001/renouveler", "/conventions/CONV-2018-001/signer", "/courriels/1/renvoyer",
+           "/conventions/CONV-2018-001/renouveler", "/conventions/CONV-2018-001/modifier", "/conventions/CONV-2018-001/signer", "/courriels/1/renvoyer",
            "/deconnexion"]
 
 
@@ -290,7 +290,7 @@ def test_a_decisions_workbook_with_an_error_is_refused_line_by_line_and_records_
     prepared = post(client, "/appels/2018/comite/preparer", {"date_comite": "2017-12-11"}, page="/appels/2018/comite")
     assert prepared.status_code == 303, prepared.text
     page = client.get("/appels/2018/comite").text
-    assert "Dossier de séance du comité du 11 décembre 2017 prêt : 2 dossier(s) à décider." in page
+    assert "Dossier de séance du comité du 11 décembre 2017 prêt : 2 dossiers à décider." in page
     synthese = client.get("/telecharger/synthese/" + page.split('href="/telecharger/synthese/', 1)[1].split('"', 1)[0])
     assert synthese.status_code == 200 and "attachment" in synthese.headers["content-disposition"]
     blank = tmp_path / "synthese.xlsx"
@@ -307,9 +307,10 @@ def test_a_decisions_workbook_with_an_error_is_refused_line_by_line_and_records_
         assert s.scalar(select(func.count()).select_from(DecisionComite)) == 0
 
 
-def test_the_third_renewal_is_refused_with_its_reason_on_the_convention_page(bureau):
+def signed_convention(bureau) -> str:
+    """Dossier 2018-001 retenu, its convention established and signed on 28 December 2017 (straight through actions/)."""
     from actions.comite import prepare_comite, record_decisions
-    from actions.conventions import establish_conventions, prolong, sign
+    from actions.conventions import establish_conventions, sign
 
     rt, utc = bureau.rt, timezone.utc
     instruct_appel(rt.factory, rt.storage, 2018, maintenant=datetime(2017, 12, 8, 13, tzinfo=utc), pdf=False)
@@ -320,6 +321,14 @@ def test_the_third_renewal_is_refused_with_its_reason_on_the_convention_page(bur
                      date_comite=None, maintenant=datetime(2017, 12, 11, 17, tzinfo=utc))
     [numero] = establish_conventions(rt.factory, 2018, maintenant=datetime(2017, 12, 20, tzinfo=utc))
     sign(rt.factory, numero, le=date(2017, 12, 28))
+    return numero
+
+
+def test_the_third_renewal_is_refused_with_its_reason_on_the_convention_page(bureau):
+    from actions.conventions import prolong
+
+    rt, utc = bureau.rt, timezone.utc
+    numero = signed_convention(bureau)
     for valide_le in (date(2018, 11, 15), date(2019, 11, 14)):
         prolong(rt.factory, numero, valide_le=valide_le, instance=None, maintenant=datetime(2019, 12, 1, tzinfo=utc))
     bureau.clock[0] = datetime(2020, 11, 12, 17, tzinfo=utc)
@@ -334,6 +343,120 @@ def test_the_third_renewal_is_refused_with_its_reason_on_the_convention_page(bur
     with rt.factory() as s:
         assert s.scalar(select(Passage.utilisateur).order_by(Passage.id.desc())) == "marie"
     assert "2/2" in client.get("/conventions").text
+
+
+def test_a_modification_avenant_is_established_from_the_convention_page_with_the_commands_refusals(bureau):
+    from models import Avenant, Convention
+
+    numero = signed_convention(bureau)
+    bureau.clock[0] = datetime(2018, 3, 1, 10, tzinfo=timezone.utc)
+    client = bureau.signed_in()
+    page = client.get(f"/conventions/{numero}")
+    assert f'action="/conventions/{numero}/modifier"' in page.text and 'name="montants"' in page.text
+
+    def modifier(**champs):
+        return post(client, f"/conventions/{numero}/modifier", {"valide_le": "2018-03-01", **champs},
+                    page=f"/conventions/{numero}")
+
+    unreadable = modifier(etp="Sophie Durand")
+    unknown = modifier(remplacements="Jeanne Inconnue=Lina Haddad")
+    unbalanced = modifier(montants="budget_autres=0,01")
+    nothing = modifier()
+    assert unreadable.status_code == 409 and "Refusé : « Sophie Durand » : attendu CLÉ=VALEUR." in lu(unreadable)
+    assert unknown.status_code == 409
+    assert f"Modification refusée : référent « Jeanne Inconnue » absent de la convention {numero}" in lu(unknown)
+    assert unbalanced.status_code == 409 and "budget non équilibré après modification" in lu(unbalanced)
+    assert nothing.status_code == 409 and "aucune modification demandée" in lu(nothing)
+    with bureau.rt.factory() as s:
+        assert s.scalar(select(func.count()).select_from(Avenant)) == 0
+        before = s.scalar(select(Convention).where(Convention.numero == numero))
+    plus = {"budget_autres": before.budget_autres + 250, "ressources_autres": before.ressources_autres + 250}
+    montants = "\r\n".join(f"{cle}={str(valeur).replace('.', ',')}" for cle, valeur in plus.items())
+
+    response = modifier(instance="bureau du PLIE", montants=montants.replace("\r\n", "\r\n\r\n"))
+
+    assert response.status_code == 303, lu(response)
+    after = lu(client.get(response.headers["location"]))
+    assert f"Avenant {numero}-A1 établi et envoyé pour signature." in after
+    with bureau.rt.factory() as s:
+        c = s.scalar(select(Convention).where(Convention.numero == numero))
+        [avenant] = s.scalars(select(Avenant)).all()
+        assert (avenant.numero, avenant.nature.value, c.renouvellements) == (f"{numero}-A1", "modification", 0)
+        assert (c.budget_autres, c.ressources_autres) == (plus["budget_autres"], plus["ressources_autres"])
+    again = modifier(instance="bureau du PLIE", montants=montants)
+    assert again.status_code == 303 and "Demande déjà traitée" in lu(client.get(again.headers["location"]))
+
+
+def held_bilan(bureau, sink, mail) -> str:
+    """The mid-term bilan of dossier 2018-001's convention, filled in the form the échéancier sent on 15 July 2018 and
+    returned by a colleague whose address the PLIE does not know: held « à vérifier » in the queue."""
+    from actions.echeancier import run_echeancier
+    from actions.outbox import send_pending
+    from forms.bilan import fill_bilan_form
+    from models.suivi import Bilan, Verification
+    from tests.conftest import run_intake
+    from tests.integration.test_suivi import BILAN_A, PIECES_A, attachments, morning
+    from tests.samples import deliver
+
+    rt = bureau.rt
+    signed_convention(bureau)
+    run_echeancier(rt.factory, rt.storage, maintenant=morning(date(2018, 7, 15)), sa_email="assistante.plie@example.org")
+    send_pending(rt.factory, mail, rt.storage.root)
+    [(nom, blank)] = [(n, data) for m in sink.messages() if porteur(1).email in m["To"]
+                      for n, data in attachments(m).items() if n.endswith(".xlsx")]
+    (bureau.tmp / nom).write_bytes(blank)
+    rempli = fill_bilan_form(bureau.tmp / nom, bureau.tmp / f"rempli-{nom}", BILAN_A)
+    deliver(bureau.tmp / "boite", sender="collegue@example.org", when=morning(date(2018, 7, 20), 10),
+            subject="RE: bilan à mi-parcours", message_id="<bilan-collegue@example.org>",
+            attachments=[(nom, rempli.read_bytes()), *PIECES_A.items()])
+    run_intake(rt.factory, rt.storage, bureau.tmp / "boite", mail, maintenant=morning(date(2018, 7, 20), 11))
+    bureau.clock[0] = datetime(2018, 7, 20, 12, tzinfo=timezone.utc)
+    with rt.factory() as s:
+        [numero] = s.scalars(select(Bilan.numero).where(Bilan.verification == Verification.A_VERIFIER)).all()
+    return numero
+
+
+def test_a_held_bilan_is_confirmed_from_the_queue_and_joins_its_convention(bureau, sink, mail):
+    from models import ActionUtilisateur
+    from models.suivi import Bilan, Verification
+
+    numero = held_bilan(bureau, sink, mail)
+    client = bureau.signed_in()
+    page = lu(client.get("/appels/2018/depots-en-attente"))
+    assert f"Bilan n° {numero}" in page and f'action="/appels/2018/depots-en-attente/{numero}/confirmer"' in page
+
+    response = post(client, f"/appels/2018/depots-en-attente/{numero}/confirmer", page="/appels/2018/depots-en-attente")
+
+    assert response.status_code == 303, lu(response)
+    after = lu(client.get(response.headers["location"]))
+    assert f"Bilan n° {numero} confirmé : rattaché à sa convention." in after and f"Bilan n° {numero} —" not in after
+    with bureau.rt.factory() as s:
+        bilan = s.scalar(select(Bilan).where(Bilan.numero == numero))
+        assert (bilan.verification, bilan.echeance_id is not None) == (Verification.CONFIRME, True)
+        assert (s.scalar(select(ActionUtilisateur.utilisateur).where(ActionUtilisateur.table_nom == "bilan",
+                                                                     ActionUtilisateur.ligne == str(bilan.id)))) == "marie"
+    again = post(client, f"/appels/2018/depots-en-attente/{numero}/confirmer", page="/appels/2018/depots-en-attente")
+    assert again.status_code == 409 and f"le bilan n° {numero} n'est pas à vérifier" in lu(again)
+
+
+def test_a_held_bilan_is_rejected_from_the_queue_with_its_motif_kept(bureau, sink, mail):
+    from models.suivi import Bilan, Verification
+
+    numero = held_bilan(bureau, sink, mail)
+    client = bureau.signed_in()
+    url = f"/appels/2018/depots-en-attente/{numero}/rejeter"
+
+    no_motif = post(client, url, {"motif": " "}, page="/appels/2018/depots-en-attente")
+    assert no_motif.status_code == 409 and "indiquez le motif du rejet" in lu(no_motif)
+    response = post(client, url, {"motif": "La structure ne connaît pas cet envoi."}, page="/appels/2018/depots-en-attente")
+
+    assert response.status_code == 303, lu(response)
+    assert f"Bilan n° {numero} —" not in lu(client.get(response.headers["location"]))
+    with bureau.rt.factory() as s:
+        bilan = s.scalar(select(Bilan).where(Bilan.numero == numero))
+        assert (bilan.verification, bilan.echeance_id) == (Verification.REJETE, None)
+        assert "La structure ne connaît pas cet envoi." in bilan.erreurs[-1]
+    assert post(client, url, {"motif": "encore"}, page="/appels/2018/depots-en-attente").status_code == 409
 
 
 def test_a_failed_mail_is_sent_again_from_the_outbox_page(bureau):
@@ -359,8 +482,20 @@ def test_the_dashboard_counts_what_waits_for_the_sa(bureau):
     page = lu(bureau.signed_in().get("/"))
 
     assert "Appel 2018" in page and "7 décembre 2017 à 17 h 00" in page and "11 décembre 2017" in page
-    assert "<strong>1</strong> dépôts non identifiés" in page
+    assert "<strong>1</strong> dépôt non identifié<" in page and "dépôts non identifiés" not in page
+    assert "<strong>2</strong> dossiers incomplets<" in page and "<strong>0</strong> courriel en échec<" in page
     assert "Voir les 2 dossiers de l'appel 2018" in page
+
+
+def test_every_line_to_handle_on_the_dashboard_has_its_singular(bureau):
+    from actions.consultation import dashboard
+    from web.app import SINGULIERS
+
+    with bureau.rt.factory() as s:
+        data = dashboard(s, aujourd_hui=date(2017, 12, 8))
+    libelles = [libelle for a in data["appels"] for libelle, _, _ in a["a_traiter"]]
+    libelles += [libelle for libelle, _, _ in data["a_traiter"]]
+    assert libelles and sorted(set(libelles)) == sorted(SINGULIERS)
 
 
 @pytest.mark.parametrize("name, expected", [("../../etc/passwd", "passwd"), ("C:\\scans\\cv.pdf", "cv.pdf"),
