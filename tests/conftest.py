@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -24,10 +25,12 @@ from adapters.smtp import MailSettings  # noqa: E402
 from adapters.smtp_sink import SmtpSink  # noqa: E402
 from adapters.storage import Storage  # noqa: E402
 from config.appel_config import AppelConfig, load_appel_config  # noqa: E402
+from tests.snapshots import Databases, Snapshots, World  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("AAP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PUBLICATION = datetime(2017, 11, 21, 8, 0, tzinfo=timezone.utc)
 RELEVE = datetime(2017, 12, 8, 7, 30, tzinfo=timezone.utc)
+SENDER = "PLIE du bassin dijonnais <plie@example.org>"
 
 
 def _pg_unavailable() -> str | None:
@@ -43,34 +46,92 @@ def _pg_unavailable() -> str | None:
 _PG_REASON = _pg_unavailable()
 
 
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
+def forget(url: str) -> None:
+    """Close the engines ``session_factory`` keeps for ``url`` (any driver spelling): its files can then be copied
+    or dropped."""
+    from adapters import database
+
+    def same(known: str) -> bool:
+        if url.startswith("postgresql") and known.startswith("postgresql"):
+            return known.rsplit("/", 1)[-1] == url.rsplit("/", 1)[-1]
+        return known == url
+
+    for known in [u for u in database._ready if same(u)]:
+        database._ready.pop(known).kw["bind"].dispose()
+
+
+def _pg_execute(sql: str) -> None:
     import psycopg
 
-    name = f"aap_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        from adapters import database
+        conn.execute(sql)
 
-        for url in [u for u in database._ready if u.endswith(name)]:
-            database._ready.pop(url).kw["bind"].dispose()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+def pg_database(template: str | None = None) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (a copy of ``template`` if given), dropped afterwards."""
+    name = f"aap_test_{uuid.uuid4().hex[:12]}"
+    _pg_execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    try:
+        yield url
+    finally:
+        forget(url)
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per session (per xdist worker) by the real ``session_factory``.
+
+    Each test gets a copy of the file: the schema of a fresh upgrade, without paying the migrations again.
+    The engine is closed first, so the WAL is checkpointed into the file and no -wal file is left behind.
+    """
+    path = tmp_path_factory.mktemp("modele-sqlite") / "aap.sqlite"
+    url = f"sqlite:///{path}"
+    session_factory(url)
+    forget(url)
+    assert not path.with_name("aap.sqlite-wal").exists(), "le modèle SQLite a gardé son WAL"
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once per session (per xdist worker), the template of each test's database.
+
+    ``CREATE DATABASE … TEMPLATE`` wants no other connection to the template: its engine is closed at once,
+    and each worker has its own template, so two workers never copy the same one at the same moment.
+    """
+    if _PG_REASON:
+        pytest.skip(_PG_REASON)
+    name = f"aap_tpl_{uuid.uuid4().hex[:12]}"
+    _pg_execute(f'CREATE DATABASE "{name}"')
+    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    try:
+        session_factory(url)
+        forget(url)
+        yield name
+    finally:
+        forget(url)
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Every database test runs on SQLite and on PostgreSQL (skipped, with its reason, where absent)."""
+    """Every database test runs on SQLite and on PostgreSQL (skipped, with its reason, where absent).
+
+    Each test has its own database, a copy of a template migrated once per session: a file copy for SQLite,
+    ``CREATE DATABASE … TEMPLATE`` for PostgreSQL; ``session_factory`` still checks that the copy is at head.
+    """
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/aap.sqlite"
+        path = tmp_path / "aap.sqlite"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        yield url
+        forget(url)
         return
     if _PG_REASON:
         pytest.skip(_PG_REASON)
-    yield from pg_database()
+    yield from pg_database(request.getfixturevalue("pg_template"))
 
 
 @pytest.fixture
@@ -103,12 +164,35 @@ def sink(tmp_path: Path) -> Iterator[SmtpSink]:
 
 @pytest.fixture
 def mail(sink: SmtpSink) -> MailSettings:
-    return MailSettings(host="127.0.0.1", port=sink.port, sender="PLIE du bassin dijonnais <plie@example.org>")
+    return MailSettings(host="127.0.0.1", port=sink.port, sender=SENDER)
 
 
 @pytest.fixture
 def maildir(tmp_path: Path) -> Path:
     return tmp_path / "boite"
+
+
+@pytest.fixture
+def world(db_url, factory, storage, appel, sink, mail, tmp_path) -> World:
+    """The shared fixtures of one test in one value: the 2018 call published, nothing sent yet."""
+    return World(db_url, factory, storage, sink, mail, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def snapshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snapshots]:
+    """States built once per module and database and copied into each test that starts from them (tests/snapshots.py)."""
+    def publish(w: World) -> None:  # what the ``appel`` fixture does
+        publish_appel(w.factory, w.storage, load_appel_config(2018), maintenant=PUBLICATION)
+
+    databases = Databases(
+        sqlite_template=lambda: request.getfixturevalue("sqlite_template"),
+        pg_template=lambda: request.getfixturevalue("pg_template"),
+        pg_execute=_pg_execute, pg_url=lambda name: f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}", forget=forget)
+    built = Snapshots(tmp_path_factory.mktemp("etats"), databases, publish, SENDER)
+    try:
+        yield built
+    finally:
+        built.close()
 
 
 def run_intake(factory, storage: Storage, maildir: Path, mail: MailSettings, *, maintenant: datetime = RELEVE, **options):
@@ -118,3 +202,24 @@ def run_intake(factory, storage: Storage, maildir: Path, mail: MailSettings, *, 
     render_pending_accuses(factory, storage, pdf=False)
     sent = send_pending(factory, mail, storage.root)
     return report, sent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "shared_per_database(fixture): the module's tests share work per database (a module-scoped story "
+        "parametrised by database, or snapshots); ``fixture`` is the parameter naming the database (``story``, "
+        "``db_url``). Under xdist the module's tests for one database run on one worker (an xdist_group each)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` work shared by many tests must not be done again on every worker:
+    ``shared_per_database("story")`` puts the tests of each database's story in a group of their own, so the
+    SQLite story and the PostgreSQL story are played once each, possibly at the same time on two workers."""
+    for item in items:
+        mark = item.get_closest_marker("shared_per_database")
+        if mark is None:
+            continue
+        callspec = getattr(item, "callspec", None)
+        param = callspec.params.get(mark.args[0]) if callspec else None
+        item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}-{param or 'sans-base'}"))

@@ -15,7 +15,6 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
 from prefect.client.schemas.objects import FlowRun
 from prefect.flow_runs import resume_flow_run
-from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import func, select
 
 from actions.depots import register_postal
@@ -34,10 +33,7 @@ UTC = timezone.utc
 PAUSE_SECONDS = 120  # how long the flow waits for the decisions; a broken resume fails well before
 
 
-@pytest.fixture(scope="session", autouse=True)
-def harness():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+pytestmark = [pytest.mark.usefixtures("prefect_harness"), pytest.mark.xdist_group("prefect")]
 
 
 @pytest.fixture

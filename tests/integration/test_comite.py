@@ -35,6 +35,7 @@ from tests.conftest import run_intake
 from tests.samples import cv_pdf, cvs, deliver, form_bytes, paris, porteur
 
 UTC = timezone.utc
+pytestmark = pytest.mark.shared_per_database("db_url")  # its snapshots built once per database, on one worker
 INSTRUCTION = datetime(2017, 12, 8, 13, 0, tzinfo=UTC)
 PREPARATION = datetime(2017, 12, 9, 9, 0, tzinfo=UTC)
 COMITE = datetime(2017, 12, 11, 17, 0, tzinfo=UTC)
@@ -152,8 +153,15 @@ FAVORABLE, SANS_DEPLACEMENTS, COURRIEL_SEUL = porteur(1, referents=2), porteur(2
 
 
 @pytest.fixture
-def trois(campagne: Campagne) -> dict[str, str]:
-    """Three instructed dossiers and their synthesis: favorable, défavorable (no travel costs), réservé (no postal copy)."""
+def trois(campagne: Campagne, world, snapshots) -> dict[str, str]:
+    """Three instructed dossiers and their synthesis: favorable, défavorable (no travel costs), réservé (no postal copy).
+
+    Built once per module and database, then copied into each test (tests/snapshots.py)."""
+    return snapshots.restore("trois", lambda w: build_trois(Campagne(w.factory, w.storage, w.mail, w.sink, w.maildir, w.tmp)),
+                             world)
+
+
+def build_trois(campagne: Campagne) -> dict[str, str]:
     campagne.by_mail(FAVORABLE, paris(6, 10))
     campagne.by_mail(SANS_DEPLACEMENTS, paris(6, 11), budget_deplacements=Decimal("0"))
     campagne.by_mail(COURRIEL_SEUL, paris(6, 12))

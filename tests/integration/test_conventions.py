@@ -50,6 +50,7 @@ from tests.conftest import run_intake
 from tests.samples import cv_pdf, deliver_complete, paris, porteur
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.shared_per_database("db_url")  # its snapshots built once per database, on one worker
 UTC = timezone.utc
 ETABLIE = datetime(2017, 12, 20, 23, 30, tzinfo=UTC)  # 21 December, 0 h 30 in Dijon
 SIGNEE = date(2017, 12, 28)
@@ -164,16 +165,31 @@ def bureau(factory, storage, appel, sink, mail, tmp_path) -> Bureau:
 
 
 @pytest.fixture
-def deux(bureau: Bureau) -> dict[str, str]:
-    """Two retained dossiers (one ETP at 44 499,99 €; a binôme of 0,5 + 0,8 ETP) and one not retained."""
+def deux(bureau: Bureau, world, snapshots) -> dict[str, str]:
+    """Two retained dossiers (one ETP at 44 499,99 €; a binôme of 0,5 + 0,8 ETP) and one not retained.
+
+    Built once per module and database, then copied into each test (tests/snapshots.py)."""
+    return snapshots.restore("deux", lambda w: build_deux(bureau_in(w)), world)
+
+
+@pytest.fixture
+def signee(bureau: Bureau, world, snapshots) -> str:
+    """CONV-2018-001, established and signed (and ``deux`` before it): built once, copied like ``deux``."""
+    return snapshots.restore("signee", lambda w: build_signee(bureau_in(w)), world)
+
+
+def bureau_in(w) -> Bureau:
+    return Bureau(w.factory, w.storage, w.mail, w.sink, w.tmp)
+
+
+def build_deux(bureau: Bureau) -> dict[str, str]:
     numeros = bureau.retain(UN_ETP, BINOME, non_retenus=[NON_RETENU])
     assert [numeros[p.nom] for p in (UN_ETP, BINOME, NON_RETENU)] == ["2018-001", "2018-002", "2018-003"]
     return numeros
 
 
-@pytest.fixture
-def signee(bureau: Bureau, deux) -> str:
-    """CONV-2018-001, established and signed."""
+def build_signee(bureau: Bureau) -> str:
+    build_deux(bureau)
     bureau.establish()
     bureau.sign("CONV-2018-001")
     return "CONV-2018-001"

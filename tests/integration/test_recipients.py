@@ -44,6 +44,7 @@ from tests.conftest import _PG_REASON, PUBLICATION, pg_database, run_intake
 from tests.samples import cv_pdf, cvs, deliver, form_bytes, paris, porteur
 
 UTC, PARIS = timezone.utc, ZoneInfo("Europe/Paris")
+pytestmark = pytest.mark.shared_per_database("story")  # one story per database, each on one xdist worker
 SA = "assistante.plie@example.org"
 HOSTILE = {
     21: "a@example.org, b@example.org",

@@ -55,6 +55,7 @@ from tests.conftest import _PG_REASON, PUBLICATION, pg_database, run_intake
 from tests.samples import cv_pdf, cvs, deliver, form_bytes, paris, porteur
 
 UTC, PARIS = timezone.utc, ZoneInfo("Europe/Paris")
+pytestmark = pytest.mark.shared_per_database("story")  # one story per database, each on one xdist worker
 SA = "assistante.plie@example.org"
 ROOT = Path(__file__).resolve().parents[2]
 A, B, C = porteur(11, referents=2), porteur(12), porteur(13)  # A answers at once, B never, C with errors first

@@ -15,6 +15,7 @@ from tests.conftest import run_intake
 from tests.samples import cvs, deliver, deliver_complete, form_bytes, luhn_siret, paris, porteur
 
 INCONNU = "expéditeur inconnu pour cette structure"
+pytestmark = pytest.mark.shared_per_database("db_url")  # its snapshots built once per database, on one worker
 STRANGER = "usurpateur@example.org"
 
 
@@ -47,8 +48,14 @@ def _impersonate(maildir, forms, p, *, when=None, n=1):
 
 
 @pytest.fixture
-def held(factory, storage, appel, sink, mail, maildir, tmp_path):
-    """``p`` answered on 4 December; on 5 December a stranger sends a form in its name."""
+def held(world, snapshots):
+    """``p`` answered on 4 December; on 5 December a stranger sends a form in its name.
+
+    Built once per module and database, then copied into each test (tests/snapshots.py)."""
+    return snapshots.restore("held", lambda w: build_held(w.factory, w.storage, w.maildir, w.mail, w.tmp), world)
+
+
+def build_held(factory, storage, maildir, mail, tmp_path):
     p = porteur(30)
     deliver_complete(maildir, tmp_path / "f", p, paris(4, 9))
     run_intake(factory, storage, maildir, mail)
