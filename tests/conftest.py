@@ -1,7 +1,6 @@
 """Shared fixtures: a real database (SQLite, and PostgreSQL where it listens), real files, a real SMTP server."""
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -25,67 +24,23 @@ from adapters.smtp import MailSettings  # noqa: E402
 from adapters.smtp_sink import SmtpSink  # noqa: E402
 from adapters.storage import Storage  # noqa: E402
 from config.appel_config import AppelConfig, load_appel_config  # noqa: E402
-from tests.snapshots import Databases, Snapshots, World  # noqa: E402
+from tests.databases import forget, pg_database, pg_execute, pg_reset, pg_unavailable, pg_url  # noqa: E402
+from tests.snapshots import Snapshots, World  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("AAP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PUBLICATION = datetime(2017, 11, 21, 8, 0, tzinfo=timezone.utc)
 RELEVE = datetime(2017, 12, 8, 7, 30, tzinfo=timezone.utc)
 SENDER = "PLIE du bassin dijonnais <plie@example.org>"
 
 
-def _pg_unavailable() -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
-            return None
-    except Exception as exc:  # noqa: BLE001 - any failure means: not here
-        return f"PostgreSQL absent ({PG_ADMIN_URL}) : {type(exc).__name__}: {str(exc).strip()[:120]}"
-
-
-_PG_REASON = _pg_unavailable()
-
-
-def forget(url: str) -> None:
-    """Close the engines ``session_factory`` keeps for ``url`` (any driver spelling): its files can then be copied
-    or dropped."""
-    from adapters import database
-
-    def same(known: str) -> bool:
-        if url.startswith("postgresql") and known.startswith("postgresql"):
-            return known.rsplit("/", 1)[-1] == url.rsplit("/", 1)[-1]
-        return known == url
-
-    for known in [u for u in database._ready if same(u)]:
-        database._ready.pop(known).kw["bind"].dispose()
-
-
-def _pg_execute(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def pg_database(template: str | None = None) -> Iterator[str]:
-    """A fresh PostgreSQL database for one test (a copy of ``template`` if given), dropped afterwards."""
-    name = f"aap_test_{uuid.uuid4().hex[:12]}"
-    _pg_execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    try:
-        yield url
-    finally:
-        forget(url)
-        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+_PG_REASON = pg_unavailable()
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite database migrated once per session (per xdist worker) by the real ``session_factory``.
 
-    Each test gets a copy of the file: the schema of a fresh upgrade, without paying the migrations again.
-    The engine is closed first, so the WAL is checkpointed into the file and no -wal file is left behind.
-    """
+    Each test gets a copy of the file. The engine is closed first, so that the WAL is checkpointed into the
+    file and no -wal file is left behind."""
     path = tmp_path_factory.mktemp("modele-sqlite") / "aap.sqlite"
     url = f"sqlite:///{path}"
     session_factory(url)
@@ -96,42 +51,45 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    """A PostgreSQL database migrated once per session (per xdist worker), the template of each test's database.
-
-    ``CREATE DATABASE … TEMPLATE`` wants no other connection to the template: its engine is closed at once,
-    and each worker has its own template, so two workers never copy the same one at the same moment.
-    """
+    """A PostgreSQL database migrated once per session (per xdist worker) by the real ``session_factory``, the
+    template of the worker's test database and of the snapshots' databases (its engine closed at once:
+    ``CREATE DATABASE … TEMPLATE`` wants no other connection to it)."""
     if _PG_REASON:
         pytest.skip(_PG_REASON)
     name = f"aap_tpl_{uuid.uuid4().hex[:12]}"
-    _pg_execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    pg_execute(f'CREATE DATABASE "{name}"')
+    url = pg_url(name)
     try:
         session_factory(url)
         forget(url)
         yield name
     finally:
         forget(url)
-        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_worker_database(pg_template: str) -> Iterator[str]:
+    """This worker's PostgreSQL database for the tests, a copy of the template emptied before each test."""
+    yield from pg_database(pg_template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Every database test runs on SQLite and on PostgreSQL (skipped, with its reason, where absent).
-
-    Each test has its own database, a copy of a template migrated once per session: a file copy for SQLite,
-    ``CREATE DATABASE … TEMPLATE`` for PostgreSQL; ``session_factory`` still checks that the copy is at head.
-    """
+    """Every database test runs on SQLite and on PostgreSQL (skipped, with its reason, where absent), each time on
+    a database as the migrations leave it: a copy of the migrated SQLite file, or the worker's PostgreSQL database
+    emptied (tests/databases.py says why); ``session_factory`` still checks that it is at head."""
     if request.param == "sqlite":
         path = tmp_path / "aap.sqlite"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         url = f"sqlite:///{path}"
-        yield url
-        forget(url)
-        return
-    if _PG_REASON:
-        pytest.skip(_PG_REASON)
-    yield from pg_database(request.getfixturevalue("pg_template"))
+    else:
+        if _PG_REASON:
+            pytest.skip(_PG_REASON)
+        url = request.getfixturevalue("pg_worker_database")
+        pg_reset(url)
+    yield url
+    forget(url)
 
 
 @pytest.fixture
@@ -179,20 +137,14 @@ def world(db_url, factory, storage, appel, sink, mail, tmp_path) -> World:
 
 
 @pytest.fixture(scope="module")
-def snapshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Snapshots]:
+def snapshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Snapshots:
     """States built once per module and database and copied into each test that starts from them (tests/snapshots.py)."""
     def publish(w: World) -> None:  # what the ``appel`` fixture does
         publish_appel(w.factory, w.storage, load_appel_config(2018), maintenant=PUBLICATION)
 
-    databases = Databases(
-        sqlite_template=lambda: request.getfixturevalue("sqlite_template"),
-        pg_template=lambda: request.getfixturevalue("pg_template"),
-        pg_execute=_pg_execute, pg_url=lambda name: f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}", forget=forget)
-    built = Snapshots(tmp_path_factory.mktemp("etats"), databases, publish, SENDER)
-    try:
-        yield built
-    finally:
-        built.close()
+    # the templates exist by then: the test's own db_url asked for the one of its database
+    return Snapshots(tmp_path_factory.mktemp("etats"), lambda: request.getfixturevalue("sqlite_template"),
+                     lambda: request.getfixturevalue("pg_template"), publish, SENDER)
 
 
 def run_intake(factory, storage: Storage, maildir: Path, mail: MailSettings, *, maintenant: datetime = RELEVE, **options):

@@ -4,8 +4,9 @@ A fixture such as « three instructed dossiers » costs seconds (real forms, the
 and dozens of tests start from it, each on SQLite and on PostgreSQL. ``Snapshots.restore`` builds it the first
 time in a world of its own, laid out as a test's ``tmp_path`` is (``aap.sqlite``, ``storage/``, ``boite/``,
 ``sink/``), then gives every test that asks for it a copy of that world in its own ``tmp_path``: the database
-(a file copy for SQLite, ``CREATE DATABASE … TEMPLATE`` for PostgreSQL), the files, the SMTP sink's messages and
-counters. Each test still changes only its own copy, so tests stay independent and may write; nothing is mocked.
+(a file copy for SQLite; for PostgreSQL every row, copied out and in by ``COPY``, and every sequence's position),
+the files, the SMTP sink's messages and counters. Each test still changes only its own copy, so tests stay
+independent and may write; nothing is mocked.
 
 What the copy cannot carry is refused when the state is built: a path into the builder's folder left in a JSON
 column. Paths in text columns (the comité's workbook is recorded with its absolute path) are rewritten to the
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from adapters.smtp import MailSettings
 from adapters.smtp_sink import SmtpSink
 from adapters.storage import Storage
 from models.base import Base
+from tests.databases import PgDump, forget, pg_database, pg_load, pg_dump
 
 T = TypeVar("T")
 DATABASE = "aap.sqlite"
@@ -53,7 +54,7 @@ class World:
 @dataclass
 class Snapshot:
     root: Path
-    database: str  # the SQLite file, or the PostgreSQL database used as a template
+    database: Path | PgDump  # the SQLite file, or PostgreSQL's rows and sequences
     value: Any
     sink_sequence: int
     sink_rcpts: list[str]
@@ -61,22 +62,13 @@ class Snapshot:
     path_columns: list[tuple[str, str]] = field(default_factory=list)
 
 
-@dataclass
-class Databases:
-    """How to make a migrated database for a snapshot, and to run SQL on the PostgreSQL server."""
-
-    sqlite_template: Callable[[], Path]
-    pg_template: Callable[[], str]
-    pg_execute: Callable[[str], None]
-    pg_url: Callable[[str], str]
-    forget: Callable[[str], None]
-
-
 class Snapshots:
     """The states built so far in one module, per name and database."""
 
-    def __init__(self, root: Path, databases: Databases, prepare: Callable[[World], None], sender: str) -> None:
-        self.root, self.databases, self.prepare, self.sender = root, databases, prepare, sender
+    def __init__(self, root: Path, sqlite_template: Callable[[], Path], pg_template: Callable[[], str],
+                 prepare: Callable[[World], None], sender: str) -> None:
+        self.root, self.sqlite_template, self.pg_template = root, sqlite_template, pg_template
+        self.prepare, self.sender = prepare, sender
         self.built: dict[tuple[str, str], Snapshot] = {}
 
     def restore(self, name: str, build: Callable[[World], T], world: World) -> T:
@@ -91,24 +83,18 @@ class Snapshots:
         self._copy(snapshot, world)
         return copy.deepcopy(snapshot.value)
 
-    def close(self) -> None:
-        for (_, kind), snapshot in self.built.items():
-            if kind == "postgresql":
-                self.databases.pg_execute(f'DROP DATABASE IF EXISTS "{snapshot.database}" WITH (FORCE)')
-
     # building
 
     def _build(self, name: str, kind: str, build: Callable[[World], Any]) -> Snapshot:
         root = self.root / f"{name}-{kind}"
         root.mkdir(parents=True)
         if kind == "sqlite":
-            database = str(root / DATABASE)
-            shutil.copyfile(self.databases.sqlite_template(), database)
-            url = f"sqlite:///{database}"
+            shutil.copyfile(self.sqlite_template(), root / DATABASE)
+            pg = None
+            url = f"sqlite:///{root / DATABASE}"
         else:
-            database = f"aap_snap_{uuid.uuid4().hex[:12]}"
-            self.databases.pg_execute(f'CREATE DATABASE "{database}" TEMPLATE "{self.databases.pg_template()}"')
-            url = self.databases.pg_url(database)
+            pg = pg_database(self.pg_template())
+            url = next(pg)
         try:
             factory = session_factory(url)
             with SmtpSink(root / "sink") as sink:
@@ -117,8 +103,12 @@ class Snapshots:
                 self.prepare(world)
                 value = build(world)
             columns = _columns_holding(factory, str(root))
+            forget(url)  # closed: the file can be copied
+            database = root / DATABASE if pg is None else pg_dump(url)
         finally:
-            self.databases.forget(url)  # closed: the file can be copied, the database used as a template
+            forget(url)
+            if pg is not None:
+                pg.close()  # the rows are kept, the database dropped
         return Snapshot(root, database, value, sink._sequence, list(sink.rcpts), sink.connections, columns)
 
     # copying
@@ -127,10 +117,8 @@ class Snapshots:
         engine = world.factory.kw["bind"]
         assert engine.pool.checkedout() == 0, "une connexion est encore ouverte sur la base à remplacer"
         engine.dispose()  # the factory stays: its next connection opens the copy
-        if world.db_url.startswith("postgresql"):
-            name = world.db_url.rsplit("/", 1)[-1]
-            self.databases.pg_execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            self.databases.pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{snapshot.database}"')
+        if isinstance(snapshot.database, PgDump):
+            pg_load(world.db_url, snapshot.database)
         else:
             target = Path(world.db_url.split("///", 1)[1])
             for stale in (target, target.with_name(f"{target.name}-wal"), target.with_name(f"{target.name}-shm")):
