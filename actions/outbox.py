@@ -179,7 +179,7 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
             values |= {"statut": CourrielStatut.PENDING, "erreur": outcome.reason[:2000]}
             report.en_attente += 1
             report.note(report.causes_attente, outcome)
-            level, line = logging.WARNING, (f"{quoi} non envoyé : {_raison(outcome.reason)} ; "
+            level, line = logging.WARNING, (f"{quoi} non envoyé : {_raison(_detail(outcome))} ; "
                                             "nouvel essai au prochain passage.")
         else:
             reason = outcome.reason if not outcome.transient else (
@@ -187,12 +187,19 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
             values |= {"statut": CourrielStatut.FAILED, "erreur": reason[:2000]}
             report.echecs += 1
             report.note(report.causes_echecs, outcome)
-            level, line = logging.WARNING, f"{quoi} en échec : {_raison(reason)}."
+            level, line = logging.WARNING, f"{quoi} en échec : {_raison(_detail(outcome, row.tentatives))}."
         with transaction(factory) as s:
             s.execute(update(Courriel).where(Courriel.id == row.id).values(**values))
         log.log(level, line)
 
     send_batch(mail, outgoing, on_result)
+
+
+def _detail(outcome: SendOutcome, tentatives: int | None = None) -> str:
+    """What a log line says of a mail not delivered: the server's reply when it gave one (its code and words),
+    else the French cause alone (« serveur SMTP injoignable »), never a library's English detail."""
+    detail = outcome.reason if outcome.code is not None else outcome.why
+    return f"abandonné après {tentatives} tentatives : {detail}" if tentatives and outcome.transient else detail
 
 
 def mail_label(cle: str) -> str:
