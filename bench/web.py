@@ -69,7 +69,7 @@ def build(factory, n: int) -> None:
         att = 0
         for i in range(1, n + 1):
             porteur = Porteur(siret=luhn_siret(f"{500000000 + i:09d}0001"), nom=f"Structure d'insertion {i}",
-                              adresse=f"{i} rue du Port 21000 Dijon", contact_nom=f"Contact {i}",
+                              adresse=f"{i} rue du Port 21000 Valmont", contact_nom=f"Contact {i}",
                               contact_email=f"contact{i}@structure{i}.example.org")
             s.add(porteur)
             s.flush()

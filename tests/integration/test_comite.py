@@ -829,6 +829,6 @@ def test_instruction_and_the_comite_say_in_french_what_they_did_for_each_dossier
         ("INFO", "Lettre de décision DEC-2018-001-20171211 rédigée pour le dossier 2018-001 (retenu)."),
         ("INFO", "Lettre de décision DEC-2018-002-20171211 rédigée pour le dossier 2018-002 (ajourné)."),
     ]
-    assert [line for name, _, line in said if name == "aap.outbox"] == [
+    assert [line for name, _, line in said if name == "aap.outbox" and "lettre de décision" in line] == [
         "Courriel « lettre de décision » (2018-001:2017-12-11) envoyé.",
         "Courriel « lettre de décision » (2018-002:2017-12-11) envoyé."]
