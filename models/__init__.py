@@ -2,6 +2,7 @@
 from models.appel import Appel
 from models.base import Base
 from models.comite import Comite
+from models.conservation import Blocage, FichierPurge
 from models.convention import Avenant, Convention
 from models.courriel import Courriel, CourrielStatut
 from models.document import Document
@@ -13,7 +14,7 @@ from models.suivi import Bilan, Echeance
 from models.utilisateur import ActionUtilisateur, EchecConnexion, SessionWeb, Utilisateur
 
 __all__ = [
-    "ActionUtilisateur", "Appel", "Attestation", "Avenant", "Bilan", "Echeance", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Document", "Depot", "Dossier",
+    "ActionUtilisateur", "Appel", "Blocage", "FichierPurge", "Attestation", "Avenant", "Bilan", "Echeance", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Document", "Depot", "Dossier",
     "Passage", "PassageStatut", "Piece", "Porteur", "PorteurAdresse", "Reception", "EchecConnexion", "SessionWeb",
     "Utilisateur",
 ]

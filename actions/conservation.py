@@ -1,0 +1,310 @@
+"""What the retention rules say of every dossier, convention and structure today, and the holds that stop them.
+
+``inventory`` reads the facts (statuses, comités, ends, payments, holds, stored files) and asks the rules of
+``models.conservation`` when each item may go; ``aap purge --simulation`` prints it, ``actions.purge`` carries
+it out, the daily digest counts it. The durations are read from the call's TOML when the purge runs (a legal
+period may change after the call was published: the file says the policy in force).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.depots import SaisieRefusee
+from adapters.database import transaction
+from adapters.storage import Storage
+from config.appel_config import CONFIG_DIR, AppelConfig, ConservationRegles, load_appel_config
+from francais.formats import PARIS, format_date
+from models.appel import Appel
+from models.conservation import (
+    Blocage, Conservation, FichierPurge, contacts_conservation, convention_conservation, dossier_conservation, hold_on,
+)
+from models.convention import Avenant, Convention, fin_en_vigueur
+from models.dossier import Attestation, Depot, Dossier, Piece, Reception
+from models.instruction import DecisionComite, Instruction
+from models.porteur import Porteur
+from models.suivi import Bilan, Echeance
+
+Regles = Callable[[int], ConservationRegles | None]
+
+
+def regles_du_fichier(annee: int) -> ConservationRegles | None:
+    """The durations in force for a call: its TOML's ``[conservation]`` (None: no file, or no such table)."""
+    if not (CONFIG_DIR / f"{annee}.toml").is_file():
+        return None
+    return load_appel_config(annee).conservation
+
+
+@dataclass(frozen=True)
+class FichierRef:
+    """One stored file of an item, as the row that records it names it (``nature`` as the downloads do)."""
+
+    nature: str
+    objet_id: int
+    chemin: str
+    nom: str
+    taille: int | None = None
+    sha256: str | None = None
+
+    @property
+    def cle(self) -> tuple[str, int, str]:
+        return self.nature, self.objet_id, self.chemin
+
+
+@dataclass
+class Element:
+    """A dossier not retained, a convention (with its dossier) or a structure's contacts, and what the rules say."""
+
+    genre: str                      # "dossier", "convention", "contacts"
+    numero: str                     # the dossier's or convention's number, the structure's SIRET for contacts
+    libelle: str                    # French, without personal data: « Dossier 2018-003 (Structure) »
+    conservation: Conservation
+    bloque: str | None = None       # the hold that keeps it whole, in French
+    fichiers: list[FichierRef] = field(default_factory=list)  # still stored (not yet purged)
+    dossier_ids: list[int] = field(default_factory=list)
+    porteur_id: int | None = None
+
+    def purgeable(self, jour: date) -> bool:
+        return self.bloque is None and self.conservation.purgeable(jour)
+
+    def ligne(self, jour: date) -> str:
+        """One French line for the SA: what, why, from when."""
+        c = self.conservation
+        if self.bloque:
+            quand = f"conservé : {self.bloque}"
+        elif c.depuis is None:
+            quand = "conservé"
+        elif c.depuis <= jour:
+            quand = f"purgeable depuis le {format_date(c.depuis)}"
+        else:
+            quand = f"purgeable à partir du {format_date(c.depuis)}"
+        quoi = f"{len(self.fichiers)} fichier{'s' if len(self.fichiers) != 1 else ''}" if self.genre != "contacts" \
+            else "contacts à anonymiser"
+        return f"{self.libelle} — {c.raison} — {quand} ({quoi})"
+
+
+def inventory(session: Session, storage: Storage, *, jour: date, regles: Regles = regles_du_fichier) -> list[Element]:
+    """Every item not purged yet, with the rule's verdict on ``jour`` (a Paris day) and its hold, if any."""
+    blocages = {b.numero: b.motif for b in session.scalars(select(Blocage).where(Blocage.debloque_le.is_(None)))}
+    marques = set(session.execute(select(FichierPurge.nature, FichierPurge.objet_id, FichierPurge.chemin)).tuples())
+    durees = _Durees(session, regles)
+    conventions = {c.dossier_id: c for c in session.scalars(select(Convention))}
+    elements: list[Element] = []
+    par_porteur: dict[int, list[tuple[Dossier, Convention | None, Conservation]]] = {}
+    for d in session.scalars(select(Dossier).order_by(Dossier.numero)):
+        c = conventions.get(d.id)
+        r = durees.of(d.appel_id)
+        nom = d.porteur.nom
+        numeros = {d.numero} | ({c.numero} if c is not None else set())
+        if r is None:
+            verdict = Conservation(None, f"l'appel {durees.annee(d.appel_id)} ne fixe pas de durées de conservation "
+                                         "([conservation] absent de sa configuration)")
+        elif c is None:
+            verdict = dossier_conservation(statut=d.statut, examine_le=durees.examine_le(session, d),
+                                           reponse_avant=d.reponse_avant, a_une_convention=False, jour=jour,
+                                           annees=r.non_retenus_annees)
+        else:
+            verdict = convention_conservation(
+                cofinancee_fse=_cofinancee_fse(c), fin=fin_en_vigueur(c, jour), dernier_paiement_le=c.dernier_paiement_le,
+                jour=jour, fse_annees=r.fse_annees, sans_fse_annees=r.sans_fse_annees)
+        par_porteur.setdefault(d.porteur_id, []).append((d, c, verdict))
+        fichiers = dossier_files(session, storage, d)
+        if c is not None:
+            fichiers += convention_files(session, storage, c)
+        fichiers = [f for f in fichiers if f.cle not in marques]
+        if not fichiers:
+            continue  # purged already (or nothing stored)
+        genre, numero, libelle = (("dossier", d.numero, f"Dossier {d.numero} ({nom})") if c is None else
+                                  ("convention", c.numero, f"Convention {c.numero} et dossier {d.numero} ({nom})"))
+        elements.append(Element(genre, numero, libelle, verdict, hold_on(numeros, blocages), fichiers, [d.id], d.porteur_id))
+    for porteur in session.scalars(select(Porteur).where(Porteur.anonymise_le.is_(None)).order_by(Porteur.id)):
+        suivis = par_porteur.get(porteur.id, [])
+        r = durees.of(max((d.appel_id for d, _, _ in suivis), default=None))
+        libelle = f"Contacts de {porteur.nom}" + (f" (SIRET {porteur.siret})" if porteur.siret else "")
+        if r is None:
+            verdict = Conservation(None, "aucun appel ne fixe de durée de conservation pour cette structure")
+        else:
+            verdict = contacts_conservation(en_cours=_en_cours(suivis), derniere_activite=_derniere_activite(session, suivis, jour),
+                                            annees=r.contacts_annees)
+        numeros = {d.numero for d, _, _ in suivis} | {c.numero for _, c, _ in suivis if c is not None}
+        elements.append(Element("contacts", porteur.siret or f"structure {porteur.id}", libelle, verdict,
+                                hold_on(numeros, blocages), [], [d.id for d, _, _ in suivis], porteur.id))
+    return elements
+
+
+class _Durees:
+    """Each call's durations and comité date, read once."""
+
+    def __init__(self, session: Session, regles: Regles) -> None:
+        self.appels = {a.id: a for a in session.scalars(select(Appel))}
+        self.cache: dict[int, ConservationRegles | None] = {}
+        self.regles = regles
+
+    def annee(self, appel_id: int) -> int:
+        return self.appels[appel_id].annee
+
+    def of(self, appel_id: int | None) -> ConservationRegles | None:
+        if appel_id is None:
+            return None
+        if appel_id not in self.cache:
+            self.cache[appel_id] = self.regles(self.annee(appel_id))
+        return self.cache[appel_id]
+
+    def examine_le(self, session: Session, d: Dossier) -> date:
+        """The last comité that decided on the dossier, else the call's comité."""
+        decided = session.scalar(select(DecisionComite.comite_le).where(DecisionComite.dossier_id == d.id)
+                                 .order_by(DecisionComite.comite_le.desc()).limit(1))
+        return decided or AppelConfig.model_validate(self.appels[d.appel_id].config).calendrier.comite
+
+
+def _cofinancee_fse(c: Convention) -> bool:
+    amounts = [c.ressources_fse, *(Decimal(str(a.etat.get("ressources_fse") or 0)) for a in c.avenants)]
+    return any(m is not None and m > 0 for m in amounts)
+
+
+def _en_cours(suivis: list[tuple[Dossier, Convention | None, Conservation]]) -> str | None:
+    """Which dossier or convention of a structure is still in progress, in French (None: none)."""
+    for d, c, verdict in suivis:
+        if verdict.en_cours:
+            return f"{'convention ' + c.numero if c is not None else 'dossier ' + d.numero} : {verdict.raison}"
+    return None
+
+
+def _derniere_activite(session: Session, suivis: list[tuple[Dossier, Convention | None, Conservation]],
+                       jour: date) -> date | None:
+    """The structure's last exchange with the PLIE: a dépôt, a decision, a convention's end, a bilan."""
+    days: list[date] = []
+    for d, c, _ in suivis:
+        days.append(d.mis_a_jour_le.astimezone(PARIS).date())
+        if c is not None:
+            days.append(fin_en_vigueur(c, jour))
+            days += [b.astimezone(PARIS).date() for b in session.scalars(
+                select(Bilan.recu_le).join(Echeance, Bilan.echeance_id == Echeance.id).where(Echeance.convention_id == c.id))]
+    return max(days, default=None)
+
+
+# --- the stored files of an item ---------------------------------------------------------------
+
+
+def dossier_files(session: Session, storage: Storage, d: Dossier) -> list[FichierRef]:
+    """The pièces of its dépôts, the messages that brought them, its attestations, notes and letters."""
+    out: list[FichierRef] = []
+    depot_ids = list(session.scalars(select(Depot.id).where(Depot.dossier_id == d.id)))
+    for p in session.scalars(select(Piece).where(Piece.depot_id.in_(depot_ids)).order_by(Piece.id)):
+        out.append(FichierRef("piece", p.id, p.chemin, p.nom, p.taille, p.sha256))
+    for r in session.scalars(select(Reception).where(Reception.depot_id.in_(depot_ids)).order_by(Reception.id)):
+        out.append(FichierRef("message", r.id, r.chemin, Path(r.chemin).name, r.taille, r.sha256))
+    for a in session.scalars(select(Attestation).where(Attestation.depot_id.in_(depot_ids)).order_by(Attestation.id)):
+        out += _document(storage, "attestation", a.id, a.chemin)
+    for i in session.scalars(select(Instruction).where(Instruction.dossier_id == d.id).order_by(Instruction.id)):
+        out += _document(storage, "note", i.id, i.note_chemin)
+    for dc in session.scalars(select(DecisionComite).where(DecisionComite.dossier_id == d.id).order_by(DecisionComite.id)):
+        out += _document(storage, "lettre", dc.id, dc.lettre_chemin)
+    return out
+
+
+def convention_files(session: Session, storage: Storage, c: Convention) -> list[FichierRef]:
+    """The convention and its avenants, the bilan forms sent, the bilans received (message, pièces, receipt),
+    the blank fiches de présence written for it."""
+    out = _document(storage, "convention", c.id, c.chemin)
+    for a in session.scalars(select(Avenant).where(Avenant.convention_id == c.id).order_by(Avenant.id)):
+        out += _document(storage, "avenant", a.id, a.chemin)
+    for e in session.scalars(select(Echeance).where(Echeance.convention_id == c.id).order_by(Echeance.id)):
+        out += _document(storage, "formulaire_bilan", e.id, e.formulaire_chemin)
+        for b in e.bilans:
+            for p in b.pieces:
+                if p.get("chemin"):
+                    out.append(FichierRef("piece_bilan", b.id, p["chemin"], p.get("nom") or Path(p["chemin"]).name,
+                                          p.get("taille"), p.get("sha256")))
+            for r in session.scalars(select(Reception).where(Reception.bilan_id == b.id).order_by(Reception.id)):
+                out.append(FichierRef("message", r.id, r.chemin, Path(r.chemin).name, r.taille, r.sha256))
+            out += _document(storage, "accuse", b.id, b.accuse_chemin)
+    fiches = storage.path(f"fiches_presence/{c.numero}")
+    if fiches.is_dir():
+        for f in sorted(fiches.iterdir()):
+            if f.is_file():
+                out.append(FichierRef("fiche_presence", c.id, str(f.relative_to(storage.root)), f.name))
+    return out
+
+
+def _document(storage: Storage, nature: str, objet_id: int, chemin: str | None) -> list[FichierRef]:
+    """A produced document, with the .docx it was converted from when it is recorded as a PDF."""
+    if not chemin or Path(chemin).is_absolute():
+        return []
+    out = [FichierRef(nature, objet_id, chemin, Path(chemin).name)]
+    if chemin.lower().endswith(".pdf"):
+        source = str(Path(chemin).with_suffix(".docx"))
+        if storage.path(source).is_file():
+            out.append(FichierRef(nature, objet_id, source, Path(source).name))
+    return out
+
+
+# --- holds and payments --------------------------------------------------------------------------
+
+
+def _known(session: Session, numero: str) -> str:
+    """« le dossier 2018-003 » or « la convention CONV-2018-001 », or a French refusal."""
+    numero = (numero or "").strip()
+    if not numero or len(numero) > 30:
+        raise SaisieRefusee("numéro vide ou trop long : attendu un numéro de dossier (2018-003) ou de convention (CONV-2018-001)")
+    if session.scalar(select(Dossier.id).where(Dossier.numero == numero)) is not None:
+        return f"le dossier {numero}"
+    if session.scalar(select(Convention.id).where(Convention.numero == numero)) is not None:
+        return f"la convention {numero}"
+    raise SaisieRefusee(f"aucun dossier ni convention n° « {numero} »")
+
+
+def hold(factory: sessionmaker[Session], numero: str, *, motif: str, par: str, maintenant: datetime) -> str:
+    """Keep a dossier or convention whole (an audit, a dispute) until it is released."""
+    motif = " ".join((motif or "").split())
+    if not motif:
+        raise SaisieRefusee("indiquez le motif du blocage (--motif TEXTE) : un contrôle, un litige…")
+    if len(motif) > 1000:
+        raise SaisieRefusee("motif trop long (1 000 caractères au plus)")
+    numero = (numero or "").strip()
+    try:
+        with transaction(factory) as session:
+            quoi = _known(session, numero)
+            existing = session.scalar(select(Blocage).where(Blocage.numero == numero, Blocage.debloque_le.is_(None)))
+            if existing is not None:
+                raise SaisieRefusee(f"{quoi} est déjà bloqué depuis le {format_date(existing.bloque_le)} "
+                                    f"(motif : {existing.motif})")
+            session.add(Blocage(numero=numero, motif=motif, bloque_par=par[:100], bloque_le=maintenant))
+    except IntegrityError as exc:  # another process held it at the same moment
+        raise SaisieRefusee(f"{numero} vient d'être bloqué par ailleurs : rien n'a changé") from exc
+    return f"{quoi[0].upper()}{quoi[1:]} est bloqué : aucune purge n'y touchera (motif : {motif})"
+
+
+def release(factory: sessionmaker[Session], numero: str, *, par: str, maintenant: datetime) -> str:
+    numero = (numero or "").strip()
+    with transaction(factory) as session:
+        quoi = _known(session, numero)
+        existing = session.scalar(select(Blocage).where(Blocage.numero == numero, Blocage.debloque_le.is_(None)))
+        if existing is None:
+            raise SaisieRefusee(f"{quoi} n'est pas bloqué")
+        existing.debloque_le, existing.debloque_par = maintenant, par[:100]
+    return f"{quoi[0].upper()}{quoi[1:]} est débloqué : ses durées de conservation s'appliquent de nouveau"
+
+
+def record_payment(factory: sessionmaker[Session], numero: str, *, le: date) -> str:
+    """The last payment made to a convention's porteur: from its year runs the FSE retention period."""
+    with transaction(factory) as session:
+        c = session.scalar(select(Convention).where(Convention.numero == (numero or "").strip()))
+        if c is None:
+            raise SaisieRefusee(f"aucune convention n° « {(numero or '').strip()} »")
+        if le < c.debut:
+            raise SaisieRefusee(f"un paiement le {format_date(le)} précéderait le début de la convention "
+                                f"({format_date(c.debut)})")
+        c.dernier_paiement_le = le
+    return f"Dernier paiement de la convention {c.numero} enregistré : le {format_date(le)}"
+
+
+def active_holds(session: Session) -> list[Blocage]:
+    return list(session.scalars(select(Blocage).where(Blocage.debloque_le.is_(None)).order_by(Blocage.numero)))

@@ -1,0 +1,178 @@
+"""The purge: what the retention rules allow on a day goes, and nothing held.
+
+Two steps, so that a kill at any moment leaves rows and files consistent and a re-run finishes the work:
+
+1. one transaction marks every file of every purgeable item (a ``fichier_purge`` row: its name, size and
+   SHA-256, read before anything is deleted), anonymises those items' personal fields and the structures'
+   contacts, and commits;
+2. then the bytes of each marked file are deleted and the deletion recorded, file by file. A file whose bytes
+   another row still needs (storage is content-addressed: the same CV sent for two dossiers is one file) keeps
+   them until that row is purged too.
+
+A second run finds nothing new to mark and nothing left to delete.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.conservation import Element, Regles, convention_files, dossier_files, inventory, regles_du_fichier
+from adapters.database import transaction
+from adapters.storage import Storage
+from francais.formats import PARIS, format_date
+from models.conservation import FichierPurge
+from models.convention import Convention
+from models.courriel import Courriel, CourrielStatut
+from models.dossier import Depot, Dossier, Piece
+from models.porteur import Porteur, PorteurAdresse
+
+log = logging.getLogger("aap.conservation")
+EFFACE = "[supprimé au terme de la durée de conservation]"
+
+
+@dataclass
+class Simulation:
+    jour: str                                           # the Paris day, in French
+    purgeables: list[str] = field(default_factory=list)  # one French line per item that would go
+    conserves: list[str] = field(default_factory=list)   # the others, with why they stay
+    fichiers: list[tuple[str, int, str]] = field(default_factory=list)  # (nature, id, chemin) that would go
+    contacts: list[str] = field(default_factory=list)    # structures (SIRET) whose contacts would go
+
+
+@dataclass
+class Purge:
+    jour: str
+    elements: list[str] = field(default_factory=list)    # one French line per item purged
+    marques: list[tuple[str, int, str]] = field(default_factory=list)  # files marked by this run
+    effaces: int = 0                                     # files whose bytes this run deleted
+    partages: int = 0                                    # marked, bytes kept for a row still in force
+    contacts: list[str] = field(default_factory=list)
+
+
+def simulate(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime,
+             regles: Regles = regles_du_fichier) -> Simulation:
+    """What ``purge`` would do at ``maintenant``, and why; changes nothing."""
+    jour = maintenant.astimezone(PARIS).date()
+    with factory() as session:
+        elements = inventory(session, storage, jour=jour, regles=regles)
+    out = Simulation(format_date(jour))
+    for e in elements:
+        if e.purgeable(jour):
+            out.purgeables.append(e.ligne(jour))
+            out.fichiers += [f.cle for f in e.fichiers]
+            if e.genre == "contacts":
+                out.contacts.append(e.numero)
+        else:
+            out.conserves.append(e.ligne(jour))
+    return out
+
+
+def purge(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime,
+          regles: Regles = regles_du_fichier) -> Purge:
+    """Mark and anonymise what is purgeable at ``maintenant`` (one commit), then delete the marked bytes."""
+    jour = maintenant.astimezone(PARIS).date()
+    report = Purge(format_date(jour))
+    with transaction(factory) as session:
+        for e in inventory(session, storage, jour=jour, regles=regles):
+            if not e.purgeable(jour):
+                continue
+            report.elements.append(e.ligne(jour))
+            if e.genre == "contacts":
+                _anonymise_contacts(session, e.porteur_id, maintenant)
+                report.contacts.append(e.numero)
+                continue
+            for f in e.fichiers:
+                session.add(FichierPurge(nature=f.nature, objet_id=f.objet_id, numero=e.numero, chemin=f.chemin,
+                                         nom=f.nom, motif=e.conservation.raison, purge_le=maintenant,
+                                         **_taille_et_empreinte(storage, f.chemin, f.taille, f.sha256)))
+                report.marques.append(f.cle)
+            _anonymise_dossiers(session, e.dossier_ids)
+    for line in report.elements:  # numbers and structures' names only: no personal data
+        log.info("Purge : %s.", line)
+    report.effaces, report.partages = finish_deletions(factory, storage, maintenant=maintenant)
+    return report
+
+
+def finish_deletions(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime) -> tuple[int, int]:
+    """Delete the bytes of every marked file not deleted yet (what a killed run left), unless a row still in
+    force needs them. (deleted, kept because shared)."""
+    with factory() as session:
+        a_faire = list(session.scalars(select(FichierPurge).where(FichierPurge.efface_le.is_(None)).order_by(FichierPurge.id)))
+        besoin = _still_needed(session, storage)
+        session.expunge_all()
+    effaces = partages = 0
+    for row in a_faire:
+        if row.chemin in besoin:
+            partages += 1
+            continue
+        storage.path(row.chemin).unlink(missing_ok=True)
+        with transaction(factory) as session:
+            session.execute(update(FichierPurge).where(FichierPurge.id == row.id).values(efface_le=maintenant))
+        effaces += 1
+    return effaces, partages
+
+
+def _still_needed(session: Session, storage: Storage) -> set[str]:
+    """The paths some row not marked still refers to."""
+    marques = set(session.execute(select(FichierPurge.nature, FichierPurge.objet_id, FichierPurge.chemin)).tuples())
+    needed: set[str] = set()
+    for d in session.scalars(select(Dossier)):
+        needed |= {f.chemin for f in dossier_files(session, storage, d) if f.cle not in marques}
+    for c in session.scalars(select(Convention)):
+        needed |= {f.chemin for f in convention_files(session, storage, c) if f.cle not in marques}
+    # the pièces and messages of dépôts tied to no dossier (waiting, rejected) are never purged
+    from models.dossier import Reception
+
+    loose = select(Depot.id).where(Depot.dossier_id.is_(None))
+    needed |= set(session.scalars(select(Piece.chemin).where(Piece.depot_id.in_(loose))))
+    needed |= set(session.scalars(select(Reception.chemin).where(Reception.depot_id.in_(loose))))
+    return needed
+
+
+def _taille_et_empreinte(storage: Storage, chemin: str, taille: int | None, sha256: str | None) -> dict[str, object]:
+    """What the row keeps of the file: known from intake, else read from the file (None if already gone)."""
+    if taille is not None and sha256:
+        return {"taille": taille, "sha256": sha256}
+    path = storage.path(chemin)
+    if not path.is_file():
+        return {"taille": taille, "sha256": sha256}
+    with Path(path).open("rb") as stream:
+        digest = hashlib.file_digest(stream, "sha256").hexdigest()
+    return {"taille": path.stat().st_size, "sha256": digest}
+
+
+def _anonymise_dossiers(session: Session, dossier_ids: list[int]) -> None:
+    """Who sent the dépôts, the référents named on the pièces, what the form said of people, and the mails
+    written to the structure about these dossiers: the files are gone, their copies in rows go too."""
+    depots = select(Depot.id).where(Depot.dossier_id.in_(dossier_ids))
+    session.execute(update(Depot).where(Depot.id.in_(depots))
+                    .values(expediteur=None, expediteur_nom=None, formulaire=None, sujet=None))
+    session.execute(update(Piece).where(Piece.depot_id.in_(depots)).values(referent=None))
+    session.execute(update(Courriel).where(Courriel.dossier_id.in_(dossier_ids),
+                                           Courriel.statut.in_((CourrielStatut.SENT, CourrielStatut.FAILED)))
+                    .values(destinataires=[], corps=EFFACE))
+
+
+def _anonymise_contacts(session: Session, porteur_id: int | None, maintenant: datetime) -> None:
+    """The structure keeps its name, SIRET and postal address (a legal person's); its contact person, e-mail,
+    telephone and the addresses known to speak for it go."""
+    session.execute(delete(PorteurAdresse).where(PorteurAdresse.porteur_id == porteur_id))
+    session.execute(update(Porteur).where(Porteur.id == porteur_id).values(
+        contact_nom=None, contact_email=None, contact_telephone=None, anonymise_le=maintenant))
+
+
+def purged_file(session: Session, nature: str, objet_id: int, chemin: str) -> FichierPurge | None:
+    """The purge's record of a file, when a purge removed it (the downloads say so)."""
+    return session.scalar(select(FichierPurge).where(FichierPurge.nature == nature, FichierPurge.objet_id == objet_id,
+                                                     FichierPurge.chemin == chemin, FichierPurge.efface_le.is_not(None)))
+
+
+def message_purge(row: FichierPurge) -> str:
+    return (f"fichier « {row.nom} » supprimé le {format_date(row.efface_le or row.purge_le)} au terme de sa durée "
+            f"de conservation ({row.motif}) ; son nom, sa taille et son empreinte SHA-256 restent enregistrés")
