@@ -93,7 +93,7 @@ class Element:
 def inventory(session: Session, storage: Storage, *, jour: date, regles: Regles = regles_du_fichier) -> list[Element]:
     """Every item not purged yet, with the rule's verdict on ``jour`` (a Paris day) and its hold, if any."""
     blocages = {b.numero: b.motif for b in session.scalars(select(Blocage).where(Blocage.debloque_le.is_(None)))}
-    marques = set(session.execute(select(FichierPurge.nature, FichierPurge.objet_id, FichierPurge.chemin)).tuples())
+    marques = {tuple(r) for r in session.execute(select(FichierPurge.nature, FichierPurge.objet_id, FichierPurge.chemin))}
     durees = _Durees(session, regles)
     conventions = {c.dossier_id: c for c in session.scalars(select(Convention))}
     elements: list[Element] = []

@@ -76,6 +76,14 @@ def simulate(factory: sessionmaker[Session], storage: Storage, *, maintenant: da
 def purge(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime,
           regles: Regles = regles_du_fichier) -> Purge:
     """Mark and anonymise what is purgeable at ``maintenant`` (one commit), then delete the marked bytes."""
+    report = mark(factory, storage, maintenant=maintenant, regles=regles)
+    report.effaces, report.partages = finish_deletions(factory, storage, maintenant=maintenant)
+    return report
+
+
+def mark(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime,
+         regles: Regles = regles_du_fichier) -> Purge:
+    """Step 1 alone, in one transaction: what a run killed right after its commit leaves behind."""
     jour = maintenant.astimezone(PARIS).date()
     report = Purge(format_date(jour))
     with transaction(factory) as session:
@@ -95,7 +103,6 @@ def purge(factory: sessionmaker[Session], storage: Storage, *, maintenant: datet
             _anonymise_dossiers(session, e.dossier_ids)
     for line in report.elements:  # numbers and structures' names only: no personal data
         log.info("Purge : %s.", line)
-    report.effaces, report.partages = finish_deletions(factory, storage, maintenant=maintenant)
     return report
 
 
@@ -120,7 +127,7 @@ def finish_deletions(factory: sessionmaker[Session], storage: Storage, *, mainte
 
 def _still_needed(session: Session, storage: Storage) -> set[str]:
     """The paths some row not marked still refers to."""
-    marques = set(session.execute(select(FichierPurge.nature, FichierPurge.objet_id, FichierPurge.chemin)).tuples())
+    marques = {tuple(r) for r in session.execute(select(FichierPurge.nature, FichierPurge.objet_id, FichierPurge.chemin))}
     needed: set[str] = set()
     for d in session.scalars(select(Dossier)):
         needed |= {f.chemin for f in dossier_files(session, storage, d) if f.cle not in marques}

@@ -1,0 +1,160 @@
+"""Retention and purge of personal data on a real database (SQLite and PostgreSQL) and real files: a 2018 call
+played through the real intake, instruction, comité and conventions, then a purge five years later removes
+exactly what the simulation listed, never what is held, says so on download, and a second run removes nothing."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from actions.consultation import FichierSupprime, stored_file
+from actions.conservation import hold, record_payment, release
+from actions.convention_documents import render_pending_conventions
+from actions.depots import SaisieRefusee
+from actions.purge import finish_deletions, mark, purge, simulate
+from models.conservation import FichierPurge
+from models.convention import Convention
+from models.dossier import Depot, Dossier, Piece
+from models.porteur import Porteur, PorteurAdresse
+from tests.integration.test_conventions import BINOME, NON_RETENU, UN_ETP, bureau_in
+
+pytestmark = pytest.mark.shared_per_database("db_url")
+UTC = timezone.utc
+CINQ_ANS_APRES = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
+AVANT = datetime(2019, 6, 1, 9, 0, tzinfo=UTC)  # the non-retained dossier's two years not over
+
+
+def build_annee(w) -> dict[str, str]:
+    """Two retained dossiers with signed conventions (paid last on 15 March 2019) and one not retained."""
+    bureau = bureau_in(w)
+    numeros = bureau.retain(UN_ETP, BINOME, non_retenus=[NON_RETENU])
+    bureau.establish()
+    for c in ("CONV-2018-001", "CONV-2018-002"):
+        bureau.sign(c)
+        record_payment(w.factory, c, le=date(2019, 3, 15))
+    render_pending_conventions(w.factory, w.storage, pdf=False)
+    return numeros
+
+
+@pytest.fixture
+def annee(world, snapshots) -> dict[str, str]:
+    return snapshots.restore("annee", build_annee, world)
+
+
+def _on_disk(world, chemins) -> set[str]:
+    return {c for c in chemins if world.storage.path(c).is_file()}
+
+
+def _files_of(world, numero: str) -> set[str]:
+    with world.factory() as s:
+        return set(s.scalars(select(FichierPurge.chemin).where(FichierPurge.numero == numero)))
+
+
+def test_a_purge_five_years_later_removes_exactly_what_the_simulation_listed_and_nothing_held(world, annee):
+    hold(world.factory, "CONV-2018-002", motif="contrôle FSE en cours", par="assistante", maintenant=CINQ_ANS_APRES)
+    with world.factory() as s:
+        held_paths = {p.chemin for p in s.scalars(select(Piece).join(Depot).join(Dossier).where(Dossier.numero == "2018-002"))}
+    sim = simulate(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+    lines = "\n".join(sim.purgeables)
+    assert "Dossier 2018-003" in lines and "non retenu au comité du 11 décembre 2017" in lines
+    assert "Convention CONV-2018-001 et dossier 2018-001" in lines
+    assert "CONV-2018-002" not in lines
+    assert any("bloqué (CONV-2018-002) : contrôle FSE en cours" in c for c in sim.conserves)
+    listed = set(sim.fichiers)
+    assert listed and all(world.storage.path(c).is_file() for _, _, c in listed)
+
+    done = purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+
+    assert set(done.marques) == listed
+    assert sorted(done.contacts) == sorted(sim.contacts) and BINOME.siret not in done.contacts
+    gone = {c for _, _, c in listed}
+    assert not _on_disk(world, gone - held_paths)
+    assert _on_disk(world, held_paths) == held_paths
+    with world.factory() as s:
+        rows = list(s.scalars(select(FichierPurge)))
+        assert {(r.nature, r.objet_id, r.chemin) for r in rows} == listed
+        assert all(r.efface_le == CINQ_ANS_APRES and r.sha256 and r.taille is not None for r in rows)
+        pieces = {p.id: p for p in s.scalars(select(Piece))}
+        for r in rows:
+            if r.nature == "piece":  # the row keeps its name, size and SHA-256
+                assert (pieces[r.objet_id].nom, pieces[r.objet_id].taille, pieces[r.objet_id].sha256) == (r.nom, r.taille, r.sha256)
+        contacts = {p.siret: p for p in s.scalars(select(Porteur))}
+        for siret in (UN_ETP.siret, NON_RETENU.siret):
+            p = contacts[siret]
+            assert (p.contact_nom, p.contact_email, p.contact_telephone) == (None, None, None) and p.anonymise_le
+            assert p.nom and p.siret == siret
+        assert contacts[BINOME.siret].contact_email and contacts[BINOME.siret].anonymise_le is None
+        known = set(s.scalars(select(PorteurAdresse.porteur_id)))
+        assert known == {contacts[BINOME.siret].id}
+        senders = {d.numero: {dep.expediteur for dep in d.depots} for d in s.scalars(select(Dossier))}
+        assert senders["2018-003"] == {None} and senders["2018-002"] - {None}
+
+    again = purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+    assert (again.marques, again.elements, again.effaces, again.contacts) == ([], [], 0, [])
+    assert simulate(world.factory, world.storage, maintenant=CINQ_ANS_APRES).purgeables == []
+
+
+def test_a_purged_file_says_when_and_why_it_went_and_a_held_one_downloads(world, annee):
+    hold(world.factory, "2018-002", motif="litige", par="assistante", maintenant=CINQ_ANS_APRES)
+    purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+    with world.factory() as s:
+        purged = s.scalar(select(Piece).join(Depot).join(Dossier).where(Dossier.numero == "2018-003").limit(1))
+        kept = s.scalar(select(Piece).join(Depot).join(Dossier).where(Dossier.numero == "2018-002").limit(1))
+        with pytest.raises(FichierSupprime) as exc:
+            stored_file(s, world.storage.root, "piece", purged.id)
+        assert "supprimé le 15 janvier 2025 au terme de sa durée de conservation" in str(exc.value)
+        assert "non retenu" in str(exc.value)
+        assert stored_file(s, world.storage.root, "piece", kept.id).chemin.is_file()
+        convention = s.scalar(select(Convention).where(Convention.numero == "CONV-2018-002"))
+        assert world.storage.path(convention.chemin).is_file()  # a held dossier keeps its convention whole
+
+
+def test_nothing_goes_before_its_period_ends(world, annee):
+    sim = simulate(world.factory, world.storage, maintenant=AVANT)
+    assert sim.purgeables == []
+    assert any("Dossier 2018-003" in c and "purgeable à partir du 11 décembre 2019" in c for c in sim.conserves)
+    assert any("CONV-2018-001" in c and "conservée jusqu'au 31 décembre 2024" in c for c in sim.conserves)
+    assert purge(world.factory, world.storage, maintenant=AVANT).marques == []
+
+
+def test_a_run_killed_after_marking_is_finished_by_the_next_one(world, annee):
+    marked = mark(world.factory, world.storage, maintenant=CINQ_ANS_APRES)  # killed before any deletion
+    chemins = {c for _, _, c in marked.marques}
+    assert chemins and _on_disk(world, chemins) == chemins
+    with world.factory() as s:
+        assert all(r.efface_le is None for r in s.scalars(select(FichierPurge)))
+    rerun = purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+    assert rerun.marques == [] and rerun.effaces == len(marked.marques)
+    assert not _on_disk(world, chemins)
+    assert finish_deletions(world.factory, world.storage, maintenant=CINQ_ANS_APRES) == (0, 0)
+
+
+def test_holds_refuse_in_french_and_a_release_lets_the_purge_through(world, annee):
+    with pytest.raises(SaisieRefusee, match="aucun dossier ni convention n° « 2018-999 »"):
+        hold(world.factory, "2018-999", motif="contrôle", par="a", maintenant=CINQ_ANS_APRES)
+    with pytest.raises(SaisieRefusee, match="motif"):
+        hold(world.factory, "2018-003", motif="  ", par="a", maintenant=CINQ_ANS_APRES)
+    hold(world.factory, "2018-003", motif="réclamation", par="a", maintenant=CINQ_ANS_APRES)
+    with pytest.raises(SaisieRefusee, match="déjà bloqué depuis le 15 janvier 2025"):
+        hold(world.factory, "2018-003", motif="autre", par="a", maintenant=CINQ_ANS_APRES)
+    with pytest.raises(SaisieRefusee, match="n'est pas bloqué"):
+        release(world.factory, "CONV-2018-001", par="a", maintenant=CINQ_ANS_APRES)
+    assert "2018-003" not in {n for n in _purged_numbers(world, CINQ_ANS_APRES)}
+    release(world.factory, "2018-003", par="a", maintenant=CINQ_ANS_APRES)
+    assert "2018-003" in _purged_numbers(world, CINQ_ANS_APRES)
+
+
+def _purged_numbers(world, moment) -> set[str]:
+    purge(world.factory, world.storage, maintenant=moment)
+    with world.factory() as s:
+        return set(s.scalars(select(FichierPurge.numero)))
+
+
+def test_an_fse_convention_without_its_last_payment_is_kept(world, annee):
+    with world.factory() as s, s.begin():
+        s.scalar(select(Convention).where(Convention.numero == "CONV-2018-001")).dernier_paiement_le = None
+    sim = simulate(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+    line = next(c for c in sim.conserves if "CONV-2018-001" in c)
+    assert "date du dernier paiement non enregistrée" in line or "sans FSE" in line
