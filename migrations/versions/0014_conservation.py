@@ -1,7 +1,7 @@
 """retention of personal data: holds, purged files, last payment of a convention, anonymised contacts
 
 Revision ID: 0014
-Revises: 0012 (0013, the journal, once it is merged)
+Revises: 0013
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from models.base import UTCDateTime
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
