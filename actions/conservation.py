@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.depots import SaisieRefusee
 from adapters.database import transaction
+from adapters.journal import record
 from adapters.storage import Storage
 from config.appel_config import CONFIG_DIR, AppelConfig, ConservationRegles, load_appel_config
 from francais.formats import PARIS, format_date
@@ -70,6 +71,9 @@ class Element:
     fichiers: list[FichierRef] = field(default_factory=list)  # still stored (not yet purged)
     dossier_ids: list[int] = field(default_factory=list)
     porteur_id: int | None = None
+    annee: int | None = None                 # the call (of its latest dossier, for contacts)
+    dossier: str | None = None               # the numbers the journal files it under
+    convention: str | None = None
 
     def purgeable(self, jour: date) -> bool:
         return self.bloque is None and self.conservation.purgeable(jour)
@@ -123,10 +127,12 @@ def inventory(session: Session, storage: Storage, *, jour: date, regles: Regles 
             continue  # purged already (or nothing stored)
         genre, numero, libelle = (("dossier", d.numero, f"Dossier {d.numero} ({nom})") if c is None else
                                   ("convention", c.numero, f"Convention {c.numero} et dossier {d.numero} ({nom})"))
-        elements.append(Element(genre, numero, libelle, verdict, hold_on(numeros, blocages), fichiers, [d.id], d.porteur_id))
+        elements.append(Element(genre, numero, libelle, verdict, hold_on(numeros, blocages), fichiers, [d.id], d.porteur_id,
+                                durees.annee(d.appel_id), d.numero, c.numero if c is not None else None))
     for porteur in session.scalars(select(Porteur).where(Porteur.anonymise_le.is_(None)).order_by(Porteur.id)):
         suivis = par_porteur.get(porteur.id, [])
-        r = durees.of(max((d.appel_id for d, _, _ in suivis), default=None))
+        dernier_appel = max((d.appel_id for d, _, _ in suivis), default=None)
+        r = durees.of(dernier_appel)
         libelle = f"Contacts de {porteur.nom}" + (f" (SIRET {porteur.siret})" if porteur.siret else "")
         if r is None:
             verdict = Conservation(None, "aucun appel ne fixe de durée de conservation pour cette structure")
@@ -135,7 +141,8 @@ def inventory(session: Session, storage: Storage, *, jour: date, regles: Regles 
                                             annees=r.contacts_annees)
         numeros = {d.numero for d, _, _ in suivis} | {c.numero for _, c, _ in suivis if c is not None}
         elements.append(Element("contacts", porteur.siret or f"structure {porteur.id}", libelle, verdict,
-                                hold_on(numeros, blocages), [], [d.id for d, _, _ in suivis], porteur.id))
+                                hold_on(numeros, blocages), [], [d.id for d, _, _ in suivis], porteur.id,
+                                durees.annee(dernier_appel) if dernier_appel is not None else None))
     return elements
 
 
@@ -277,6 +284,8 @@ def hold(factory: sessionmaker[Session], numero: str, *, motif: str, par: str, m
                 raise SaisieRefusee(f"{quoi} est déjà bloqué depuis le {format_date(existing.bloque_le)} "
                                     f"(motif : {existing.motif})")
             session.add(Blocage(numero=numero, motif=motif, bloque_par=par[:100], bloque_le=maintenant))
+            record(session, "conservation_blocage", f"{quoi[0].upper()}{quoi[1:]} bloqué : aucune purge n'y touchera.",
+                   **_sujet(session, numero), donnees={"numero": numero, "bloque_le": maintenant.isoformat(), "par": par[:100]})
     except IntegrityError as exc:  # another process held it at the same moment
         raise SaisieRefusee(f"{numero} vient d'être bloqué par ailleurs : rien n'a changé") from exc
     return f"{quoi[0].upper()}{quoi[1:]} est bloqué : aucune purge n'y touchera (motif : {motif})"
@@ -290,6 +299,8 @@ def release(factory: sessionmaker[Session], numero: str, *, par: str, maintenant
         if existing is None:
             raise SaisieRefusee(f"{quoi} n'est pas bloqué")
         existing.debloque_le, existing.debloque_par = maintenant, par[:100]
+        record(session, "conservation_deblocage", f"{quoi[0].upper()}{quoi[1:]} débloqué.", **_sujet(session, numero),
+               donnees={"numero": numero, "blocage": existing.id, "debloque_le": maintenant.isoformat(), "par": par[:100]})
     return f"{quoi[0].upper()}{quoi[1:]} est débloqué : ses durées de conservation s'appliquent de nouveau"
 
 
@@ -303,7 +314,22 @@ def record_payment(factory: sessionmaker[Session], numero: str, *, le: date) -> 
             raise SaisieRefusee(f"un paiement le {format_date(le)} précéderait le début de la convention "
                                 f"({format_date(c.debut)})")
         c.dernier_paiement_le = le
+        record(session, "convention_dernier_paiement", f"Convention {c.numero} : dernier paiement le {format_date(le)}.",
+               appel=session.get(Appel, c.appel_id).annee, dossier=c.dossier.numero, convention=c.numero,
+               donnees={"convention": c.id, "dernier_paiement_le": le.isoformat()})
     return f"Dernier paiement de la convention {c.numero} enregistré : le {format_date(le)}"
+
+
+def _sujet(session: Session, numero: str) -> dict[str, object]:
+    """The journal's appel, dossier and convention for a number held or released."""
+    d = session.scalar(select(Dossier).where(Dossier.numero == numero))
+    c = session.scalar(select(Convention).where(Convention.numero == numero))
+    if c is not None:
+        d = c.dossier
+    elif d is not None:
+        c = session.scalar(select(Convention).where(Convention.dossier_id == d.id))
+    return {"appel": session.get(Appel, d.appel_id).annee if d is not None else None,
+            "dossier": d.numero if d is not None else None, "convention": c.numero if c is not None else None}
 
 
 def active_holds(session: Session) -> list[Blocage]:

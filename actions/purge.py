@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.conservation import Element, Regles, convention_files, dossier_files, inventory, regles_du_fichier
 from adapters.database import transaction
+from adapters.journal import record
 from adapters.storage import Storage
 from francais.formats import PARIS, format_date
 from models.conservation import FichierPurge
@@ -94,13 +95,21 @@ def mark(factory: sessionmaker[Session], storage: Storage, *, maintenant: dateti
             if e.genre == "contacts":
                 _anonymise_contacts(session, e.porteur_id, maintenant)
                 report.contacts.append(e.numero)
+                record(session, "purge_contacts", f"Purge : {e.ligne(jour)}.", appel=e.annee,
+                       donnees={"porteur": e.porteur_id, "siret": e.numero, "purge_le": maintenant.isoformat(),
+                                "champs": ["contact_nom", "contact_email", "contact_telephone", "adresses connues"]})
                 continue
+            fichiers = []
             for f in e.fichiers:
+                empreinte = _taille_et_empreinte(storage, f.chemin, f.taille, f.sha256)
                 session.add(FichierPurge(nature=f.nature, objet_id=f.objet_id, numero=e.numero, chemin=f.chemin,
-                                         nom=f.nom, motif=e.conservation.raison, purge_le=maintenant,
-                                         **_taille_et_empreinte(storage, f.chemin, f.taille, f.sha256)))
+                                         nom=f.nom, motif=e.conservation.raison, purge_le=maintenant, **empreinte))
                 report.marques.append(f.cle)
+                fichiers.append({"nature": f.nature, "id": f.objet_id, **empreinte})
             _anonymise_dossiers(session, e.dossier_ids)
+            record(session, "purge", f"Purge : {e.ligne(jour)}.", appel=e.annee, dossier=e.dossier,
+                   convention=e.convention, donnees={"purge_le": maintenant.isoformat(), "motif": e.conservation.raison,
+                                                     "fichiers": fichiers})
     for line in report.elements:  # numbers and structures' names only: no personal data
         log.info("Purge : %s.", line)
     return report
@@ -122,6 +131,11 @@ def finish_deletions(factory: sessionmaker[Session], storage: Storage, *, mainte
         with transaction(factory) as session:
             session.execute(update(FichierPurge).where(FichierPurge.id == row.id).values(efface_le=maintenant))
         effaces += 1
+    if effaces:
+        with transaction(factory) as session:
+            record(session, "purge_effacement", f"Purge : octets de {effaces} fichier(s) marqué(s) supprimés du stockage.",
+                   donnees={"fichiers_purges": [r.id for r in a_faire if r.chemin not in besoin],
+                            "efface_le": maintenant.isoformat()})
     return effaces, partages
 
 

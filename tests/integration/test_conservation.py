@@ -3,11 +3,12 @@ played through the real intake, instruction, comité and conventions, then a pur
 exactly what the simulation listed, never what is held, says so on download, and a second run removes nothing."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from actions.consultation import FichierSupprime, stored_file
 from actions.conservation import hold, record_payment, release
@@ -17,6 +18,7 @@ from actions.purge import finish_deletions, mark, purge, simulate
 from models.conservation import FichierPurge
 from models.convention import Convention
 from models.dossier import Depot, Dossier, Piece
+from models.journal import Entree, Journal, verify_chain
 from models.porteur import Porteur, PorteurAdresse
 from tests.integration.test_conventions import BINOME, NON_RETENU, UN_ETP, bureau_in
 
@@ -91,8 +93,22 @@ def test_a_purge_five_years_later_removes_exactly_what_the_simulation_listed_and
         senders = {d.numero: {dep.expediteur for dep in d.depots} for d in s.scalars(select(Dossier))}
         assert senders["2018-003"] == {None} and senders["2018-002"] - {None}
 
+        journal = list(s.execute(select(Journal.__table__).order_by(Journal.id)).mappings())
+        assert verify_chain(Entree(**r) for r in journal) is None
+        purges = sorted((r["genre"], r["dossier"] or "", r["convention"] or "") for r in journal if r["genre"].startswith("purge"))
+        assert purges == [("purge", "2018-001", "CONV-2018-001"), ("purge", "2018-003", ""), ("purge_contacts", "", ""),
+                          ("purge_contacts", "", ""), ("purge_effacement", "", "")]
+        assert [r["convention"] for r in journal if r["genre"] == "conservation_blocage"] == ["CONV-2018-002"]
+        entry = next(r for r in journal if r["genre"] == "purge" and r["dossier"] == "2018-003")
+        assert {(f["nature"], f["id"], f["sha256"]) for f in entry["donnees"]["fichiers"]} == {
+            (r.nature, r.objet_id, r.sha256) for r in rows if r.numero == "2018-003"}
+        journal_text = json.dumps(journal, default=str)
+        assert "@" not in journal_text.replace("@example.org", "") and "contact1@" not in journal_text
+
     again = purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
     assert (again.marques, again.elements, again.effaces, again.contacts) == ([], [], 0, [])
+    with world.factory() as s:
+        assert s.scalar(select(func.count()).select_from(Journal).where(Journal.genre.like("purge%"))) == 5  # nothing new
     assert simulate(world.factory, world.storage, maintenant=CINQ_ANS_APRES).purgeables == []
 
 
@@ -144,6 +160,10 @@ def test_holds_refuse_in_french_and_a_release_lets_the_purge_through(world, anne
     assert "2018-003" not in {n for n in _purged_numbers(world, CINQ_ANS_APRES)}
     release(world.factory, "2018-003", par="a", maintenant=CINQ_ANS_APRES)
     assert "2018-003" in _purged_numbers(world, CINQ_ANS_APRES)
+    with world.factory() as s:
+        genres = list(s.scalars(select(Journal.genre).where(Journal.dossier == "2018-003", Journal.genre.like("%blocage"))
+                                .order_by(Journal.id)))
+    assert genres == ["conservation_blocage", "conservation_deblocage"]
 
 
 def _purged_numbers(world, moment) -> set[str]:
