@@ -4,6 +4,9 @@ exactly what the simulation listed, never what is held, says so on download, and
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from models.journal import Entree, Journal, verify_chain
 from models.porteur import Porteur, PorteurAdresse
 from tests.integration.test_conventions import BINOME, NON_RETENU, UN_ETP, bureau_in
 
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.shared_per_database("db_url")
 UTC = timezone.utc
 CINQ_ANS_APRES = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
@@ -178,3 +182,62 @@ def test_an_fse_convention_without_its_last_payment_is_kept(world, annee):
     sim = simulate(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
     line = next(c for c in sim.conserves if "CONV-2018-001" in c)
     assert "date du dernier paiement non enregistrée" in line or "sans FSE" in line
+
+
+def test_a_call_without_durations_purges_nothing(world, annee):
+    sim = simulate(world.factory, world.storage, maintenant=CINQ_ANS_APRES, regles=lambda annee: None)
+    assert sim.purgeables == [] and sim.fichiers == []
+    assert any("l'appel 2018 ne fixe pas de durées de conservation" in c for c in sim.conserves)
+
+
+def _aap(world, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AAP_") and k != "PREFECT_API_URL"}
+    env.update({"AAP_DATABASE_URL": world.db_url, "AAP_STORAGE_DIR": str(world.storage.root), "AAP_PDF": "off",
+                "PREFECT_HOME": str(world.tmp / "prefect"), "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=world.tmp, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_the_commands_say_in_french_what_would_go_what_went_and_refuse_twice_the_same_hold(world, annee):
+    held = _aap(world, "conservation", "bloquer", "2018-003", "--motif", "réclamation de la structure",
+                "--maintenant", "2025-01-15T10:00")
+    assert held.returncode == 0, held.stderr
+    assert held.stdout == "Le dossier 2018-003 est bloqué : aucune purge n'y touchera (motif : réclamation de la structure).\n"
+    twice = _aap(world, "conservation", "bloquer", "2018-003", "--motif", "autre")
+    assert twice.returncode == 1 and twice.stderr.startswith("Erreur : le dossier 2018-003 est déjà bloqué depuis le 15 janvier 2025")
+
+    sim = _aap(world, "purge", "--simulation", "--maintenant", "2025-01-15T10:00")
+    assert sim.returncode == 0, sim.stderr
+    assert sim.stdout.startswith("Simulation de purge au 15 janvier 2025 : 4 élément(s) à purger, 15 fichier(s), "
+                                 "2 structure(s) dont les contacts seraient anonymisés.")
+    assert "  conservé : Dossier 2018-003 (Structure d'insertion n° 3) — non retenu au comité du 11 décembre 2017 ; " \
+           "pièces conservées 2 ans — conservé : bloqué (2018-003) : réclamation de la structure (6 fichiers)" in sim.stdout
+
+    done = _aap(world, "purge", "--maintenant", "2025-01-15T10:00")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Purge du 15 janvier 2025 : 4 élément(s), 15 fichier(s) marqué(s), 15 supprimé(s), "
+                                  "2 structure(s) anonymisée(s).")
+    again = _aap(world, "purge", "--maintenant", "2025-01-15T10:00")
+    assert again.stdout.startswith("Purge du 15 janvier 2025 : 0 élément(s), 0 fichier(s) marqué(s), 0 supprimé(s)")
+    assert "2018-003" in _aap(world, "purge", "--simulation", "--maintenant", "2025-01-15T10:00").stdout
+
+
+def test_the_daily_digest_says_what_became_purgeable_and_stops_once_it_is_purged(world, annee):
+    from actions.echeancier import run_echeancier
+    from models.courriel import Courriel
+
+    def digest(moment: datetime) -> str:
+        run_echeancier(world.factory, world.storage, maintenant=moment, sa_email="assistante.plie@example.org")
+        with world.factory() as s:
+            corps = s.scalar(select(Courriel.corps).where(Courriel.cle.like("digest:%")).order_by(Courriel.id.desc()).limit(1))
+        return corps.replace("\u202f", " ").replace("\xa0", " ")  # French typography's thin spaces, as plain ones
+
+    assert "durée de conservation est échue" not in digest(datetime(2019, 6, 3, 6, 0, tzinfo=UTC))
+    body = digest(datetime(2019, 12, 12, 6, 0, tzinfo=UTC))
+    assert "Données personnelles dont la durée de conservation est échue" in body
+    assert "  - Dossier 2018-003 (Structure d'insertion n° 3) — non retenu au comité du 11 décembre 2017 ; " \
+           "pièces conservées 2 ans — purgeable depuis le 11 décembre 2019 (6 fichiers)" in body
+    assert "CONV-2018-001" not in body.split("durée de conservation est échue")[1]
+    purge(world.factory, world.storage, maintenant=datetime(2019, 12, 12, 7, 0, tzinfo=UTC))
+    assert "Dossier 2018-003" not in digest(datetime(2019, 12, 13, 6, 0, tzinfo=UTC)).split("Ce message")[0].split(
+        "Conventions arrivant")[1]
