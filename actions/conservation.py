@@ -7,6 +7,8 @@ period may change after the call was published: the file says the policy in forc
 """
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,6 +36,7 @@ from models.porteur import Porteur
 from models.suivi import Bilan, Echeance
 
 Regles = Callable[[int], ConservationRegles | None]
+NUMERO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,29}")  # what a dossier's or convention's number may look like
 
 
 def regles_du_fichier(annee: int) -> ConservationRegles | None:
@@ -259,8 +262,8 @@ def _document(storage: Storage, nature: str, objet_id: int, chemin: str | None) 
 def _known(session: Session, numero: str) -> str:
     """« le dossier 2018-003 » or « la convention CONV-2018-001 », or a French refusal."""
     numero = (numero or "").strip()
-    if not numero or len(numero) > 30:
-        raise SaisieRefusee("numéro vide ou trop long : attendu un numéro de dossier (2018-003) ou de convention (CONV-2018-001)")
+    if not NUMERO.fullmatch(numero):
+        raise SaisieRefusee("numéro mal formé : attendu un numéro de dossier (2018-003) ou de convention (CONV-2018-001)")
     if session.scalar(select(Dossier.id).where(Dossier.numero == numero)) is not None:
         return f"le dossier {numero}"
     if session.scalar(select(Convention.id).where(Convention.numero == numero)) is not None:
@@ -306,10 +309,13 @@ def release(factory: sessionmaker[Session], numero: str, *, par: str, maintenant
 
 def record_payment(factory: sessionmaker[Session], numero: str, *, le: date) -> str:
     """The last payment made to a convention's porteur: from its year runs the FSE retention period."""
+    numero = (numero or "").strip()
+    if not NUMERO.fullmatch(numero):
+        raise SaisieRefusee("numéro mal formé : attendu un numéro de convention (CONV-2018-001)")
     with transaction(factory) as session:
-        c = session.scalar(select(Convention).where(Convention.numero == (numero or "").strip()))
+        c = session.scalar(select(Convention).where(Convention.numero == numero))
         if c is None:
-            raise SaisieRefusee(f"aucune convention n° « {(numero or '').strip()} »")
+            raise SaisieRefusee(f"aucune convention n° « {numero} »")
         if le < c.debut:
             raise SaisieRefusee(f"un paiement le {format_date(le)} précéderait le début de la convention "
                                 f"({format_date(c.debut)})")

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.conservation import Element, Regles, convention_files, dossier_files, inventory, regles_du_fichier
-from adapters.database import transaction
+from adapters.database import retry_on_conflict, transaction
 from adapters.journal import record
 from adapters.storage import Storage
 from francais.formats import PARIS, format_date
@@ -77,7 +77,8 @@ def simulate(factory: sessionmaker[Session], storage: Storage, *, maintenant: da
 def purge(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime,
           regles: Regles = regles_du_fichier) -> Purge:
     """Mark and anonymise what is purgeable at ``maintenant`` (one commit), then delete the marked bytes."""
-    report = mark(factory, storage, maintenant=maintenant, regles=regles)
+    # two purges at once: the second's marks collide with the first's (unique per file) and it plans again
+    report = retry_on_conflict(lambda: mark(factory, storage, maintenant=maintenant, regles=regles))
     report.effaces, report.partages = finish_deletions(factory, storage, maintenant=maintenant)
     return report
 
@@ -195,5 +196,5 @@ def purged_file(session: Session, nature: str, objet_id: int, chemin: str) -> Fi
 
 
 def message_purge(row: FichierPurge) -> str:
-    return (f"fichier « {row.nom} » supprimé le {format_date(row.efface_le or row.purge_le)} au terme de sa durée "
+    return (f"fichier « {row.nom} » supprimé le {format_date((row.efface_le or row.purge_le).astimezone(PARIS).date())} au terme de sa durée "
             f"de conservation ({row.motif}) ; son nom, sa taille et son empreinte SHA-256 restent enregistrés")

@@ -241,3 +241,17 @@ def test_the_daily_digest_says_what_became_purgeable_and_stops_once_it_is_purged
     purge(world.factory, world.storage, maintenant=datetime(2019, 12, 12, 7, 0, tzinfo=UTC))
     assert "Dossier 2018-003" not in digest(datetime(2019, 12, 13, 6, 0, tzinfo=UTC)).split("Ce message")[0].split(
         "Conventions arrivant")[1]
+
+
+def test_the_fse_pack_of_a_purged_convention_is_refused_with_when_and_why(world, annee, tmp_path):
+    from actions.fse import build_fse_pack
+    from adapters.pdf import soffice_path
+
+    if soffice_path() is None:
+        pytest.skip("LibreOffice absent")
+    purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+    with world.factory() as s, pytest.raises(SaisieRefusee) as exc:
+        build_fse_pack(s, world.storage, "CONV-2018-001", tmp_path / "fse.pdf", maintenant=CINQ_ANS_APRES)
+    assert str(exc.value).startswith("les pièces et documents de la convention CONV-2018-001 ont été supprimés le "
+                                     "15 janvier 2025 au terme de leur durée de conservation (convention cofinancée par le FSE")
+    assert not (tmp_path / "fse.pdf").exists()
