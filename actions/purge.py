@@ -4,7 +4,7 @@ Two steps, so that a kill at any moment leaves rows and files consistent and a r
 
 1. one transaction marks every file of every purgeable item (a ``fichier_purge`` row: its name, size and
    SHA-256, read before anything is deleted), anonymises those items' personal fields and the structures'
-   contacts, and commits;
+   contacts (``actions.anonymisation`` says what counts), journals each item, and commits;
 2. then the bytes of each marked file are deleted and the deletion recorded, file by file. A file whose bytes
    another row still needs (storage is content-addressed: the same CV sent for two dossiers is one file) keeps
    them until that row is purged too.
@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.anonymisation import anonymise_contacts, anonymise_dossiers
 from actions.conservation import Element, Regles, convention_files, dossier_files, inventory, regles_du_fichier
 from adapters.database import retry_on_conflict, transaction
 from adapters.journal import record
@@ -29,12 +30,9 @@ from adapters.storage import Storage
 from francais.formats import PARIS, format_date
 from models.conservation import FichierPurge
 from models.convention import Convention
-from models.courriel import Courriel, CourrielStatut
-from models.dossier import Depot, Dossier, Piece
-from models.porteur import Porteur, PorteurAdresse
+from models.dossier import Depot, Dossier, Piece, Reception
 
 log = logging.getLogger("aap.conservation")
-EFFACE = "[supprimé au terme de la durée de conservation]"
 
 
 @dataclass
@@ -94,7 +92,7 @@ def mark(factory: sessionmaker[Session], storage: Storage, *, maintenant: dateti
                 continue
             report.elements.append(e.ligne(jour))
             if e.genre == "contacts":
-                _anonymise_contacts(session, e.porteur_id, maintenant)
+                anonymise_contacts(session, e.porteur_id, maintenant)
                 report.contacts.append(e.numero)
                 record(session, "purge_contacts", f"Purge : {e.ligne(jour)}.", appel=e.annee,
                        donnees={"porteur": e.porteur_id, "siret": e.numero, "purge_le": maintenant.isoformat(),
@@ -107,7 +105,7 @@ def mark(factory: sessionmaker[Session], storage: Storage, *, maintenant: dateti
                                          nom=f.nom, motif=e.conservation.raison, purge_le=maintenant, **empreinte))
                 report.marques.append(f.cle)
                 fichiers.append({"nature": f.nature, "id": f.objet_id, **empreinte})
-            _anonymise_dossiers(session, e.dossier_ids)
+            anonymise_dossiers(session, e.dossier_ids)
             record(session, "purge", f"Purge : {e.ligne(jour)}.", appel=e.annee, dossier=e.dossier,
                    convention=e.convention, donnees={"purge_le": maintenant.isoformat(), "motif": e.conservation.raison,
                                                      "fichiers": fichiers})
@@ -149,8 +147,6 @@ def _still_needed(session: Session, storage: Storage) -> set[str]:
     for c in session.scalars(select(Convention)):
         needed |= {f.chemin for f in convention_files(session, storage, c) if f.cle not in marques}
     # the pièces and messages of dépôts tied to no dossier (waiting, rejected) are never purged
-    from models.dossier import Reception
-
     loose = select(Depot.id).where(Depot.dossier_id.is_(None))
     needed |= set(session.scalars(select(Piece.chemin).where(Piece.depot_id.in_(loose))))
     needed |= set(session.scalars(select(Reception.chemin).where(Reception.depot_id.in_(loose))))
@@ -167,26 +163,6 @@ def _taille_et_empreinte(storage: Storage, chemin: str, taille: int | None, sha2
     with Path(path).open("rb") as stream:
         digest = hashlib.file_digest(stream, "sha256").hexdigest()
     return {"taille": path.stat().st_size, "sha256": digest}
-
-
-def _anonymise_dossiers(session: Session, dossier_ids: list[int]) -> None:
-    """Who sent the dépôts, the référents named on the pièces, what the form said of people, and the mails
-    written to the structure about these dossiers: the files are gone, their copies in rows go too."""
-    depots = select(Depot.id).where(Depot.dossier_id.in_(dossier_ids))
-    session.execute(update(Depot).where(Depot.id.in_(depots))
-                    .values(expediteur=None, expediteur_nom=None, formulaire=None, sujet=None))
-    session.execute(update(Piece).where(Piece.depot_id.in_(depots)).values(referent=None))
-    session.execute(update(Courriel).where(Courriel.dossier_id.in_(dossier_ids),
-                                           Courriel.statut.in_((CourrielStatut.SENT, CourrielStatut.FAILED)))
-                    .values(destinataires=[], corps=EFFACE))
-
-
-def _anonymise_contacts(session: Session, porteur_id: int | None, maintenant: datetime) -> None:
-    """The structure keeps its name, SIRET and postal address (a legal person's); its contact person, e-mail,
-    telephone and the addresses known to speak for it go."""
-    session.execute(delete(PorteurAdresse).where(PorteurAdresse.porteur_id == porteur_id))
-    session.execute(update(Porteur).where(Porteur.id == porteur_id).values(
-        contact_nom=None, contact_email=None, contact_telephone=None, anonymise_le=maintenant))
 
 
 def purged_file(session: Session, nature: str, objet_id: int, chemin: str) -> FichierPurge | None:

@@ -13,14 +13,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from actions.consultation import FichierSupprime, stored_file
+from actions.anonymisation import EFFACE
+from actions.consultation import FichierSupprime, convention_detail, dossier_detail, stored_file
+from actions.conventions import convention_history
+from actions.listing import list_dossiers
 from actions.conservation import hold, record_payment, release
 from actions.convention_documents import render_pending_conventions
 from actions.depots import SaisieRefusee
 from actions.purge import finish_deletions, mark, purge, simulate
 from models.conservation import FichierPurge
 from models.convention import Convention
-from models.dossier import Depot, Dossier, Piece
+from models.courriel import Courriel
+from models.dossier import Attestation, Depot, Dossier, Piece
 from models.journal import Entree, Journal, verify_chain
 from models.porteur import Porteur, PorteurAdresse
 from tests.integration.test_conventions import BINOME, NON_RETENU, UN_ETP, bureau_in
@@ -108,6 +112,22 @@ def test_a_purge_five_years_later_removes_exactly_what_the_simulation_listed_and
             (r.nature, r.objet_id, r.sha256) for r in rows if r.numero == "2018-003"}
         journal_text = json.dumps(journal, default=str)
         assert "@" not in journal_text.replace("@example.org", "") and "contact1@" not in journal_text
+
+    with world.factory() as s:  # the copies of personal data in rows went with the files, not the held ones'
+        conventions = {c.numero: c for c in s.scalars(select(Convention))}
+        assert [r["nom_complet"] for r in conventions["CONV-2018-001"].referents] == ["Référent 1"]
+        assert [r["nom_complet"] for r in conventions["CONV-2018-002"].referents] == ["Lucie Martin", "Paul Bernard"]
+        assert conventions["CONV-2018-001"].referents[0]["salaire"] == "44499.99"
+        bodies = {d: set(s.scalars(select(Courriel.corps).join(Dossier, Courriel.dossier_id == Dossier.id)
+                                   .where(Dossier.numero == d))) for d in ("2018-001", "2018-002", "2018-003")}
+        assert bodies["2018-001"] == bodies["2018-003"] == {EFFACE} and EFFACE not in bodies["2018-002"]
+        for a in s.scalars(select(Attestation).join(Depot).join(Dossier).where(Dossier.numero == "2018-003")):
+            assert a.contenu["destinataires"] == []
+        # what the SA reads still reads: listings, pages, histories of purged items
+        assert {r["numero"] for r in list_dossiers(s, 2018, str(world.storage.root))} >= {"2018-001", "2018-003"}
+        assert dossier_detail(s, 2018, "2018-003")["numero"] == "2018-003"
+        assert convention_history(s, "CONV-2018-001", aujourd_hui=CINQ_ANS_APRES.date())
+        assert convention_detail(s, "CONV-2018-001", aujourd_hui=CINQ_ANS_APRES.date())
 
     again = purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
     assert (again.marques, again.elements, again.effaces, again.contacts) == ([], [], 0, [])
