@@ -105,6 +105,7 @@ def inventory(session: Session, storage: Storage, *, jour: date, regles: Regles 
     conventions = {c.dossier_id: c for c in session.scalars(select(Convention))}
     elements: list[Element] = []
     par_porteur: dict[int, list[tuple[Dossier, Convention | None, Conservation]]] = {}
+    gardes: dict[int, str] = {}  # structures whose contacts stay with a convention still kept
     for d in session.scalars(select(Dossier).order_by(Dossier.numero)):
         c = conventions.get(d.id)
         r = durees.of(d.appel_id)
@@ -130,6 +131,8 @@ def inventory(session: Session, storage: Storage, *, jour: date, regles: Regles 
             continue  # purged already (or nothing stored)
         genre, numero, libelle = (("dossier", d.numero, f"Dossier {d.numero} ({nom})") if c is None else
                                   ("convention", c.numero, f"Convention {c.numero} et dossier {d.numero} ({nom})"))
+        if c is not None and not verdict.purgeable(jour):
+            gardes.setdefault(d.porteur_id, f"conservés avec la convention {c.numero} ({verdict.raison})")
         elements.append(Element(genre, numero, libelle, verdict, hold_on(numeros, blocages), fichiers, [d.id], d.porteur_id,
                                 durees.annee(d.appel_id), d.numero, c.numero if c is not None else None))
     for porteur in session.scalars(select(Porteur).where(Porteur.anonymise_le.is_(None)).order_by(Porteur.id)):
@@ -140,7 +143,8 @@ def inventory(session: Session, storage: Storage, *, jour: date, regles: Regles 
         if r is None:
             verdict = Conservation(None, "aucun appel ne fixe de durée de conservation pour cette structure")
         else:
-            verdict = contacts_conservation(en_cours=_en_cours(suivis), derniere_activite=_derniere_activite(session, suivis, jour),
+            verdict = contacts_conservation(garde=_en_cours(suivis) or gardes.get(porteur.id),
+                                            derniere_activite=_derniere_activite(session, suivis, jour),
                                             annees=r.contacts_annees)
         numeros = {d.numero for d, _, _ in suivis} | {c.numero for _, c, _ in suivis if c is not None}
         elements.append(Element("contacts", porteur.siret or f"structure {porteur.id}", libelle, verdict,

@@ -131,16 +131,17 @@ def convention_conservation(*, cofinancee_fse: bool, fin: date, dernier_paiement
                                 f"conservée jusqu'au {format_date(jusqu_au)} ({FSE_REFERENCE})")
 
 
-def contacts_conservation(*, en_cours: str | None, derniere_activite: date | None, annees: int) -> Conservation:
-    """A structure's contacts: kept while it has a dossier or convention in progress (``en_cours`` says which),
-    then ``annees`` after its last exchange with the PLIE."""
-    if en_cours:
-        return Conservation(None, en_cours)
+def contacts_conservation(*, garde: str | None, derniere_activite: date | None, annees: int) -> Conservation:
+    """A structure's contacts: kept while it has a dossier or convention in progress, or a convention still kept
+    (an audit of it may need to reach the structure) — ``garde`` says which —, then ``annees`` after its last
+    exchange with the PLIE."""
+    if garde:
+        return Conservation(None, garde)
     if derniere_activite is None:
         return Conservation(None, "aucun dossier : date du dernier échange inconnue")
     return Conservation(years_after(derniere_activite, annees),
-                        f"aucun dossier ni convention en cours, dernier échange le {format_date(derniere_activite)} ; "
-                        f"contacts conservés {_ans(annees)}")
+                        f"aucun dossier ni convention en cours ou conservé, dernier échange le "
+                        f"{format_date(derniere_activite)} ; contacts conservés {_ans(annees)}")
 
 
 def hold_on(numeros: set[str], blocages: dict[str, str]) -> str | None:

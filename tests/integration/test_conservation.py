@@ -196,12 +196,15 @@ def _purged_numbers(world, moment) -> set[str]:
         return set(s.scalars(select(FichierPurge.numero)))
 
 
-def test_an_fse_convention_without_its_last_payment_is_kept(world, annee):
+def test_an_fse_convention_without_its_last_payment_is_kept_with_its_structures_contacts(world, annee):
     with world.factory() as s, s.begin():
         s.scalar(select(Convention).where(Convention.numero == "CONV-2018-001")).dernier_paiement_le = None
     sim = simulate(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
-    line = next(c for c in sim.conserves if "CONV-2018-001" in c)
-    assert "date du dernier paiement non enregistrée" in line or "sans FSE" in line
+    line = next(c for c in sim.conserves if c.startswith("Convention CONV-2018-001"))
+    assert "convention cofinancée par le FSE : date du dernier paiement non enregistrée" in line
+    contacts = next(c for c in sim.conserves if c.startswith(f"Contacts de {UN_ETP.nom}"))
+    assert "conservés avec la convention CONV-2018-001 (convention cofinancée par le FSE" in contacts
+    assert UN_ETP.siret not in sim.contacts and NON_RETENU.siret in sim.contacts
 
 
 def test_a_call_without_durations_purges_nothing(world, annee):

@@ -70,9 +70,9 @@ def test_a_convention_without_fse_counts_from_its_end():
 
 
 def test_contacts_stay_while_something_is_in_progress_then_three_years():
-    assert contacts_conservation(en_cours="convention CONV-2018-001 : en cours", derniere_activite=date(2018, 1, 1),
+    assert contacts_conservation(garde="convention CONV-2018-001 : en cours", derniere_activite=date(2018, 1, 1),
                                  annees=3).depuis is None
-    c = contacts_conservation(en_cours=None, derniere_activite=date(2018, 12, 31), annees=3)
+    c = contacts_conservation(garde=None, derniere_activite=date(2018, 12, 31), annees=3)
     assert c.depuis == date(2021, 12, 31) and "contacts conservés 3 ans" in c.raison
 
 
