@@ -53,6 +53,21 @@ def anonymise_dossiers(session: Session, dossier_ids: list[int]) -> None:
         _anonymise_convention(session, c)
 
 
+def anonymise_loose(session: Session, *, depot_ids: list[int], bilan_ids: list[int]) -> None:
+    """A dépôt tied to no dossier, a bilan tied to no échéance: who sent it and what it said of people."""
+    if depot_ids:
+        session.execute(update(Depot).where(Depot.id.in_(depot_ids))
+                        .values(expediteur=None, expediteur_nom=None, formulaire=None, sujet=None))
+        session.execute(update(Piece).where(Piece.depot_id.in_(depot_ids)).values(referent=None))
+    for b in session.execute(select(Bilan.id, Bilan.contenu, Bilan.erreurs).where(Bilan.id.in_(bilan_ids))).all():
+        _anonymise_bilan(session, b)
+
+
+def _anonymise_bilan(session: Session, b: Any) -> None:
+    contenu = None if b.contenu is None else {**b.contenu, "qualitatif": EFFACE if b.contenu.get("qualitatif") else ""}
+    session.execute(update(Bilan).where(Bilan.id == b.id).values(expediteur=None, contenu=contenu, erreurs=_efface(b.erreurs)))
+
+
 def _anonymise_convention(session: Session, c: Convention) -> None:
     session.execute(update(Convention).where(Convention.id == c.id).values(
         referents=_referents(c.referents), etat_initial=_etat(c.etat_initial)))
@@ -61,9 +76,7 @@ def _anonymise_convention(session: Session, c: Convention) -> None:
             etat=_etat(a.etat), changements=_efface(a.changements)))
     echeances = select(Echeance.id).where(Echeance.convention_id == c.id)
     for b in session.execute(select(Bilan.id, Bilan.contenu, Bilan.erreurs).where(Bilan.echeance_id.in_(echeances))).all():
-        contenu = None if b.contenu is None else {**b.contenu, "qualitatif": EFFACE if b.contenu.get("qualitatif") else ""}
-        session.execute(update(Bilan).where(Bilan.id == b.id).values(expediteur=None, contenu=contenu,
-                                                                     erreurs=_efface(b.erreurs)))
+        _anonymise_bilan(session, b)
 
 
 def anonymise_contacts(session: Session, porteur_id: int | None, maintenant: datetime) -> None:

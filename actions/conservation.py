@@ -28,6 +28,7 @@ from francais.formats import PARIS, format_date
 from models.appel import Appel
 from models.conservation import (
     Blocage, Conservation, FichierPurge, contacts_conservation, convention_conservation, dossier_conservation, hold_on,
+    loose_conservation,
 )
 from models.convention import Avenant, Convention, fin_en_vigueur
 from models.dossier import Attestation, Depot, Dossier, Piece, Reception
@@ -73,6 +74,8 @@ class Element:
     bloque: str | None = None       # the hold that keeps it whole, in French
     fichiers: list[FichierRef] = field(default_factory=list)  # still stored (not yet purged)
     dossier_ids: list[int] = field(default_factory=list)
+    depot_ids: list[int] = field(default_factory=list)   # dépôts tied to no dossier
+    bilan_ids: list[int] = field(default_factory=list)   # bilans tied to no échéance
     porteur_id: int | None = None
     annee: int | None = None                 # the call (of its latest dossier, for contacts)
     dossier: str | None = None               # the numbers the journal files it under
@@ -133,8 +136,10 @@ def inventory(session: Session, storage: Storage, *, jour: date, regles: Regles 
                                   ("convention", c.numero, f"Convention {c.numero} et dossier {d.numero} ({nom})"))
         if c is not None and not verdict.purgeable(jour):
             gardes.setdefault(d.porteur_id, f"conservés avec la convention {c.numero} ({verdict.raison})")
-        elements.append(Element(genre, numero, libelle, verdict, hold_on(numeros, blocages), fichiers, [d.id], d.porteur_id,
-                                durees.annee(d.appel_id), d.numero, c.numero if c is not None else None))
+        elements.append(Element(genre, numero, libelle, verdict, hold_on(numeros, blocages), fichiers, [d.id],
+                                porteur_id=d.porteur_id, annee=durees.annee(d.appel_id), dossier=d.numero,
+                                convention=c.numero if c is not None else None))
+    elements += _loose(session, storage, jour=jour, durees=durees, marques=marques)
     for porteur in session.scalars(select(Porteur).where(Porteur.anonymise_le.is_(None)).order_by(Porteur.id)):
         suivis = par_porteur.get(porteur.id, [])
         dernier_appel = max((d.appel_id for d, _, _ in suivis), default=None)
@@ -148,9 +153,39 @@ def inventory(session: Session, storage: Storage, *, jour: date, regles: Regles 
                                             annees=r.contacts_annees)
         numeros = {d.numero for d, _, _ in suivis} | {c.numero for _, c, _ in suivis if c is not None}
         elements.append(Element("contacts", porteur.siret or f"structure {porteur.id}", libelle, verdict,
-                                hold_on(numeros, blocages), [], [d.id for d, _, _ in suivis], porteur.id,
-                                durees.annee(dernier_appel) if dernier_appel is not None else None))
+                                hold_on(numeros, blocages), [], [d.id for d, _, _ in suivis], porteur_id=porteur.id,
+                                annee=durees.annee(dernier_appel) if dernier_appel is not None else None))
     return elements
+
+
+def _loose(session: Session, storage: Storage, *, jour: date, durees: "_Durees",
+           marques: set[tuple[str, int, str]]) -> list[Element]:
+    """The dépôts tied to no dossier and the bilans tied to no convention's échéance (waiting, or rejected)."""
+    out: list[Element] = []
+    for depot in session.scalars(select(Depot).where(Depot.dossier_id.is_(None)).order_by(Depot.id)):
+        fichiers = [f for f in loose_depot_files(session, depot) if f.cle not in marques]
+        if not fichiers:
+            continue
+        r = durees.of(depot.appel_id)
+        quoi = f"dépôt {depot.statut.value} sans dossier"
+        verdict = (Conservation(None, f"l'appel {durees.annee(depot.appel_id)} ne fixe pas de durées de conservation")
+                   if r is None else loose_conservation(quoi=quoi, recu_le=depot.recu_le.astimezone(PARIS).date(),
+                                                        comite=durees.comite(depot.appel_id), annees=r.non_retenus_annees))
+        out.append(Element("depot", f"dépôt {depot.id}", f"Dépôt n° {depot.id} ({depot.canal.value})", verdict,
+                           fichiers=fichiers, depot_ids=[depot.id], annee=durees.annee(depot.appel_id)))
+    for bilan in session.scalars(select(Bilan).where(Bilan.echeance_id.is_(None)).order_by(Bilan.id)):
+        fichiers = [f for f in loose_bilan_files(session, storage, bilan) if f.cle not in marques]
+        if not fichiers:
+            continue
+        r = durees.of(bilan.appel_id)
+        etat = bilan.verification.value if bilan.verification is not None else "non identifié"
+        verdict = (Conservation(None, f"l'appel {durees.annee(bilan.appel_id)} ne fixe pas de durées de conservation")
+                   if r is None else loose_conservation(quoi=f"bilan {etat} sans convention",
+                                                        recu_le=bilan.recu_le.astimezone(PARIS).date(),
+                                                        comite=durees.comite(bilan.appel_id), annees=r.non_retenus_annees))
+        out.append(Element("bilan", bilan.numero, f"Bilan {bilan.numero}", verdict, fichiers=fichiers,
+                           bilan_ids=[bilan.id], annee=durees.annee(bilan.appel_id)))
+    return out
 
 
 class _Durees:
@@ -171,11 +206,14 @@ class _Durees:
             self.cache[appel_id] = self.regles(self.annee(appel_id))
         return self.cache[appel_id]
 
+    def comite(self, appel_id: int) -> date:
+        return AppelConfig.model_validate(self.appels[appel_id].config).calendrier.comite
+
     def examine_le(self, session: Session, d: Dossier) -> date:
         """The last comité that decided on the dossier, else the call's comité."""
         decided = session.scalar(select(DecisionComite.comite_le).where(DecisionComite.dossier_id == d.id)
                                  .order_by(DecisionComite.comite_le.desc()).limit(1))
-        return decided or AppelConfig.model_validate(self.appels[d.appel_id].config).calendrier.comite
+        return decided or self.comite(d.appel_id)
 
 
 def _cofinancee_fse(c: Convention) -> bool:
@@ -245,6 +283,35 @@ def convention_files(session: Session, storage: Storage, c: Convention) -> list[
         for f in sorted(fiches.iterdir()):
             if f.is_file():
                 out.append(FichierRef("fiche_presence", c.id, str(f.relative_to(storage.root)), f.name))
+    return out
+
+
+def loose_depot_files(session: Session, depot: Depot) -> list[FichierRef]:
+    out = [FichierRef("piece", p.id, p.chemin, p.nom, p.taille, p.sha256) for p in depot.pieces]
+    for r in session.scalars(select(Reception).where(Reception.depot_id == depot.id).order_by(Reception.id)):
+        out.append(FichierRef("message", r.id, r.chemin, Path(r.chemin).name, r.taille, r.sha256))
+    return out
+
+
+def loose_bilan_files(session: Session, storage: Storage, b: Bilan) -> list[FichierRef]:
+    out = [FichierRef("piece_bilan", b.id, p["chemin"], p.get("nom") or Path(p["chemin"]).name, p.get("taille"),
+                      p.get("sha256")) for p in b.pieces if p.get("chemin")]
+    for r in session.scalars(select(Reception).where(Reception.bilan_id == b.id).order_by(Reception.id)):
+        out.append(FichierRef("message", r.id, r.chemin, Path(r.chemin).name, r.taille, r.sha256))
+    return out + _document(storage, "accuse", b.id, b.accuse_chemin)
+
+
+def stored_files(session: Session, storage: Storage) -> list[FichierRef]:
+    """Every stored file some row records (what a deletion must check no other row still needs)."""
+    out: list[FichierRef] = []
+    for d in session.scalars(select(Dossier)):
+        out += dossier_files(session, storage, d)
+    for c in session.scalars(select(Convention)):
+        out += convention_files(session, storage, c)
+    for depot in session.scalars(select(Depot).where(Depot.dossier_id.is_(None))):
+        out += loose_depot_files(session, depot)
+    for b in session.scalars(select(Bilan).where(Bilan.echeance_id.is_(None))):
+        out += loose_bilan_files(session, storage, b)
     return out
 
 

@@ -22,15 +22,13 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.anonymisation import anonymise_contacts, anonymise_dossiers
-from actions.conservation import Element, Regles, convention_files, dossier_files, inventory, regles_du_fichier
+from actions.anonymisation import anonymise_contacts, anonymise_dossiers, anonymise_loose
+from actions.conservation import Regles, inventory, regles_du_fichier, stored_files
 from adapters.database import retry_on_conflict, transaction
 from adapters.journal import record
 from adapters.storage import Storage
 from francais.formats import PARIS, format_date
 from models.conservation import FichierPurge
-from models.convention import Convention
-from models.dossier import Depot, Dossier, Piece, Reception
 
 log = logging.getLogger("aap.conservation")
 
@@ -106,6 +104,7 @@ def mark(factory: sessionmaker[Session], storage: Storage, *, maintenant: dateti
                 report.marques.append(f.cle)
                 fichiers.append({"nature": f.nature, "id": f.objet_id, **empreinte})
             anonymise_dossiers(session, e.dossier_ids)
+            anonymise_loose(session, depot_ids=e.depot_ids, bilan_ids=e.bilan_ids)
             record(session, "purge", f"Purge : {e.ligne(jour)}.", appel=e.annee, dossier=e.dossier,
                    convention=e.convention, donnees={"purge_le": maintenant.isoformat(), "motif": e.conservation.raison,
                                                      "fichiers": fichiers})
@@ -141,16 +140,7 @@ def finish_deletions(factory: sessionmaker[Session], storage: Storage, *, mainte
 def _still_needed(session: Session, storage: Storage) -> set[str]:
     """The paths some row not marked still refers to."""
     marques = {tuple(r) for r in session.execute(select(FichierPurge.nature, FichierPurge.objet_id, FichierPurge.chemin))}
-    needed: set[str] = set()
-    for d in session.scalars(select(Dossier)):
-        needed |= {f.chemin for f in dossier_files(session, storage, d) if f.cle not in marques}
-    for c in session.scalars(select(Convention)):
-        needed |= {f.chemin for f in convention_files(session, storage, c) if f.cle not in marques}
-    # the pièces and messages of dépôts tied to no dossier (waiting, rejected) are never purged
-    loose = select(Depot.id).where(Depot.dossier_id.is_(None))
-    needed |= set(session.scalars(select(Piece.chemin).where(Piece.depot_id.in_(loose))))
-    needed |= set(session.scalars(select(Reception.chemin).where(Reception.depot_id.in_(loose))))
-    return needed
+    return {f.chemin for f in stored_files(session, storage) if f.cle not in marques}
 
 
 def _taille_et_empreinte(storage: Storage, chemin: str, taille: int | None, sha256: str | None) -> dict[str, object]:

@@ -144,6 +144,13 @@ def contacts_conservation(*, garde: str | None, derniere_activite: date | None, 
                         f"{format_date(derniere_activite)} ; contacts conservés {_ans(annees)}")
 
 
+def loose_conservation(*, quoi: str, recu_le: date, comite: date, annees: int) -> Conservation:
+    """A dépôt or bilan tied to no dossier or convention (never identified, or rejected by the SA): it goes like
+    the pièces of a dossier not retained, ``annees`` after the call's comité or after it arrived if later."""
+    depart = max(recu_le, comite)
+    return Conservation(years_after(depart, annees), f"{quoi}, reçu le {format_date(recu_le)} ; conservé {_ans(annees)}")
+
+
 def hold_on(numeros: set[str], blocages: dict[str, str]) -> str | None:
     """The French reason an item is kept whole when one of its numbers (a dossier and its convention go
     together) is held, else None. ``blocages``: motif by number held."""

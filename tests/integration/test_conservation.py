@@ -24,7 +24,7 @@ from actions.purge import finish_deletions, mark, purge, simulate
 from models.conservation import FichierPurge
 from models.convention import Convention
 from models.courriel import Courriel
-from models.dossier import Attestation, Depot, Dossier, Piece
+from models.dossier import Attestation, Depot, Dossier, NaturePiece, Piece
 from models.journal import Entree, Journal, verify_chain
 from models.porteur import Porteur, PorteurAdresse
 from tests.integration.test_conventions import BINOME, NON_RETENU, UN_ETP, bureau_in
@@ -278,3 +278,32 @@ def test_the_fse_pack_of_a_purged_convention_is_refused_with_when_and_why(world,
     assert str(exc.value).startswith("les pièces et documents de la convention CONV-2018-001 ont été supprimés le "
                                      "15 janvier 2025 au terme de leur durée de conservation (convention cofinancée par le FSE")
     assert not (tmp_path / "fse.pdf").exists()
+
+
+def test_a_depot_tied_to_no_dossier_goes_too_but_not_the_bytes_a_kept_dossier_shares(world, annee):
+    from tests.conftest import run_intake
+    from tests.samples import cv_pdf, deliver, paris
+
+    with world.factory() as s:  # the same CV as the held dossier's, sent from an unknown address
+        shared = s.scalar(select(Piece).join(Depot).join(Dossier).where(Dossier.numero == "2018-002",
+                                                                        Piece.nature == NaturePiece.CV).limit(1))
+        shared_bytes, shared_path = world.storage.path(shared.chemin).read_bytes(), shared.chemin
+    deliver(world.maildir, sender="inconnu@example.org", when=paris(6, 16),
+            attachments=[("cv.pdf", shared_bytes), ("lettre.pdf", cv_pdf("Lettre sans structure"))],
+            message_id="<sans-structure@example.org>")
+    run_intake(world.factory, world.storage, world.maildir, world.mail)
+    hold(world.factory, "2018-002", motif="litige", par="assistante", maintenant=CINQ_ANS_APRES)
+
+    sim = simulate(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+    loose = next(line for line in sim.purgeables if line.startswith("Dépôt n° "))
+    assert "dépôt non identifié sans dossier, reçu le 6 décembre 2017 ; conservé 2 ans" in loose and "(3 fichiers)" in loose
+    done = purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+    assert set(done.marques) == set(sim.fichiers) and done.partages == 1
+    assert world.storage.path(shared_path).is_file()  # the held dossier still needs these bytes
+    with world.factory() as s:
+        depot = s.scalar(select(Depot).where(Depot.dossier_id.is_(None)))
+        assert depot.expediteur is None and all(not world.storage.path(p.chemin).is_file()
+                                                for p in depot.pieces if p.chemin != shared_path)
+    release(world.factory, "2018-002", par="assistante", maintenant=CINQ_ANS_APRES)
+    last = purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+    assert last.partages == 0 and not world.storage.path(shared_path).is_file()
