@@ -342,6 +342,15 @@ def _known(session: Session, numero: str) -> str:
     raise SaisieRefusee(f"aucun dossier ni convention n° « {numero} »")
 
 
+def _phrase(quoi: str) -> str:
+    return quoi[0].upper() + quoi[1:]
+
+
+def _accord(quoi: str, participe: str) -> str:
+    """« bloqué » for a dossier, « bloquée » for a convention."""
+    return participe + "e" if quoi.startswith("la ") else participe
+
+
 def hold(factory: sessionmaker[Session], numero: str, *, motif: str, par: str, maintenant: datetime) -> str:
     """Keep a dossier or convention whole (an audit, a dispute) until it is released."""
     motif = " ".join((motif or "").split())
@@ -355,14 +364,14 @@ def hold(factory: sessionmaker[Session], numero: str, *, motif: str, par: str, m
             quoi = _known(session, numero)
             existing = session.scalar(select(Blocage).where(Blocage.numero == numero, Blocage.debloque_le.is_(None)))
             if existing is not None:
-                raise SaisieRefusee(f"{quoi} est déjà bloqué depuis le {format_date(existing.bloque_le)} "
+                raise SaisieRefusee(f"{quoi} est déjà {_accord(quoi, 'bloqué')} depuis le {format_date(existing.bloque_le.astimezone(PARIS).date())} "
                                     f"(motif : {existing.motif})")
             session.add(Blocage(numero=numero, motif=motif, bloque_par=par[:100], bloque_le=maintenant))
-            record(session, "conservation_blocage", f"{quoi[0].upper()}{quoi[1:]} bloqué : aucune purge n'y touchera.",
+            record(session, "conservation_blocage", f"{_phrase(quoi)} {_accord(quoi, 'bloqué')} : aucune purge n'y touchera.",
                    **_sujet(session, numero), donnees={"numero": numero, "bloque_le": maintenant.isoformat(), "par": par[:100]})
     except IntegrityError as exc:  # another process held it at the same moment
         raise SaisieRefusee(f"{numero} vient d'être bloqué par ailleurs : rien n'a changé") from exc
-    return f"{quoi[0].upper()}{quoi[1:]} est bloqué : aucune purge n'y touchera (motif : {motif})"
+    return f"{_phrase(quoi)} est {_accord(quoi, 'bloqué')} : aucune purge n'y touchera (motif : {motif})"
 
 
 def release(factory: sessionmaker[Session], numero: str, *, par: str, maintenant: datetime) -> str:
@@ -371,11 +380,11 @@ def release(factory: sessionmaker[Session], numero: str, *, par: str, maintenant
         quoi = _known(session, numero)
         existing = session.scalar(select(Blocage).where(Blocage.numero == numero, Blocage.debloque_le.is_(None)))
         if existing is None:
-            raise SaisieRefusee(f"{quoi} n'est pas bloqué")
+            raise SaisieRefusee(f"{quoi} n'est pas {_accord(quoi, 'bloqué')}")
         existing.debloque_le, existing.debloque_par = maintenant, par[:100]
-        record(session, "conservation_deblocage", f"{quoi[0].upper()}{quoi[1:]} débloqué.", **_sujet(session, numero),
+        record(session, "conservation_deblocage", f"{_phrase(quoi)} {_accord(quoi, 'débloqué')}.", **_sujet(session, numero),
                donnees={"numero": numero, "blocage": existing.id, "debloque_le": maintenant.isoformat(), "par": par[:100]})
-    return f"{quoi[0].upper()}{quoi[1:]} est débloqué : ses durées de conservation s'appliquent de nouveau"
+    return f"{_phrase(quoi)} est {_accord(quoi, 'débloqué')} : ses durées de conservation s'appliquent de nouveau"
 
 
 def record_payment(factory: sessionmaker[Session], numero: str, *, le: date) -> str:

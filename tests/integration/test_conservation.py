@@ -307,3 +307,14 @@ def test_a_depot_tied_to_no_dossier_goes_too_but_not_the_bytes_a_kept_dossier_sh
     release(world.factory, "2018-002", par="assistante", maintenant=CINQ_ANS_APRES)
     last = purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
     assert last.partages == 0 and not world.storage.path(shared_path).is_file()
+
+
+def test_a_convention_is_said_held_in_the_feminine(world, annee):
+    said = hold(world.factory, "CONV-2018-001", motif="contrôle", par="a", maintenant=CINQ_ANS_APRES)
+    assert said == "La convention CONV-2018-001 est bloquée : aucune purge n'y touchera (motif : contrôle)"
+    with pytest.raises(SaisieRefusee, match="la convention CONV-2018-001 est déjà bloquée depuis le 15 janvier 2025"):
+        hold(world.factory, "CONV-2018-001", motif="autre", par="a", maintenant=CINQ_ANS_APRES)
+    assert release(world.factory, "CONV-2018-001", par="a", maintenant=CINQ_ANS_APRES).startswith(
+        "La convention CONV-2018-001 est débloquée")
+    with pytest.raises(SaisieRefusee, match="numéro mal formé"):
+        hold(world.factory, "2018-001\nErreur", motif="x", par="a", maintenant=CINQ_ANS_APRES)
