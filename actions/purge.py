@@ -70,16 +70,16 @@ def simulate(factory: sessionmaker[Session], storage: Storage, *, maintenant: da
     return out
 
 
-def purge(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime,
+def purge(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime, par: str | None = None,
           regles: Regles = regles_du_fichier) -> Purge:
     """Mark and anonymise what is purgeable at ``maintenant`` (one commit), then delete the marked bytes."""
     # two purges at once: the second's marks collide with the first's (unique per file) and it plans again
-    report = retry_on_conflict(lambda: mark(factory, storage, maintenant=maintenant, regles=regles))
-    report.effaces, report.partages = finish_deletions(factory, storage, maintenant=maintenant)
+    report = retry_on_conflict(lambda: mark(factory, storage, maintenant=maintenant, par=par, regles=regles))
+    report.effaces, report.partages = finish_deletions(factory, storage, maintenant=maintenant, par=par)
     return report
 
 
-def mark(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime,
+def mark(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime, par: str | None = None,
          regles: Regles = regles_du_fichier) -> Purge:
     """Step 1 alone, in one transaction: what a run killed right after its commit leaves behind."""
     jour = maintenant.astimezone(PARIS).date()
@@ -94,7 +94,8 @@ def mark(factory: sessionmaker[Session], storage: Storage, *, maintenant: dateti
                 report.contacts.append(e.numero)
                 record(session, "purge_contacts", f"Purge : {e.ligne(jour)}.", appel=e.annee,
                        donnees={"porteur": e.porteur_id, "siret": e.numero, "purge_le": maintenant.isoformat(),
-                                "champs": ["contact_nom", "contact_email", "contact_telephone", "adresses connues"]})
+                                "champs": ["contact_nom", "contact_email", "contact_telephone", "adresses connues"]},
+                       utilisateur=par)
                 continue
             fichiers = []
             for f in e.fichiers:
@@ -107,13 +108,14 @@ def mark(factory: sessionmaker[Session], storage: Storage, *, maintenant: dateti
             anonymise_loose(session, depot_ids=e.depot_ids, bilan_ids=e.bilan_ids)
             record(session, "purge", f"Purge : {e.ligne(jour)}.", appel=e.annee, dossier=e.dossier,
                    convention=e.convention, donnees={"purge_le": maintenant.isoformat(), "motif": e.conservation.raison,
-                                                     "fichiers": fichiers})
+                                                     "fichiers": fichiers}, utilisateur=par)
     for line in report.elements:  # numbers and structures' names only: no personal data
         log.info("Purge : %s.", line)
     return report
 
 
-def finish_deletions(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime) -> tuple[int, int]:
+def finish_deletions(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime,
+                     par: str | None = None) -> tuple[int, int]:
     """Delete the bytes of every marked file not deleted yet (what a killed run left), unless a row still in
     force needs them. (deleted, kept because shared)."""
     with factory() as session:
@@ -133,7 +135,7 @@ def finish_deletions(factory: sessionmaker[Session], storage: Storage, *, mainte
         with transaction(factory) as session:
             record(session, "purge_effacement", f"Purge : octets de {effaces} fichier(s) marqué(s) supprimés du stockage.",
                    donnees={"fichiers_purges": [r.id for r in a_faire if r.chemin not in besoin],
-                            "efface_le": maintenant.isoformat()})
+                            "efface_le": maintenant.isoformat()}, utilisateur=par)
     return effaces, partages
 
 

@@ -639,7 +639,7 @@ def purge(
         for line in sim.conserves:
             typer.echo(f"  conservé : {line}")
         return
-    done = purger(rt.factory, rt.storage, maintenant=moment)
+    done = purger(rt.factory, rt.storage, maintenant=moment, par=_qui())
     typer.echo(f"Purge du {done.jour} : {len(done.elements)} élément(s), {len(done.marques)} fichier(s) marqué(s), "
                f"{done.effaces} supprimé(s), {len(done.contacts)} structure(s) anonymisée(s).")
     if done.partages:

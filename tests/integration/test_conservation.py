@@ -75,7 +75,7 @@ def test_a_purge_five_years_later_removes_exactly_what_the_simulation_listed_and
     listed = set(sim.fichiers)
     assert listed and all(world.storage.path(c).is_file() for _, _, c in listed)
 
-    done = purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES)
+    done = purge(world.factory, world.storage, maintenant=CINQ_ANS_APRES, par="assistante")
 
     assert set(done.marques) == listed
     assert sorted(done.contacts) == sorted(sim.contacts) and BINOME.siret not in done.contacts
@@ -108,6 +108,7 @@ def test_a_purge_five_years_later_removes_exactly_what_the_simulation_listed_and
                           ("purge_contacts", "", ""), ("purge_effacement", "", "")]
         assert [r["convention"] for r in journal if r["genre"] == "conservation_blocage"] == ["CONV-2018-002"]
         entry = next(r for r in journal if r["genre"] == "purge" and r["dossier"] == "2018-003")
+        assert {r["utilisateur"] for r in journal if r["genre"].startswith("purge")} == {"assistante"}
         assert {(f["nature"], f["id"], f["sha256"]) for f in entry["donnees"]["fichiers"]} == {
             (r.nature, r.objet_id, r.sha256) for r in rows if r.numero == "2018-003"}
         journal_text = json.dumps(journal, default=str)
