@@ -254,22 +254,22 @@ def dossier_files(session: Session, storage: Storage, d: Dossier) -> list[Fichie
     for r in session.scalars(select(Reception).where(Reception.depot_id.in_(depot_ids)).order_by(Reception.id)):
         out.append(FichierRef("message", r.id, r.chemin, Path(r.chemin).name, r.taille, r.sha256))
     for a in session.scalars(select(Attestation).where(Attestation.depot_id.in_(depot_ids)).order_by(Attestation.id)):
-        out += _document(storage, "attestation", a.id, a.chemin)
+        out += document_files(storage, "attestation", a.id, a.chemin)
     for i in session.scalars(select(Instruction).where(Instruction.dossier_id == d.id).order_by(Instruction.id)):
-        out += _document(storage, "note", i.id, i.note_chemin)
+        out += document_files(storage, "note", i.id, i.note_chemin)
     for dc in session.scalars(select(DecisionComite).where(DecisionComite.dossier_id == d.id).order_by(DecisionComite.id)):
-        out += _document(storage, "lettre", dc.id, dc.lettre_chemin)
+        out += document_files(storage, "lettre", dc.id, dc.lettre_chemin)
     return out
 
 
 def convention_files(session: Session, storage: Storage, c: Convention) -> list[FichierRef]:
     """The convention and its avenants, the bilan forms sent, the bilans received (message, pièces, receipt),
     the blank fiches de présence written for it."""
-    out = _document(storage, "convention", c.id, c.chemin)
+    out = document_files(storage, "convention", c.id, c.chemin)
     for a in session.scalars(select(Avenant).where(Avenant.convention_id == c.id).order_by(Avenant.id)):
-        out += _document(storage, "avenant", a.id, a.chemin)
+        out += document_files(storage, "avenant", a.id, a.chemin)
     for e in session.scalars(select(Echeance).where(Echeance.convention_id == c.id).order_by(Echeance.id)):
-        out += _document(storage, "formulaire_bilan", e.id, e.formulaire_chemin)
+        out += document_files(storage, "formulaire_bilan", e.id, e.formulaire_chemin)
         for b in e.bilans:
             for p in b.pieces:
                 if p.get("chemin"):
@@ -277,7 +277,7 @@ def convention_files(session: Session, storage: Storage, c: Convention) -> list[
                                           p.get("taille"), p.get("sha256")))
             for r in session.scalars(select(Reception).where(Reception.bilan_id == b.id).order_by(Reception.id)):
                 out.append(FichierRef("message", r.id, r.chemin, Path(r.chemin).name, r.taille, r.sha256))
-            out += _document(storage, "accuse", b.id, b.accuse_chemin)
+            out += document_files(storage, "accuse", b.id, b.accuse_chemin)
     fiches = storage.path(f"fiches_presence/{c.numero}")
     if fiches.is_dir():
         for f in sorted(fiches.iterdir()):
@@ -298,7 +298,7 @@ def loose_bilan_files(session: Session, storage: Storage, b: Bilan) -> list[Fich
                       p.get("sha256")) for p in b.pieces if p.get("chemin")]
     for r in session.scalars(select(Reception).where(Reception.bilan_id == b.id).order_by(Reception.id)):
         out.append(FichierRef("message", r.id, r.chemin, Path(r.chemin).name, r.taille, r.sha256))
-    return out + _document(storage, "accuse", b.id, b.accuse_chemin)
+    return out + document_files(storage, "accuse", b.id, b.accuse_chemin)
 
 
 def stored_files(session: Session, storage: Storage) -> list[FichierRef]:
@@ -315,7 +315,7 @@ def stored_files(session: Session, storage: Storage) -> list[FichierRef]:
     return out
 
 
-def _document(storage: Storage, nature: str, objet_id: int, chemin: str | None) -> list[FichierRef]:
+def document_files(storage: Storage, nature: str, objet_id: int, chemin: str | None) -> list[FichierRef]:
     """A produced document, with the .docx it was converted from when it is recorded as a PDF."""
     if not chemin or Path(chemin).is_absolute():
         return []

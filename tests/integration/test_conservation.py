@@ -319,3 +319,16 @@ def test_a_convention_is_said_held_in_the_feminine(world, annee):
         "La convention CONV-2018-001 est débloquée")
     with pytest.raises(SaisieRefusee, match="numéro mal formé"):
         hold(world.factory, "2018-001\nErreur", motif="x", par="a", maintenant=CINQ_ANS_APRES)
+
+
+def test_a_document_recorded_as_pdf_goes_with_the_docx_it_was_converted_from(tmp_path):
+    from actions.conservation import document_files
+    from adapters.storage import Storage
+
+    storage = Storage(tmp_path / "stockage")
+    folder = storage.ensure_dir("attestations/2018")
+    (folder / "AAP-2018-0001.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    (folder / "AAP-2018-0001.docx").write_bytes(b"PK")
+    refs = document_files(storage, "attestation", 1, "attestations/2018/AAP-2018-0001.pdf")
+    assert [r.chemin for r in refs] == ["attestations/2018/AAP-2018-0001.pdf", "attestations/2018/AAP-2018-0001.docx"]
+    assert document_files(storage, "synthese", 1, "/ailleurs/synthese.xlsx") == []  # outside the storage: not ours
