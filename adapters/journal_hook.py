@@ -1,6 +1,7 @@
 """The ORM changes that matter, turned into journal entries at each flush (``after_flush``), in its transaction.
 
-Every session made by ``adapters.database.session_factory`` runs this hook, so a new action that adds or changes
+Every session made by ``adapters.database.session_factory`` runs this hook (the entries of a transaction are
+kept from flush to flush and written just before it commits, in it), so a new action that adds or changes
 a dépôt, a pièce, an attestation, an instruction, a decision, a document, a convention, an avenant, an échéance, a
 bilan, a mail or an account is journaled without anyone remembering to. What a flush does not show (a bulk
 ``UPDATE`` such as the outbox's « sent », a purge) is recorded by its action with ``adapters.journal.record``.
@@ -17,7 +18,9 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
-from adapters.journal import append
+from dataclasses import replace
+
+from adapters.journal import EN_ATTENTE, append
 from models.journal import Ecriture
 
 CREATION, MODIFICATION = "création", "modification"
@@ -389,17 +392,40 @@ itself) is bookkeeping, or recorded through another table's entry."""
 
 
 def journal_changes(session: Session, _flush_context: Any) -> None:
-    """``after_flush``: the entries of the rows this flush created or changed, in the flush's transaction."""
+    """``after_flush``: the entries of the rows this flush created or changed, kept for the commit."""
     if not (session.new or session.dirty):
         return
     ctx = _Context(session)
-    ecritures: list[Ecriture] = []
+    held: list[Ecriture] = session.info.setdefault(EN_ATTENTE, [])
     for objets, op in ((session.new, CREATION), (session.dirty, MODIFICATION)):
         for obj in sorted(objets, key=_order):
             describe = DESCRIBERS.get(inspect(obj).mapper.local_table.name)
             if describe is not None:
-                ecritures.extend(describe(obj, op, ctx))
-    append(session, ecritures)
+                for e in describe(obj, op, ctx):
+                    _keep(held, e)
+
+
+def _keep(held: list[Ecriture], e: Ecriture) -> None:
+    """A dépôt registered then joined to its dossier in the same transaction is one entry, naming the dossier."""
+    if e.genre == "depot_rattache":
+        for i, earlier in enumerate(held):
+            if earlier.genre in DEPOT_GENRES.values() and earlier.donnees and \
+                    earlier.donnees.get("depot") == e.donnees["depot"] and earlier.dossier is None:
+                held[i] = replace(earlier, dossier=e.dossier)
+                return
+    held.append(e)
+
+
+def write_held(session: Session) -> None:
+    """``before_commit``: the last changes flushed, what the hook holds is written in the committing transaction."""
+    session.flush()
+    if session.info.get(EN_ATTENTE):
+        append(session, [])
+
+
+def forget_held(session: Session, *_: Any) -> None:
+    """``after_rollback``: what was held goes with the changes it described."""
+    session.info.pop(EN_ATTENTE, None)
 
 
 def _order(obj: Any) -> tuple[int, int]:
@@ -419,4 +445,6 @@ def register(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     """Attach the hook to the sessions ``factory`` makes (once)."""
     if not event.contains(factory, "after_flush", journal_changes):
         event.listen(factory, "after_flush", journal_changes)
+        event.listen(factory, "before_commit", write_held)
+        event.listen(factory, "after_rollback", forget_held)
     return factory
