@@ -38,18 +38,22 @@ DEMO_KINDS = {
 outbox, back-office and retention tests check those)."""
 
 
-def _journal_kinds(cwd: Path) -> set[str]:
+def _journal_query(cwd: Path, sql: str) -> list[tuple]:
+    """Read the demo's database once its process has ended (its WAL checkpointed): ``immutable`` opens the file
+    without creating -wal or -shm files, which the privacy check below would find with this process's umask."""
     import sqlite3
+    from contextlib import closing
 
-    with sqlite3.connect(cwd / "var/aap.sqlite") as db:
-        return {kind for (kind,) in db.execute("SELECT DISTINCT genre FROM journal")}
+    with closing(sqlite3.connect(f"file:{cwd / 'var/aap.sqlite'}?immutable=1", uri=True)) as db:
+        return db.execute(sql).fetchall()
+
+
+def _journal_kinds(cwd: Path) -> set[str]:
+    return {kind for (kind,) in _journal_query(cwd, "SELECT DISTINCT genre FROM journal")}
 
 
 def _journal_count(cwd: Path) -> int:
-    import sqlite3
-
-    with sqlite3.connect(cwd / "var/aap.sqlite") as db:
-        return db.execute("SELECT count(*) FROM journal").fetchone()[0]
+    return _journal_query(cwd, "SELECT count(*) FROM journal")[0][0]
 
 
 def test_demo_covers_the_cases_and_a_second_run_duplicates_nothing(tmp_path):
