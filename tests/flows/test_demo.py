@@ -39,13 +39,17 @@ outbox, back-office and retention tests check those)."""
 
 
 def _journal_query(cwd: Path, sql: str) -> list[tuple]:
-    """Read the demo's database once its process has ended (its WAL checkpointed): ``immutable`` opens the file
-    without creating -wal or -shm files, which the privacy check below would find with this process's umask."""
+    """Read the demo's database (its WAL included) as the application would: the -shm file this connection may
+    create is its owner's only, like everything under var/ (the privacy check below)."""
     import sqlite3
     from contextlib import closing
 
-    with closing(sqlite3.connect(f"file:{cwd / 'var/aap.sqlite'}?immutable=1", uri=True)) as db:
-        return db.execute(sql).fetchall()
+    previous = os.umask(0o077)
+    try:
+        with closing(sqlite3.connect(cwd / "var/aap.sqlite")) as db:
+            return db.execute(sql).fetchall()
+    finally:
+        os.umask(previous)
 
 
 def _journal_kinds(cwd: Path) -> set[str]:
