@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, bindparam, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.storage import write_private
@@ -37,6 +37,7 @@ from models.journal import (
     Journal,
     Sceau,
     SceauJournal,
+    Tete,
     days_to_seal,
     next_entry,
     seal_text,
@@ -74,9 +75,8 @@ def append(session: Session, ecritures: Sequence[Ecriture]) -> list[Entree]:
     moment = now()
     tete = lock_and_read_head(connection)
     root = session.info.get(STOCKAGE)
-    if root is not None and tete is not None and moment > tete.moment:
-        deja = connection.scalar(select(SceauJournal.id).where(SceauJournal.entree == tete.id)) is not None
-        jour = days_to_seal(tete, moment, deja)
+    if root is not None and days_to_seal(tete, moment, False) is not None:  # a new Paris day: the last one sealed?
+        jour = days_to_seal(tete, moment, connection.scalar(_SCELLE, {"entree": tete.id}) is not None)
         if jour is not None:
             write_seal(connection, Path(root), Sceau(jour, tete.id, tete.empreinte), moment)
     entrees, head = [], (tete.id, tete.empreinte) if tete else None
@@ -86,16 +86,22 @@ def append(session: Session, ecritures: Sequence[Ecriture]) -> list[Entree]:
         entree = next_entry(e, tete=head, moment=moment)
         entrees.append(entree)
         head = (entree.id, entree.empreinte)
-    connection.execute(insert(Journal.__table__), [vars(e) for e in entrees])
+    connection.execute(_INSERT, [vars(e) for e in entrees])
     return entrees
 
 
-def lock_and_read_head(connection: Connection) -> Entree | None:
+_TETE = select(Journal.id, Journal.moment, Journal.empreinte).order_by(Journal.id.desc()).limit(1)
+_SCELLE = select(SceauJournal.id).where(SceauJournal.entree == bindparam("entree"))
+_INSERT = insert(Journal.__table__)
+_VERROU = text(f"SELECT pg_advisory_xact_lock({VERROU_PG})")
+
+
+def lock_and_read_head(connection: Connection) -> Tete | None:
     """The chain's last entry, read once this transaction alone may append (see the module's docstring)."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": VERROU_PG})
-    row = connection.execute(select(Journal.__table__).order_by(Journal.id.desc()).limit(1)).mappings().first()
-    return None if row is None else Entree(**row)
+        connection.execute(_VERROU)
+    row = connection.execute(_TETE).first()
+    return None if row is None else Tete(*row)
 
 
 def seal_path(sceau: Sceau) -> str:

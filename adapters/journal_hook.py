@@ -12,11 +12,13 @@ name, a file name or a file's content (the journal can never be changed; those m
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
 from dataclasses import replace
 
@@ -50,6 +52,26 @@ class _Context:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def loaded(self, cls: type, key: int | None) -> Any:
+        """The object if this session holds it already (no query)."""
+        return None if key is None else self.session.identity_map.get(identity_key(cls, key))
+
+    def annee_et_dossier(self, appel_id: int | None, dossier_id: int | None) -> tuple[int | None, str | None]:
+        """A call's year and a dossier's number: from the session when it holds them, else one query for both."""
+        from models.appel import Appel
+        from models.dossier import Dossier
+
+        appel, dossier = self.loaded(Appel, appel_id), self.loaded(Dossier, dossier_id)
+        annee = appel.annee if appel is not None else None
+        numero = dossier.numero if dossier is not None else None
+        if (appel is None and appel_id is not None) or (dossier is None and dossier_id is not None):
+            annee_q = select(Appel.annee).where(Appel.id == appel_id).scalar_subquery()
+            numero_q = select(Dossier.numero).where(Dossier.id == dossier_id).scalar_subquery()
+            found = self.session.execute(select(annee_q, numero_q)).one()
+            annee = annee if appel is not None else found[0]
+            numero = numero if dossier is not None else found[1]
+        return annee, numero
 
     def annee(self, appel_id: int | None) -> int | None:
         from models.appel import Appel
@@ -209,9 +231,14 @@ def _document_subject(ctx: _Context, nature: str, objet_id: int) -> tuple[int | 
     from models.suivi import Bilan
 
     s = ctx.session
-    if nature == "attestation" and (a := s.get(Attestation, objet_id)):
-        depot = ctx.depot(a.depot_id)
-        return ctx.annee(a.appel_id), ctx.dossier(depot.dossier_id) if depot else None, None
+    if nature == "attestation":
+        from models.appel import Appel
+        from models.dossier import Depot, Dossier
+
+        row = s.execute(select(Appel.annee, Dossier.numero).select_from(Attestation)
+                        .join(Appel, Appel.id == Attestation.appel_id).join(Depot, Depot.id == Attestation.depot_id)
+                        .outerjoin(Dossier, Dossier.id == Depot.dossier_id).where(Attestation.id == objet_id)).first()
+        return (row[0], row[1], None) if row else (None, None, None)
     if nature in ("lettre_decision", "note_instruction"):
         row = s.get(DecisionComite if nature == "lettre_decision" else Instruction, objet_id)
         return (_annee_of_dossier(ctx, row.dossier_id), ctx.dossier(row.dossier_id), None) if row else (None, None, None)
@@ -315,7 +342,8 @@ def _bilan(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
 def _courriel(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
     from models.courriel import nature_of
 
-    base = {"appel": ctx.annee(obj.appel_id), "dossier": ctx.dossier(obj.dossier_id)}
+    annee, numero = ctx.annee_et_dossier(obj.appel_id, obj.dossier_id)
+    base = {"appel": annee, "dossier": numero}
     donnees = {"courriel": obj.id, "cle": obj.cle, "statut": obj.statut, "destinataires": len(obj.destinataires or [])}
     if op == CREATION:
         return [Ecriture("courriel_en_file", f"Courriel mis en file : {nature_of(obj.cle)} (n° {obj.id}).", **base,
@@ -331,9 +359,9 @@ def _courriel(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
 
 def record_mail_state(session: Session, courriel: Any, statut: str) -> None:
     """Journal a mail's new state written by a bulk UPDATE (the outbox), in ``session``'s transaction."""
-    ctx = _Context(session)
-    append(session, [mail_entry(courriel.id, courriel.cle, statut, appel=ctx.annee(courriel.appel_id),
-                                dossier=ctx.dossier(courriel.dossier_id), tentatives=courriel.tentatives)])
+    annee, numero = _Context(session).annee_et_dossier(courriel.appel_id, courriel.dossier_id)
+    append(session, [mail_entry(courriel.id, courriel.cle, statut, appel=annee, dossier=numero,
+                                tentatives=courriel.tentatives)])
 
 
 MAIL_GENRES = {"envoyé": ("courriel_envoye", "envoyé"), "en échec": ("courriel_en_echec", "en échec"),
@@ -430,15 +458,15 @@ def forget_held(session: Session, *_: Any) -> None:
 
 def _order(obj: Any) -> tuple[int, int]:
     """Parents before children (the table's rank in the schema), then by id: one order on every database."""
+    table = inspect(obj).mapper.local_table.name
+    return _ranks().get(table, 0), getattr(obj, "id", 0) or 0
+
+
+@functools.cache
+def _ranks() -> dict[str, int]:
     from models.base import Base
 
-    table = inspect(obj).mapper.local_table
-    rank = _RANKS.setdefault(table.name, [t.name for t in Base.metadata.sorted_tables].index(table.name)
-                             if table.name in Base.metadata.tables else 0)
-    return rank, getattr(obj, "id", 0) or 0
-
-
-_RANKS: dict[str, int] = {}
+    return {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 
 
 def register(factory: sessionmaker[Session]) -> sessionmaker[Session]:
