@@ -16,7 +16,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
@@ -46,6 +46,21 @@ def _value(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
+@functools.cache
+def _statements() -> dict[str, Any]:
+    """The describers' lookups, built once (building a statement costs more than running it on SQLite)."""
+    from models.appel import Appel
+    from models.dossier import Attestation, Depot, Dossier
+
+    return {
+        "numeros": select(select(Appel.annee).where(Appel.id == bindparam("a")).scalar_subquery(),
+                          select(Dossier.numero).where(Dossier.id == bindparam("d")).scalar_subquery()),
+        "attestation": select(Appel.annee, Dossier.numero).select_from(Attestation)
+        .join(Appel, Appel.id == Attestation.appel_id).join(Depot, Depot.id == Attestation.depot_id)
+        .outerjoin(Dossier, Dossier.id == Depot.dossier_id).where(Attestation.id == bindparam("a")),
+    }
+
+
 class _Context:
     """What the describers look up: a call's year, a dossier's or a convention's number (from the identity map
     when loaded, which the action has usually done)."""
@@ -66,9 +81,7 @@ class _Context:
         annee = appel.annee if appel is not None else None
         numero = dossier.numero if dossier is not None else None
         if (appel is None and appel_id is not None) or (dossier is None and dossier_id is not None):
-            annee_q = select(Appel.annee).where(Appel.id == appel_id).scalar_subquery()
-            numero_q = select(Dossier.numero).where(Dossier.id == dossier_id).scalar_subquery()
-            found = self.session.execute(select(annee_q, numero_q)).one()
+            found = self.session.execute(_statements()["numeros"], {"a": appel_id, "d": dossier_id}).one()
             annee = annee if appel is not None else found[0]
             numero = numero if dossier is not None else found[1]
         return annee, numero
@@ -232,12 +245,7 @@ def _document_subject(ctx: _Context, nature: str, objet_id: int) -> tuple[int | 
 
     s = ctx.session
     if nature == "attestation":
-        from models.appel import Appel
-        from models.dossier import Depot, Dossier
-
-        row = s.execute(select(Appel.annee, Dossier.numero).select_from(Attestation)
-                        .join(Appel, Appel.id == Attestation.appel_id).join(Depot, Depot.id == Attestation.depot_id)
-                        .outerjoin(Dossier, Dossier.id == Depot.dossier_id).where(Attestation.id == objet_id)).first()
+        row = s.execute(_statements()["attestation"], {"a": objet_id}).first()
         return (row[0], row[1], None) if row else (None, None, None)
     if nature in ("lettre_decision", "note_instruction"):
         row = s.get(DecisionComite if nature == "lettre_decision" else Instruction, objet_id)

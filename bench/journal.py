@@ -5,7 +5,8 @@
 Generates N dépôts as ``bench/intake.py`` does, publishes the 2018 call on a fresh SQLite database, then runs
 the intake in this process as ``aap depots relever`` does without Prefect (register the mailbox, render the
 attestations as .docx, send them to a local SMTP sink) and measures, around every call into the journal (the
-ORM hook at each flush, the write before each commit, the outbox's explicit entries), the CPU time (this
+ORM hook at each flush, the write before each commit — not the flush there, which the commit does anyway —, the
+outbox's explicit entries), the CPU time (this
 thread) and the wall time spent there, against the whole run's. The wall time inside includes the INSERT of the
 entries and, on PostgreSQL, the advisory lock; a comparison of whole runs on a shared machine (``bench/intake.py``
 on two branches) is noisier than the figure it looks for.
@@ -78,8 +79,9 @@ def run(n: int, work: Path, database_url: str | None) -> dict:
 
     compteur = Compteur()
     # every way into the journal, wrapped before any session exists (the hook is looked up at each event)
+    # (not the flush before each commit, which the commit would do anyway: the append after it)
     journal_hook.journal_changes = compteur.wrap(journal_hook.journal_changes)
-    journal_hook.write_held = compteur.wrap(journal_hook.write_held)
+    journal_hook.append = compteur.wrap(journal_hook.append)
     journal_hook.record_mail_state = compteur.wrap(journal_hook.record_mail_state)
     import actions.outbox as outbox
 
