@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.claimant import current_claimant, is_gone
 from adapters.database import transaction
+from adapters.journal_hook import record_mail_state
 from adapters.smtp import (
     MailSettings,
     OutgoingMail,
@@ -190,6 +191,7 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
             level, line = logging.WARNING, f"{quoi} en échec : {_raison(_detail(outcome, row.tentatives))}."
         with transaction(factory) as s:
             s.execute(update(Courriel).where(Courriel.id == row.id).values(**values))
+            record_mail_state(s, row, STATUT_LIBELLES[values["statut"]])  # a bulk UPDATE: the hook does not see it
         log.log(level, line)
 
     send_batch(mail, outgoing, on_result)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.auteurs import register as register_authors
+from adapters.journal_hook import register as register_journal
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 T = TypeVar("T")
@@ -67,11 +68,12 @@ _ready: dict[str, sessionmaker[Session]] = {}
 
 def session_factory(url: str) -> sessionmaker[Session]:
     """The session factory for ``url``, the schema upgraded on first use in this process; its sessions record
-    who changed each row while the back office names an account (``adapters.auteurs``)."""
+    who changed each row while the back office names an account (``adapters.auteurs``) and journal every change
+that matters in the same transaction (``adapters.journal_hook``)."""
     if url not in _ready:
         engine = make_engine(url)
         upgrade(engine)
-        _ready[url] = register_authors(sessionmaker(engine, expire_on_commit=False))
+        _ready[url] = register_journal(register_authors(sessionmaker(engine, expire_on_commit=False)))
     return _ready[url]
 
 

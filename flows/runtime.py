@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.database import session_factory
+from adapters.journal import use_storage
 from adapters.storage import Storage, keep_files_private
 from config.settings import Settings, get_settings
 
@@ -54,7 +55,8 @@ def runtime() -> Runtime:
 def configure(settings: Settings) -> Runtime:
     """Use these settings from now on in this process (the demo and the tests point elsewhere)."""
     global _current
-    _current = Runtime(settings, session_factory(settings.database_url), Storage(settings.storage_dir))
+    storage = Storage(settings.storage_dir)
+    _current = Runtime(settings, use_storage(session_factory(settings.database_url), storage.root), storage)
     return _current
 
 

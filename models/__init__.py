@@ -7,6 +7,7 @@ from models.courriel import Courriel, CourrielStatut
 from models.document import Document
 from models.dossier import Attestation, Depot, Dossier, Piece, Reception
 from models.instruction import DecisionComite, Instruction
+from models.journal import Journal, SceauJournal
 from models.passage import Passage, PassageStatut
 from models.porteur import Porteur, PorteurAdresse
 from models.suivi import Bilan, Echeance
@@ -14,6 +15,6 @@ from models.utilisateur import ActionUtilisateur, EchecConnexion, SessionWeb, Ut
 
 __all__ = [
     "ActionUtilisateur", "Appel", "Attestation", "Avenant", "Bilan", "Echeance", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Document", "Depot", "Dossier",
-    "Passage", "PassageStatut", "Piece", "Porteur", "PorteurAdresse", "Reception", "EchecConnexion", "SessionWeb",
+    "Journal", "Passage", "PassageStatut", "SceauJournal", "Piece", "Porteur", "PorteurAdresse", "Reception", "EchecConnexion", "SessionWeb",
     "Utilisateur",
 ]
