@@ -24,7 +24,7 @@ from adapters.pdf import pdf_versions
 from adapters.storage import Storage
 from adapters.workers import worker_pool
 from models.document import Document
-from templates.render import render_docx, template_sha256
+from templates.render import render_job, template_sha256
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
 
@@ -54,10 +54,6 @@ class Production:
     sans_adresse: list[Any] = field(default_factory=list)  # rows whose mail has no recipient
 
 
-def _render(job: tuple[str, dict[str, Any], Path]) -> Path:
-    return render_docx(*job)
-
-
 def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec, *, pdf: bool,
             workers: int = 1, sans_adresse: Callable[[Any], Any] = lambda row: row.id) -> Production:
     """Make every document of ``spec`` still missing, record it, and queue its mail if it has one."""
@@ -71,8 +67,8 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
     if not jobs:
         return report
     renders = [(spec.modele, spec.contexte(data), out) for data, out in jobs.values()]
-    with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, ("templates.render",)) as pool:
-        list(pool.imap(_render, renders, chunksize=16))
+    with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, ("actions.pieces", "templates.render")) as pool:
+        list(pool.imap(render_job, renders, chunksize=16))
     docx = {row_id: out for row_id, (_, out) in jobs.items()}
     documents = {row_id: docx[row_id] for row_id in docx}
     for folder in {out.parent for out in docx.values()}:

@@ -433,22 +433,26 @@ def prefect_server(work: Path) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def compare(n: int, pdf: bool, work: Path, repeat: int = 1, server: bool = False) -> dict:
+def compare(n: int, pdf: bool, work: Path, repeat: int = 1, server: bool = False, boite: Path | None = None) -> dict:
     if server:
         with prefect_server(work) as url:
-            return _compare(n, pdf, work, repeat, url)
-    return _compare(n, pdf, work, repeat, None)
+            return _compare(n, pdf, work, repeat, url, boite)
+    return _compare(n, pdf, work, repeat, None, boite)
 
 
-def _compare(n: int, pdf: bool, work: Path, repeat: int, api_url: str | None) -> dict:
-    """Generate the dépôts, then time A and B alternately ``repeat`` times; keep each one's best."""
+def _compare(n: int, pdf: bool, work: Path, repeat: int, api_url: str | None, boite: Path | None = None) -> dict:
+    """Generate the dépôts (or take those of ``boite``), then time A and B alternately ``repeat`` times; keep
+    each one's best."""
     aap = _aap()
-    maildir = work / "boite-depots"
+    maildir = boite or work / "boite-depots"
     first = work / "a1"
     first.mkdir(parents=True)
     t = time.perf_counter()
-    blank = _publish(aap, _env(first, 25, pdf), first)
-    build_maildir(maildir, blank, n)
+    if boite is None:
+        blank = _publish(aap, _env(first, 25, pdf), first)
+        build_maildir(maildir, blank, n)
+    else:
+        n = sum(1 for _ in (boite / "new").iterdir()) + sum(1 for _ in (boite / "cur").iterdir())
     generated = time.perf_counter() - t
     runs_a, runs_b = [], []
     for r in range(1, repeat + 1):
@@ -523,6 +527,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="sortie JSON")
     parser.add_argument("--serveur-prefect", action="store_true",
                         help="A parle à un serveur Prefect déjà lancé (comme en production) au lieu du serveur éphémère")
+    parser.add_argument("--boite", type=Path, help="reprendre les messages d'une boîte déjà générée (--keep d'un essai "
+                        "précédent, dossier boite-depots) au lieu de les générer ; --n est alors leur nombre")
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--maildir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -537,10 +543,10 @@ def main(argv: list[str] | None = None) -> None:
         args.keep.mkdir(parents=True, exist_ok=True)
         if any(args.keep.iterdir()):
             raise SystemExit(f"--keep : le dossier {args.keep} n'est pas vide")
-        result = compare(args.n, args.pdf, args.keep.resolve(), args.repeat, args.serveur_prefect)
+        result = compare(args.n, args.pdf, args.keep.resolve(), args.repeat, args.serveur_prefect, args.boite)
     else:
         with tempfile.TemporaryDirectory(prefix="aap-bench-") as tmp:
-            result = compare(args.n, args.pdf, Path(tmp), args.repeat, args.serveur_prefect)
+            result = compare(args.n, args.pdf, Path(tmp), args.repeat, args.serveur_prefect, args.boite)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:

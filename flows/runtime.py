@@ -4,13 +4,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from adapters.database import session_factory
 from adapters.storage import Storage, keep_files_private
-from config.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # loaded by ``configure`` only: « aap --help » or a refused argument never loads the ORM
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from config.settings import Settings
 
 keep_files_private()  # every process that runs a command, a flow or the demo imports this module first
 
@@ -51,8 +53,17 @@ def runtime() -> Runtime:
     return _current
 
 
+def get_settings() -> Settings:
+    """The settings of the environment (``AAP_…``), read once."""
+    from config import settings
+
+    return settings.get_settings()
+
+
 def configure(settings: Settings) -> Runtime:
     """Use these settings from now on in this process (the demo and the tests point elsewhere)."""
+    from adapters.database import session_factory
+
     global _current
     _current = Runtime(settings, session_factory(settings.database_url), Storage(settings.storage_dir))
     return _current
