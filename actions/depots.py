@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -23,7 +24,14 @@ from actions.dossiers import (
     refresh_dossier,
 )
 from actions.notifications import notify
-from actions.pieces import DepotAnalyse, Prepared, analyse_files, formulaire_as_json, prepare_message
+from actions.pieces import (
+    WORKER_MODULES,
+    DepotAnalyse,
+    Prepared,
+    analyse_files,
+    formulaire_as_json,
+    prepare_message,
+)
 from actions.porteurs import (
     claimed_porteur,
     find_or_create_by_siret,
@@ -96,7 +104,7 @@ def load_appel(session: Session, annee: int) -> tuple[Appel, AppelConfig]:
 
 def register_mailbox(
     factory: sessionmaker[Session], storage: Storage, annee: int, paths: list[Path], *, maintenant: datetime,
-    workers: int = 1, limites: Limites = LIMITES,
+    workers: int = 1, limites: Limites = LIMITES, alongside: Callable[[int], Callable[[], None] | None] | None = None,
 ) -> IntakeReport:
     """Register every message file; one message's failure is reported and the batch goes on.
 
@@ -105,7 +113,9 @@ def register_mailbox(
     Messages are prepared in lean worker processes (``workers`` of them for a large batch, else one),
     each under the time and memory of its ``limites``, while this process records them, one
     transaction each. A message over a limit is kept unread with its reason (``keep_unregistered``).
-    A file is recorded as read once its outcome is: one that failed is read again by the next run."""
+    A file is recorded as read once its outcome is: one that failed is read again by the next run.
+    ``alongside(n)``, told how many messages are to be read, may return work to do after each one is recorded
+    (the stage renders their attestations meanwhile, in a worker of its own: one worker fewer reads them)."""
     report = IntakeReport()
     with factory() as session:
         appel, cfg = load_appel(session, annee)
@@ -141,15 +151,20 @@ def register_mailbox(
             todo.append(path)
             facts[path] = fact
     prepare = partial(prepare_message, storage_root=storage.root, regles=cfg.pieces, limites=limites)
+    after_each = alongside(len(todo)) if alongside is not None and todo else None
+    if after_each is not None:
+        workers = max(1, workers - 1)
     try:
         prepared = bounded_map(prepare, todo, workers=workers if len(todo) >= PARALLEL_THRESHOLD else 1,
-                               preload=("actions.pieces", "templates.render"), secondes=limites.secondes,
+                               preload=WORKER_MODULES, secondes=limites.secondes,
                                memoire=limites.memoire)
         for path, item in zip(todo, prepared):
             outcome = _record(factory, storage, appel.id, cfg, path, item, report, maintenant)
             _count(report, outcome)
             if outcome != "erreur":
                 lus.append(facts[path])
+            if after_each is not None:
+                after_each()
     finally:  # what was recorded stays recorded, even if the run stops here
         remember_files(factory, appel.id, lus)
     log.info("Boîte relevée : %s.", report_line(report))

@@ -20,6 +20,8 @@ from forms.dossier_reponse import FormulaireReponse, is_response_form, read_doss
 from forms.xlsx_safety import FormulaireIllisible
 from models.piece import NaturePiece, piece_motif
 
+WORKER_MODULES = ("actions.pieces", "templates.render")
+"""What the intake's worker processes preload: what reads a message and what renders a document; no ORM."""
 SPREADSHEET_EXTENSIONS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
 NOM_ORIGINE_MAX = 500  # Piece.nom_origine's width: a longer name sent must not block the dépôt
 
