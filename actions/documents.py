@@ -21,11 +21,9 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 from actions.notifications import notify, recipients
 from actions.pieces import WORKER_MODULES
 from adapters.database import transaction
-from adapters.pdf import pdf_versions
 from adapters.storage import Storage
 from adapters.workers import worker_pool
 from models.document import Document
-from templates.render import render_job, template_sha256
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
 
@@ -67,6 +65,9 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
     report = Production()
     if not jobs:
         return report
+    from adapters.pdf import pdf_versions  # loaded by the first document to make, not by every command
+    from templates.render import render_job
+
     renders = [(spec.modele, spec.contexte(data), out) for data, out in jobs.values()]
     with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, WORKER_MODULES) as pool:
         list(pool.imap(render_job, renders, chunksize=16))
@@ -86,6 +87,8 @@ def record_documents(factory: sessionmaker[Session], storage: Storage, spec: Doc
                      sans_adresse: Callable[[Any], Any] = lambda row: row.id) -> None:
     """In one transaction, record each document made (row id → its data, its row, its file) and queue its mail;
     one another run recorded first is left to it (the conditional update)."""
+    from templates.render import template_sha256
+
     sha256 = template_sha256(spec.modele)
     table = spec.chemin.class_
     lines: list[tuple[int, str]] = []
@@ -185,6 +188,8 @@ class RenderAhead:
                 self.last_id = max(self.last_id, row.id)
                 data = self.spec.donnees(session, row)
                 out = self.storage.ensure_dir(self.spec.dossier(row)) / f"{self.spec.fichier(row, data)}.docx"
+                from templates.render import render_job
+
                 answer = self._worker().apply_async(render_job, ((self.spec.modele, self.spec.contexte(data), out),))
                 self.flight[row.id] = (data, row, out, answer)
 
