@@ -1,13 +1,14 @@
 """Rendering the numbered attestations de dépôt and queueing their e-mails."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.documents import DocumentSpec, produce
+from actions.documents import DocumentSpec, Production, RenderAhead, produce
 from adapters.storage import Storage
 from models.appel import Appel
 from models.dossier import Attestation
@@ -60,4 +61,19 @@ def render_pending(
     if appel is None:
         return RenderReport(sans_adresse=[])
     done = produce(factory, storage, _spec(appel), pdf=pdf, workers=workers, sans_adresse=lambda a: a.numero)
+    return report_of(done)
+
+
+def report_of(done: Production) -> RenderReport:
     return RenderReport(rendues=len(done.produits), pdf=done.pdf, sans_adresse=done.sans_adresse)
+
+
+def render_ahead(factory: sessionmaker[Session], storage: Storage, annee: int, *, preload: tuple[str, ...] = (),
+                 on_recorded: Callable[[], None] = lambda: None) -> RenderAhead | None:
+    """The attestations of the call rendered in a worker while the intake records dépôts (None: no such call)."""
+    with factory() as session:
+        appel = session.scalar(select(Appel).where(Appel.annee == annee))
+    if appel is None:
+        return None
+    return RenderAhead(factory, storage, _spec(appel), sans_adresse=lambda a: a.numero, preload=preload,
+                       on_recorded=on_recorded)

@@ -18,7 +18,7 @@ from adapters.database import retry_on_conflict, transaction
 from adapters.library_errors import french_detail
 from adapters.mailbox import IncomingMessage
 from adapters.storage import Storage
-from forms.bilan import is_bilan_form, read_bilan_form
+from forms.bilan import read_bilan_form
 from forms.xlsx_safety import FormulaireIllisible
 from francais.formats import compte
 from models.appel import Appel
@@ -30,14 +30,6 @@ from models.suivi import Bilan, Echeance, NatureEcheance, Verification
 from templates.accuse_bilan import AccuseBilanData, accuse_context
 
 log = logging.getLogger("aap.bilans")
-
-
-def bilan_attachment(msg: IncomingMessage) -> int | None:
-    """The index of the first attachment that is a bilan form, if any."""
-    for i, a in enumerate(msg.attachments):
-        if a.filename.lower().endswith(".xlsx") and is_bilan_form(a.content):
-            return i
-    return None
 
 
 def register_bilan(

@@ -171,7 +171,12 @@ def dossier_detail(session: Session, annee: int, numero: str) -> dict[str, Any]:
     keys = [f"attestation:{a.numero}" for a in attestations]
     mails = session.scalars(select(Courriel).where(or_(Courriel.dossier_id == d.id, Courriel.cle.in_(keys) if keys else False))
                             .order_by(Courriel.id))
+    from actions.journal import dossier_history
+
+    _, journal = dossier_history(session, dossier=d.numero, convention=None)
     return {
+        "journal": [{"entree": e.id, "moment": e.moment, "texte": e.texte, "utilisateur": e.utilisateur,
+                     "empreinte": e.empreinte} for e in journal],
         "numero": d.numero, "annee": annee, "statut": d.statut.value, "canaux": list(d.canaux), "recu_le": d.recu_le,
         "hors_delai": all(dep.hors_delai for dep in d.depots), "admis": d.admis, "admission_motif": d.admission_motif,
         "pieces_manquantes": list(d.pieces_manquantes), "motifs": list(d.motifs), "avis": d.avis,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -15,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.bilans import bilan_attachment, register_bilan
+from actions.bilans import register_bilan
 from actions.dossiers import (
     allocate_attestation,
     deadline_for,
@@ -23,7 +24,14 @@ from actions.dossiers import (
     refresh_dossier,
 )
 from actions.notifications import notify
-from actions.pieces import DepotAnalyse, analyse_files, formulaire_as_json, holds_response_form
+from actions.pieces import (
+    WORKER_MODULES,
+    DepotAnalyse,
+    Prepared,
+    analyse_files,
+    formulaire_as_json,
+    prepare_message,
+)
 from actions.porteurs import (
     claimed_porteur,
     find_or_create_by_siret,
@@ -94,43 +102,9 @@ def load_appel(session: Session, annee: int) -> tuple[Appel, AppelConfig]:
     return appel, AppelConfig.model_validate(appel.config)
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """One message parsed, its files stored and checked — everything but the database (picklable)."""
-
-    path: Path
-    msg: IncomingMessage | None
-    bilan_index: int | None
-    analyse: DepotAnalyse | None
-    raw_stored: Stored | None
-    erreur: str | None = None
-
-
-def prepare_message(path: Path, storage_root: Path, regles: PiecesRegles, limites: Limites = LIMITES) -> Prepared:
-    """The CPU-heavy half of a dépôt (parse, hash, store, read the form, inspect PDFs): runs in a worker.
-
-    A message over its ``limites`` comes back unparsed (``msg.limite``): the main process keeps it."""
-    try:
-        msg = parse_message(path, limites)
-        if msg.limite is not None:
-            return Prepared(path, msg, None, None, None)
-        index = bilan_attachment(msg)
-        if index is not None and not holds_response_form(msg.attachments, besides=index):
-            # a bilan form coming back: the follow-up's, handled whole by the main process
-            return Prepared(path, msg, index, None, None)
-        storage = Storage(storage_root)
-        raw_stored = storage.put_blob("messages", path.read_bytes(), ".eml")
-        analyse = analyse_files(storage, [(a.filename, a.original_filename, a.content) for a in msg.attachments], regles)
-        return Prepared(path, replace(msg, attachments=()), None, analyse, raw_stored)  # the bytes are stored now
-    except MemoryError:  # over the worker's memory limit: bounded_map reports it
-        raise
-    except Exception as exc:  # reported on the item by the caller, in French
-        return Prepared(path, None, None, None, None, f"lecture impossible : {french_detail(exc)}")
-
-
 def register_mailbox(
     factory: sessionmaker[Session], storage: Storage, annee: int, paths: list[Path], *, maintenant: datetime,
-    workers: int = 1, limites: Limites = LIMITES,
+    workers: int = 1, limites: Limites = LIMITES, alongside: Callable[[int], Callable[[], None] | None] | None = None,
 ) -> IntakeReport:
     """Register every message file; one message's failure is reported and the batch goes on.
 
@@ -139,7 +113,9 @@ def register_mailbox(
     Messages are prepared in lean worker processes (``workers`` of them for a large batch, else one),
     each under the time and memory of its ``limites``, while this process records them, one
     transaction each. A message over a limit is kept unread with its reason (``keep_unregistered``).
-    A file is recorded as read once its outcome is: one that failed is read again by the next run."""
+    A file is recorded as read once its outcome is: one that failed is read again by the next run.
+    ``alongside(n)``, told how many messages are to be read, may return work to do after each one is recorded
+    (the stage renders their attestations meanwhile, in a worker of its own: one worker fewer reads them)."""
     report = IntakeReport()
     with factory() as session:
         appel, cfg = load_appel(session, annee)
@@ -175,15 +151,20 @@ def register_mailbox(
             todo.append(path)
             facts[path] = fact
     prepare = partial(prepare_message, storage_root=storage.root, regles=cfg.pieces, limites=limites)
+    after_each = alongside(len(todo)) if alongside is not None and todo else None
+    if after_each is not None:
+        workers = max(1, workers - 1)
     try:
         prepared = bounded_map(prepare, todo, workers=workers if len(todo) >= PARALLEL_THRESHOLD else 1,
-                               preload=("actions.pieces", "adapters.mailbox"), secondes=limites.secondes,
+                               preload=WORKER_MODULES, secondes=limites.secondes,
                                memoire=limites.memoire)
         for path, item in zip(todo, prepared):
             outcome = _record(factory, storage, appel.id, cfg, path, item, report, maintenant)
             _count(report, outcome)
             if outcome != "erreur":
                 lus.append(facts[path])
+            if after_each is not None:
+                after_each()
     finally:  # what was recorded stays recorded, even if the run stops here
         remember_files(factory, appel.id, lus)
     log.info("Boîte relevée : %s.", report_line(report))

@@ -19,12 +19,11 @@ from sqlalchemy import Select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from actions.notifications import notify, recipients
+from actions.pieces import WORKER_MODULES
 from adapters.database import transaction
-from adapters.pdf import pdf_versions
 from adapters.storage import Storage
 from adapters.workers import worker_pool
 from models.document import Document
-from templates.render import render_docx, template_sha256
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
 
@@ -54,10 +53,6 @@ class Production:
     sans_adresse: list[Any] = field(default_factory=list)  # rows whose mail has no recipient
 
 
-def _render(job: tuple[str, dict[str, Any], Path]) -> Path:
-    return render_docx(*job)
-
-
 def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec, *, pdf: bool,
             workers: int = 1, sans_adresse: Callable[[Any], Any] = lambda row: row.id) -> Production:
     """Make every document of ``spec`` still missing, record it, and queue its mail if it has one."""
@@ -70,21 +65,36 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
     report = Production()
     if not jobs:
         return report
+    from adapters.pdf import pdf_versions  # loaded by the first document to make, not by every command
+    from templates.render import render_job
+
     renders = [(spec.modele, spec.contexte(data), out) for data, out in jobs.values()]
-    with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, ("templates.render",)) as pool:
-        list(pool.imap(_render, renders, chunksize=16))
+    with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, WORKER_MODULES) as pool:
+        list(pool.imap(render_job, renders, chunksize=16))
     docx = {row_id: out for row_id, (_, out) in jobs.items()}
     documents = {row_id: docx[row_id] for row_id in docx}
     for folder in {out.parent for out in docx.values()}:
         documents.update(pdf_versions({k: v for k, v in docx.items() if v.parent == folder}, folder,
                                       enabled=pdf and spec.pdf))
     report.pdf = sum(documents[k] != docx[k] for k in docx)
+    record_documents(factory, storage, spec, {k: (jobs[k][0], rows[k], documents[k]) for k in jobs}, report,
+                     sans_adresse)
+    return report
+
+
+def record_documents(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec,
+                     made: dict[int, tuple[Any, Any, Path]], report: Production,
+                     sans_adresse: Callable[[Any], Any] = lambda row: row.id) -> None:
+    """In one transaction, record each document made (row id → its data, its row, its file) and queue its mail;
+    one another run recorded first is left to it (the conditional update)."""
+    from templates.render import template_sha256
+
     sha256 = template_sha256(spec.modele)
     table = spec.chemin.class_
     lines: list[tuple[int, str]] = []
     with transaction(factory) as session:
-        for row_id, (data, _) in jobs.items():
-            chemin = str(documents[row_id].relative_to(storage.root))
+        for row_id, (data, loaded, document) in made.items():
+            chemin = str(document.relative_to(storage.root))
             won = session.execute(
                 update(table).where(table.id == row_id, spec.chemin.is_(None)).values({spec.chemin.key: chemin})
             ).rowcount
@@ -92,15 +102,15 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
                 continue
             session.add(Document(nature=spec.nature, objet_id=row_id, chemin=chemin, modele=spec.modele,
                                  modele_sha256=sha256))
-            report.produits.append(documents[row_id].name)
-            line = spec.journal(rows[row_id], data) if spec.journal else f"Document {documents[row_id].name} rédigé."
+            report.produits.append(document.name)
+            line = spec.journal(loaded, data) if spec.journal else f"Document {document.name} rédigé."
             lines.append((logging.INFO, line))
             if spec.notification is None:
                 continue
             row = session.get(table, row_id)
             if not recipients(session, spec.notification, row):
                 report.sans_adresse.append(sans_adresse(row))
-                lines.append((logging.WARNING, f"{documents[row_id].name} : aucune adresse électronique valable pour "
+                lines.append((logging.WARNING, f"{document.name} : aucune adresse électronique valable pour "
                                                "l'envoyer, à transmettre autrement."))
                 continue
             notify(session, spec.notification, row, spec.contexte(data), pieces_jointes=[chemin],
@@ -108,4 +118,94 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
     log = logging.getLogger(spec.logger)
     for level, line in lines:  # once committed
         log.log(level, line)
-    return report
+
+
+EN_AVANCE = 25
+"""Documents rendered ahead are recorded (and their mails queued) this many at a time."""
+
+
+class RenderAhead:
+    """Renders the documents of ``spec`` in a worker process while this process does something else (the intake
+    records dépôts), and records them ``EN_AVANCE`` at a time, exactly as ``produce`` would (same files, same
+    conditional update, same mails). ``feed()`` is cheap and meant to be called often: it looks for new rows only
+    when the worker runs short of work, and records what is done. ``finish()`` waits for what is in flight.
+
+    What it did not finish (a render failed, the run stopped) keeps its empty path: ``produce`` does it next."""
+
+    def __init__(self, factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec,
+                 sans_adresse: Callable[[Any], Any] = lambda row: row.id, *, preload: tuple[str, ...] = (),
+                 on_recorded: Callable[[], None] = lambda: None) -> None:
+        self.factory, self.storage, self.spec, self.sans_adresse = factory, storage, spec, sans_adresse
+        self.preload, self.on_recorded = preload, on_recorded
+        self.report = Production()
+        self.pool: Any = None
+        self.last_id = 0
+        self.finished = False
+        self.flight: dict[int, tuple[Any, Any, Path, Any]] = {}  # row id → data, row, file, the worker's answer
+
+    def __enter__(self) -> RenderAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.finish()
+        finally:
+            if self.pool is not None:
+                self.pool.terminate()
+                self.pool.join()
+
+    def _worker(self) -> Any:
+        """The worker process, started with the first document to render."""
+        if self.pool is None:
+            import multiprocessing
+
+            from adapters.storage import keep_files_private
+
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(list(self.preload))
+            self.pool = context.Pool(1, initializer=keep_files_private)
+        return self.pool
+
+    def feed(self) -> None:
+        if self.finished:
+            return
+        if sum(not answer.ready() for *_, answer in self.flight.values()) < 4:  # the worker runs short
+            self._take_new_rows()
+        self._record(done_only=True)
+
+    def finish(self) -> None:
+        if self.finished:
+            return
+        self._take_new_rows()
+        self._record(done_only=False)
+        self.finished = True
+
+    def _take_new_rows(self) -> None:
+        table = self.spec.chemin.class_
+        with self.factory() as session:
+            for row in session.scalars(self.spec.a_faire().where(table.id > self.last_id)):
+                self.last_id = max(self.last_id, row.id)
+                data = self.spec.donnees(session, row)
+                out = self.storage.ensure_dir(self.spec.dossier(row)) / f"{self.spec.fichier(row, data)}.docx"
+                from templates.render import render_job
+
+                answer = self._worker().apply_async(render_job, ((self.spec.modele, self.spec.contexte(data), out),))
+                self.flight[row.id] = (data, row, out, answer)
+
+    def _record(self, *, done_only: bool) -> None:
+        while self.flight:
+            ready = [k for k, (*_, answer) in self.flight.items() if not done_only or answer.ready()]
+            if done_only and len(ready) < EN_AVANCE:
+                return
+            made = {}
+            for row_id in ready[:EN_AVANCE]:
+                data, row, out, answer = self.flight.pop(row_id)
+                try:
+                    answer.get()
+                except Exception:  # noqa: BLE001 - left to ``produce``, which renders it again and reports it
+                    continue
+                made[row_id] = (data, row, out)
+            if made:
+                record_documents(self.factory, self.storage, self.spec, made, self.report, self.sans_adresse)
+                self.on_recorded()

@@ -1,8 +1,10 @@
 """Documents per convention: the blank fiches de présence, and the FSE audit pack (one bookmarked PDF)."""
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.depots import SaisieRefusee
-from adapters.pdf import convert_to_pdf, merge_pdfs, pdf_versions, soffice_path
+from adapters.pdf import attach_file, convert_to_pdf, merge_pdfs, pdf_versions, soffice_path
 from adapters.storage import Storage
 from francais.formats import PARIS, format_date
 from models.bilan import same_file_key
@@ -21,6 +23,7 @@ from models.instruction import DecisionComite, Instruction
 from models.suivi import Echeance
 from templates.fiche_presence import FichePresenceData, render_fiche
 from templates.index_fse import IndexFseData, JustificatifIndex, render_index_fse
+from templates.journal_fse import EntreeExtrait, JournalFseData, SceauExtrait, render_journal_fse
 
 
 def _convention(session: Session, numero: str) -> Convention:
@@ -43,11 +46,49 @@ def render_fiches_presence(session: Session, storage: Storage, numero: str, mois
     return list(pdf_versions(dict(enumerate(out)), folder, enabled=pdf).values())
 
 
+JOURNAL_TITRE = "Journal des opérations du dossier et sceaux du jour"
+
+
+@dataclass(frozen=True)
+class ExtraitJournal:
+    document: JournalFseData
+    json: bytes  # the entries with their canonical forms, and the seals: what a recomputation needs
+
+
+def journal_extract(session: Session, c: Convention, *, maintenant: datetime) -> ExtraitJournal:
+    """The dossier's and its convention's entries, the seals that cover them, as a page and as a JSON file."""
+    from actions.journal import covering_seals, dossier_history, seal_rows
+    from models.journal import canonical, moment_text
+
+    numero = c.dossier.numero
+    _, entrees = dossier_history(session, dossier=numero, convention=None)
+    sceaux = covering_seals(session, entrees)
+    rows = seal_rows(session, sceaux)
+    nom = f"journal_{numero}.json"
+    document = JournalFseData(
+        dossier_numero=numero, convention_numero=c.numero, porteur_nom=c.dossier.porteur.nom,
+        entrees=tuple(EntreeExtrait(e.id, e.moment, e.texte, e.utilisateur, e.empreinte) for e in entrees),
+        sceaux=tuple(SceauExtrait(s.jour, s.entree, s.empreinte, rows[s.entree].chemin) for s in sceaux),
+        piece_jointe=nom, emis_le=maintenant)
+    payload = {
+        "format": "aap-extrait-journal-1", "dossier": numero, "convention": c.numero, "etabli_le": moment_text(maintenant),
+        "calcul": "empreinte = SHA-256(UTF-8(precedente + canonique)), en hexadécimal minuscule",
+        "entrees": [{"entree": e.id, "precedente": e.precedent, "empreinte": e.empreinte,
+                     "canonique": canonical(id=e.id, moment=e.moment, genre=e.genre, appel=e.appel, dossier=e.dossier,
+                                            convention=e.convention, utilisateur=e.utilisateur, texte=e.texte,
+                                            donnees=e.donnees)} for e in entrees],
+        "sceaux": [{"jour": s.jour.isoformat(), "entree": s.entree, "empreinte": s.empreinte,
+                    "fichier": rows[s.entree].chemin} for s in sceaux],
+    }
+    return ExtraitJournal(document, json.dumps(payload, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
 def build_fse_pack(session: Session, storage: Storage, numero: str, target: Path, *, maintenant: datetime) -> Path:
     """Everything of the convention's life, in its order, for a contrôle de service fait: the dossier de réponse
     of each dépôt and its attestation, the notes d'instruction, the comité's letters, the convention and its
-    avenants, each bilan with its receipt and its justificatifs, after an index of them all — one PDF, A4
-    portrait throughout, one bookmark per document."""
+    avenants, each bilan with its receipt and its justificatifs, after an index of them all, and last the
+    dossier's journal extract with the seals that cover it — one PDF, A4 portrait throughout, one bookmark per
+    document, the extract's entries also attached as a JSON file (their canonical forms, to recompute them)."""
     if soffice_path() is None:
         raise SaisieRefusee("LibreOffice (soffice) est nécessaire pour assembler le dossier FSE en PDF")
     c = _convention(session, numero)
@@ -97,6 +138,8 @@ def build_fse_pack(session: Session, storage: Storage, numero: str, target: Path
                     add(f"Justificatif {piece['nom']} ({b.numero})", piece["chemin"])
     work = Path(tempfile.mkdtemp(prefix="aap-fse-"))
     try:
+        extrait = journal_extract(session, c, maintenant=maintenant)
+        parts.append((JOURNAL_TITRE, render_journal_fse(extrait.document, work / "99_journal.docx")))
         index = render_index_fse(IndexFseData(
             convention_numero=c.numero, porteur_nom=c.dossier.porteur.nom, porteur_siret=c.dossier.porteur.siret,
             documents=tuple(title for title, _ in parts), justificatifs=tuple(justificatifs), emis_le=maintenant,
@@ -114,6 +157,6 @@ def build_fse_pack(session: Session, storage: Storage, numero: str, target: Path
             pdf = converted.get(to_convert[i].resolve()) if i in to_convert else path
             if pdf is not None:
                 ready.append((title, pdf))
-        return merge_pdfs(ready, target, a4_portrait=True)
+        return attach_file(merge_pdfs(ready, target, a4_portrait=True), extrait.document.piece_jointe, extrait.json)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -93,6 +93,7 @@ def mail_settings(settings: Settings) -> MailSettings:
 def send_pending(
     factory: sessionmaker[Session], mail: MailSettings, storage_root: Path, *, lease_seconds: int = 600,
     chunk: int = CHUNK, max_attempts: int = MAX_ATTEMPTS, seulement: Collection[str] | None = None,
+    tried: set[int] | None = None, report: SendReport | None = None, say: Callable[[int, str], None] | None = None,
 ) -> SendReport:
     """Claim what is pending a few rows at a time, send each chunk over one connection, record each result.
 
@@ -102,16 +103,74 @@ def send_pending(
     crash can go twice (same Message-ID). A transient failure (4xx, outage) leaves the row pending for the
     next run, ``max_attempts`` times at most; a permanent one (5xx) fails it with its reason.
     ``seulement``: send only the mails of these keys (one that must leave now), leaving the others' attempts be.
-    Uses the wall clock: the lease is about processes, not about the call's calendar."""
-    report = SendReport()
-    tried: set[int] = set()
+    ``tried`` (the ids already tried in this run) and ``report`` carry on what an earlier send of the same run
+    did (``SendBehind``); ``say(level, line)`` receives the French lines instead of the log. Uses the wall clock: the lease is about processes, not about the call's calendar."""
+    report = SendReport() if report is None else report
+    tried = set() if tried is None else tried
     claimant = current_claimant()
     while True:
         claimed = _claim(factory, claimant, lease_seconds, chunk, tried, seulement)
         if not claimed:
             return report
         tried.update(c.id for c in claimed)
-        _send_chunk(factory, mail, storage_root, claimed, report, max_attempts)
+        _send_chunk(factory, mail, storage_root, claimed, report, max_attempts, say or log.log)
+
+
+class SendBehind:
+    """Sends, from a thread of this process, what is pending while the run queues more (the intake records its
+    attestations 25 at a time): one ``send_pending`` after another, each over one connection, until ``stop()``.
+    Then the run's own last send (``send_pending(..., tried=behind.tried, report=behind.report)``) sends the rest
+    and reports the whole. A mail that failed for now is not tried again in the same run; after a failure the
+    thread stops and leaves the rest to that last send, which meets the same server once. It sends when woken
+    (``wake()``, once a batch of mail is committed), never by polling the database."""
+
+    def __init__(self, factory: sessionmaker[Session], mail: MailSettings, storage_root: Path, *,
+                 lease_seconds: int = 600, max_attempts: int = MAX_ATTEMPTS, chunk: int = CHUNK) -> None:
+        import threading
+
+        self.tried: set[int] = set()
+        self.report = SendReport()
+        self._stop, self._more = threading.Event(), threading.Event()
+        self._args = (factory, mail, storage_root)
+        self._options = {"lease_seconds": lease_seconds, "max_attempts": max_attempts, "chunk": chunk}
+        self._thread = threading.Thread(target=self._run, name="aap-envoi", daemon=True)
+        self.lines: list[tuple[int, str]] = []  # said by the run's own thread when it stops (the run's journal)
+
+    def __enter__(self) -> SendBehind:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """End the thread, then say in this thread what it did (the run's journal keeps its own thread's lines)."""
+        self._stop.set()
+        self._more.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        lines, self.lines = self.lines, []
+        for level, line in lines:
+            log.log(level, line)
+
+    def wake(self) -> None:
+        """More mail is queued (committed): send it."""
+        self._more.set()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._more.wait()
+                if self._stop.is_set():
+                    return
+                self._more.clear()
+                send_pending(*self._args, **self._options, tried=self.tried, report=self.report,
+                             say=lambda level, line: self.lines.append((level, line)))
+                if self.report.en_attente or self.report.echecs:
+                    return  # the server refuses or is gone: the run's last send meets it once more, alone
+        except Exception as exc:  # noqa: BLE001 - the run's last send does the rest, and says it
+            self.lines.append((logging.WARNING, f"Envoi pendant la relève interrompu ({type(exc).__name__}) : "
+                                                "le reste part à la fin du passage."))
 
 
 def release_abandoned(factory: sessionmaker[Session], claimant: str) -> int:
@@ -158,7 +217,7 @@ def _claim(factory: sessionmaker[Session], claimant: str, lease_seconds: int, ch
 
 
 def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root: Path, claimed: list[Courriel],
-                report: SendReport, max_attempts: int) -> None:
+                report: SendReport, max_attempts: int, say: Callable[[int, str], None]) -> None:
     outgoing = [
         OutgoingMail(
             key=c.cle, to=tuple(c.destinataires), subject=c.sujet, body=c.corps, message_id=c.message_id,
@@ -192,7 +251,7 @@ def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root
         with transaction(factory) as s:
             s.execute(update(Courriel).where(Courriel.id == row.id).values(**values))
             record_mail_state(s, row, STATUT_LIBELLES[values["statut"]])  # a bulk UPDATE: the hook does not see it
-        log.log(level, line)
+        say(level, line)
 
     send_batch(mail, outgoing, on_result)
 

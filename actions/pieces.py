@@ -1,19 +1,27 @@
-"""Checking the files of a dépôt before anything is written to the database."""
+"""Checking the files of a dépôt before anything is written to the database.
+
+What runs in the intake's lean worker processes (``prepare_message``) lives here: nothing this module
+imports loads the ORM, the database driver or the mail client."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from decimal import Decimal
 from typing import Any
 
+from adapters.library_errors import french_detail
+from adapters.mailbox import LIMITES, IncomingMessage, Limites, parse_message
 from adapters.pdf import inspect_pdf
 from adapters.storage import Storage
 from config.appel_config import PiecesRegles
 from forms.bilan import is_bilan_form
 from forms.dossier_reponse import FormulaireReponse, is_response_form, read_dossier_reponse
 from forms.xlsx_safety import FormulaireIllisible
-from models.dossier import NaturePiece, piece_motif
+from models.piece import NaturePiece, piece_motif
 
+WORKER_MODULES = ("actions.pieces", "templates.render")
+"""What the intake's worker processes preload: what reads a message and what renders a document; no ORM."""
 SPREADSHEET_EXTENSIONS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
 NOM_ORIGINE_MAX = 500  # Piece.nom_origine's width: a longer name sent must not block the dépôt
 
@@ -95,3 +103,45 @@ def formulaire_as_json(f: FormulaireReponse) -> dict[str, Any]:
         return value
 
     return plain(asdict(f))
+
+
+def bilan_attachment(msg: IncomingMessage) -> int | None:
+    """The index of the first attachment that is a bilan form, if any."""
+    for i, a in enumerate(msg.attachments):
+        if a.filename.lower().endswith(".xlsx") and is_bilan_form(a.content):
+            return i
+    return None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One message parsed, its files stored and checked — everything but the database (picklable)."""
+
+    path: Path
+    msg: IncomingMessage | None
+    bilan_index: int | None
+    analyse: DepotAnalyse | None
+    raw_stored: Stored | None
+    erreur: str | None = None
+
+
+def prepare_message(path: Path, storage_root: Path, regles: PiecesRegles, limites: Limites = LIMITES) -> Prepared:
+    """The CPU-heavy half of a dépôt (parse, hash, store, read the form, inspect PDFs): runs in a worker.
+
+    A message over its ``limites`` comes back unparsed (``msg.limite``): the main process keeps it."""
+    try:
+        msg = parse_message(path, limites)
+        if msg.limite is not None:
+            return Prepared(path, msg, None, None, None)
+        index = bilan_attachment(msg)
+        if index is not None and not holds_response_form(msg.attachments, besides=index):
+            # a bilan form coming back: the follow-up's, handled whole by the main process
+            return Prepared(path, msg, index, None, None)
+        storage = Storage(storage_root)
+        raw_stored = storage.put_blob("messages", path.read_bytes(), ".eml")
+        analyse = analyse_files(storage, [(a.filename, a.original_filename, a.content) for a in msg.attachments], regles)
+        return Prepared(path, replace(msg, attachments=()), None, analyse, raw_stored)  # the bytes are stored now
+    except MemoryError:  # over the worker's memory limit: bounded_map reports it
+        raise
+    except Exception as exc:  # reported on the item by the caller, in French
+        return Prepared(path, None, None, None, None, f"lecture impossible : {french_detail(exc)}")

@@ -1,16 +1,16 @@
 """Engines and sessions for SQLite (default) and PostgreSQL, and the schema upgrade on first use."""
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.auteurs import register as register_authors
@@ -53,7 +53,13 @@ def make_engine(url: str) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema to the latest migration (idempotent, safe to race)."""
+    """Create or upgrade the schema to the latest migration (idempotent, safe to race). A database already at
+    the latest migration costs one query: Alembic is not even loaded."""
+    if at_head(engine):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config(str(MIGRATIONS / "alembic.ini"))
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
@@ -61,6 +67,35 @@ def upgrade(engine: Engine) -> None:
             conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+_REVISION = re.compile(r"""^(down_)?revision\s*=\s*(?:['"]([^'"]+)['"]|None)""", re.M)
+
+
+@cache
+def head_revisions() -> frozenset[str]:
+    """The latest migrations, read from the files' ``revision`` / ``down_revision`` lines (without Alembic): those
+    that no other migration follows."""
+    revisions, followed = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            if value:
+                (followed if down else revisions).add(value)
+    return frozenset(revisions - followed)
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's recorded migrations are exactly the latest ones (no table yet: not at head)."""
+    heads = head_revisions()
+    if not heads:
+        return False
+    try:
+        with engine.connect() as conn:
+            recorded = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+            conn.rollback()
+    except DBAPIError:  # no alembic_version table yet: a new database
+        return False
+    return recorded == heads
 
 
 _ready: dict[str, sessionmaker[Session]] = {}

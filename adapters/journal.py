@@ -1,8 +1,10 @@
 """Appending to the journal, in the transaction of the change it records.
 
 ``record(session, genre, texte, …)`` writes one entry now, through the session's own connection: it commits or
-rolls back with the change. The ORM hook (``adapters.journal_hook``) calls ``append`` for the rows a flush
-changed; actions call ``record`` for what no row change says (a mail sent by a bulk UPDATE, a purge).
+rolls back with the change. The ORM hook (``adapters.journal_hook``) keeps what each flush changed and writes it
+just before the transaction commits (one write per transaction, a dépôt and the dossier it joins in one entry);
+actions call ``record`` for what no row change says (a mail sent by a bulk UPDATE, a purge), which writes what the
+hook holds first, so the chain keeps the order of events.
 
 Two transactions appending at once must not fork the chain: on PostgreSQL the writer takes a transaction-level
 advisory lock before reading the chain's head (held until its commit, so the next writer reads the head it
@@ -25,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, bindparam, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.storage import write_private
@@ -35,6 +37,7 @@ from models.journal import (
     Journal,
     Sceau,
     SceauJournal,
+    Tete,
     days_to_seal,
     next_entry,
     seal_text,
@@ -42,6 +45,7 @@ from models.journal import (
 
 VERROU_PG = 4242013  # pg_advisory_xact_lock key of the journal's head
 STOCKAGE = "aap_journal_stockage"  # session.info key: the storage root where seals are written
+EN_ATTENTE = "aap_journal_en_attente"  # session.info key: what the hook saw in this transaction, written at commit
 HORLOGE: ContextVar[Callable[[], datetime] | None] = ContextVar("aap_journal_horloge", default=None)
 
 
@@ -55,11 +59,13 @@ def record(session: Session, genre: str, texte: str, *, appel: int | None = None
            utilisateur: str | None = None) -> Entree:
     """Append one entry in ``session``'s transaction (the account acting is ``flows.passage.ACTEUR`` unless
     ``utilisateur`` names one). ``donnees``: what changed, as ids, numbers, dates, SHA-256 — no personal data."""
-    return append(session, [Ecriture(genre, texte, appel, dossier, convention, donnees, utilisateur)])[0]
+    return append(session, [Ecriture(genre, texte, appel, dossier, convention, donnees, utilisateur)])[-1]
 
 
 def append(session: Session, ecritures: Sequence[Ecriture]) -> list[Entree]:
-    """Append ``ecritures`` in order, in ``session``'s transaction; returns the entries as chained."""
+    """Append what the ORM hook holds for this transaction (``EN_ATTENTE``), then ``ecritures``, in order, in
+    ``session``'s transaction; returns the entries as chained."""
+    ecritures = [*session.info.pop(EN_ATTENTE, ()), *ecritures]
     if not ecritures:
         return []
     from flows.passage import ACTEUR  # here, not at import: flows imports this module's package
@@ -67,11 +73,10 @@ def append(session: Session, ecritures: Sequence[Ecriture]) -> list[Entree]:
     acteur = ACTEUR.get()
     connection = session.connection()
     moment = now()
-    tete = _lock_and_read_head(connection)
+    tete = lock_and_read_head(connection)
     root = session.info.get(STOCKAGE)
-    if root is not None and tete is not None and moment > tete.moment:
-        deja = connection.scalar(select(SceauJournal.id).where(SceauJournal.entree == tete.id)) is not None
-        jour = days_to_seal(tete, moment, deja)
+    if root is not None and days_to_seal(tete, moment, False) is not None:  # a new Paris day: the last one sealed?
+        jour = days_to_seal(tete, moment, connection.scalar(_SCELLE, {"entree": tete.id}) is not None)
         if jour is not None:
             write_seal(connection, Path(root), Sceau(jour, tete.id, tete.empreinte), moment)
     entrees, head = [], (tete.id, tete.empreinte) if tete else None
@@ -81,15 +86,22 @@ def append(session: Session, ecritures: Sequence[Ecriture]) -> list[Entree]:
         entree = next_entry(e, tete=head, moment=moment)
         entrees.append(entree)
         head = (entree.id, entree.empreinte)
-    connection.execute(insert(Journal.__table__), [vars(e) for e in entrees])
+    connection.execute(_INSERT, [vars(e) for e in entrees])
     return entrees
 
 
-def _lock_and_read_head(connection: Connection) -> Entree | None:
+_TETE = select(Journal.id, Journal.moment, Journal.empreinte).order_by(Journal.id.desc()).limit(1)
+_SCELLE = select(SceauJournal.id).where(SceauJournal.entree == bindparam("entree"))
+_INSERT = insert(Journal.__table__)
+_VERROU = text(f"SELECT pg_advisory_xact_lock({VERROU_PG})")
+
+
+def lock_and_read_head(connection: Connection) -> Tete | None:
+    """The chain's last entry, read once this transaction alone may append (see the module's docstring)."""
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": VERROU_PG})
-    row = connection.execute(select(Journal.__table__).order_by(Journal.id.desc()).limit(1)).mappings().first()
-    return None if row is None else Entree(**row)
+        connection.execute(_VERROU)
+    row = connection.execute(_TETE).first()
+    return None if row is None else Tete(*row)
 
 
 def seal_path(sceau: Sceau) -> str:

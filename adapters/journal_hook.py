@@ -1,6 +1,7 @@
 """The ORM changes that matter, turned into journal entries at each flush (``after_flush``), in its transaction.
 
-Every session made by ``adapters.database.session_factory`` runs this hook, so a new action that adds or changes
+Every session made by ``adapters.database.session_factory`` runs this hook (the entries of a transaction are
+kept from flush to flush and written just before it commits, in it), so a new action that adds or changes
 a dépôt, a pièce, an attestation, an instruction, a decision, a document, a convention, an avenant, an échéance, a
 bilan, a mail or an account is journaled without anyone remembering to. What a flush does not show (a bulk
 ``UPDATE`` such as the outbox's « sent », a purge) is recorded by its action with ``adapters.journal.record``.
@@ -11,13 +12,17 @@ name, a file name or a file's content (the journal can never be changed; those m
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
-from adapters.journal import append
+from dataclasses import replace
+
+from adapters.journal import EN_ATTENTE, append
 from models.journal import Ecriture
 
 CREATION, MODIFICATION = "création", "modification"
@@ -41,12 +46,45 @@ def _value(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
+@functools.cache
+def _statements() -> dict[str, Any]:
+    """The describers' lookups, built once (building a statement costs more than running it on SQLite)."""
+    from models.appel import Appel
+    from models.dossier import Attestation, Depot, Dossier
+
+    return {
+        "numeros": select(select(Appel.annee).where(Appel.id == bindparam("a")).scalar_subquery(),
+                          select(Dossier.numero).where(Dossier.id == bindparam("d")).scalar_subquery()),
+        "attestation": select(Appel.annee, Dossier.numero).select_from(Attestation)
+        .join(Appel, Appel.id == Attestation.appel_id).join(Depot, Depot.id == Attestation.depot_id)
+        .outerjoin(Dossier, Dossier.id == Depot.dossier_id).where(Attestation.id == bindparam("a")),
+    }
+
+
 class _Context:
     """What the describers look up: a call's year, a dossier's or a convention's number (from the identity map
     when loaded, which the action has usually done)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def loaded(self, cls: type, key: int | None) -> Any:
+        """The object if this session holds it already (no query)."""
+        return None if key is None else self.session.identity_map.get(identity_key(cls, key))
+
+    def annee_et_dossier(self, appel_id: int | None, dossier_id: int | None) -> tuple[int | None, str | None]:
+        """A call's year and a dossier's number: from the session when it holds them, else one query for both."""
+        from models.appel import Appel
+        from models.dossier import Dossier
+
+        appel, dossier = self.loaded(Appel, appel_id), self.loaded(Dossier, dossier_id)
+        annee = appel.annee if appel is not None else None
+        numero = dossier.numero if dossier is not None else None
+        if (appel is None and appel_id is not None) or (dossier is None and dossier_id is not None):
+            found = self.session.execute(_statements()["numeros"], {"a": appel_id, "d": dossier_id}).one()
+            annee = annee if appel is not None else found[0]
+            numero = numero if dossier is not None else found[1]
+        return annee, numero
 
     def annee(self, appel_id: int | None) -> int | None:
         from models.appel import Appel
@@ -206,9 +244,9 @@ def _document_subject(ctx: _Context, nature: str, objet_id: int) -> tuple[int | 
     from models.suivi import Bilan
 
     s = ctx.session
-    if nature == "attestation" and (a := s.get(Attestation, objet_id)):
-        depot = ctx.depot(a.depot_id)
-        return ctx.annee(a.appel_id), ctx.dossier(depot.dossier_id) if depot else None, None
+    if nature == "attestation":
+        row = s.execute(_statements()["attestation"], {"a": objet_id}).first()
+        return (row[0], row[1], None) if row else (None, None, None)
     if nature in ("lettre_decision", "note_instruction"):
         row = s.get(DecisionComite if nature == "lettre_decision" else Instruction, objet_id)
         return (_annee_of_dossier(ctx, row.dossier_id), ctx.dossier(row.dossier_id), None) if row else (None, None, None)
@@ -312,7 +350,8 @@ def _bilan(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
 def _courriel(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
     from models.courriel import nature_of
 
-    base = {"appel": ctx.annee(obj.appel_id), "dossier": ctx.dossier(obj.dossier_id)}
+    annee, numero = ctx.annee_et_dossier(obj.appel_id, obj.dossier_id)
+    base = {"appel": annee, "dossier": numero}
     donnees = {"courriel": obj.id, "cle": obj.cle, "statut": obj.statut, "destinataires": len(obj.destinataires or [])}
     if op == CREATION:
         return [Ecriture("courriel_en_file", f"Courriel mis en file : {nature_of(obj.cle)} (n° {obj.id}).", **base,
@@ -328,9 +367,9 @@ def _courriel(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
 
 def record_mail_state(session: Session, courriel: Any, statut: str) -> None:
     """Journal a mail's new state written by a bulk UPDATE (the outbox), in ``session``'s transaction."""
-    ctx = _Context(session)
-    append(session, [mail_entry(courriel.id, courriel.cle, statut, appel=ctx.annee(courriel.appel_id),
-                                dossier=ctx.dossier(courriel.dossier_id), tentatives=courriel.tentatives)])
+    annee, numero = _Context(session).annee_et_dossier(courriel.appel_id, courriel.dossier_id)
+    append(session, [mail_entry(courriel.id, courriel.cle, statut, appel=annee, dossier=numero,
+                                tentatives=courriel.tentatives)])
 
 
 MAIL_GENRES = {"envoyé": ("courriel_envoye", "envoyé"), "en échec": ("courriel_en_echec", "en échec"),
@@ -389,34 +428,59 @@ itself) is bookkeeping, or recorded through another table's entry."""
 
 
 def journal_changes(session: Session, _flush_context: Any) -> None:
-    """``after_flush``: the entries of the rows this flush created or changed, in the flush's transaction."""
+    """``after_flush``: the entries of the rows this flush created or changed, kept for the commit."""
     if not (session.new or session.dirty):
         return
     ctx = _Context(session)
-    ecritures: list[Ecriture] = []
+    held: list[Ecriture] = session.info.setdefault(EN_ATTENTE, [])
     for objets, op in ((session.new, CREATION), (session.dirty, MODIFICATION)):
         for obj in sorted(objets, key=_order):
             describe = DESCRIBERS.get(inspect(obj).mapper.local_table.name)
             if describe is not None:
-                ecritures.extend(describe(obj, op, ctx))
-    append(session, ecritures)
+                for e in describe(obj, op, ctx):
+                    _keep(held, e)
+
+
+def _keep(held: list[Ecriture], e: Ecriture) -> None:
+    """A dépôt registered then joined to its dossier in the same transaction is one entry, naming the dossier."""
+    if e.genre == "depot_rattache":
+        for i, earlier in enumerate(held):
+            if earlier.genre in DEPOT_GENRES.values() and earlier.donnees and \
+                    earlier.donnees.get("depot") == e.donnees["depot"] and earlier.dossier is None:
+                held[i] = replace(earlier, dossier=e.dossier)
+                return
+    held.append(e)
+
+
+def write_held(session: Session) -> None:
+    """``before_commit``: the last changes flushed, what the hook holds is written in the committing transaction."""
+    session.flush()
+    if session.info.get(EN_ATTENTE):
+        append(session, [])
+
+
+def forget_held(session: Session, *_: Any) -> None:
+    """``after_rollback``: what was held goes with the changes it described."""
+    session.info.pop(EN_ATTENTE, None)
 
 
 def _order(obj: Any) -> tuple[int, int]:
     """Parents before children (the table's rank in the schema), then by id: one order on every database."""
+    table = inspect(obj).mapper.local_table.name
+    return _ranks().get(table, 0), getattr(obj, "id", 0) or 0
+
+
+@functools.cache
+def _ranks() -> dict[str, int]:
     from models.base import Base
 
-    table = inspect(obj).mapper.local_table
-    rank = _RANKS.setdefault(table.name, [t.name for t in Base.metadata.sorted_tables].index(table.name)
-                             if table.name in Base.metadata.tables else 0)
-    return rank, getattr(obj, "id", 0) or 0
-
-
-_RANKS: dict[str, int] = {}
+    return {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 
 
 def register(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     """Attach the hook to the sessions ``factory`` makes (once)."""
     if not event.contains(factory, "after_flush", journal_changes):
         event.listen(factory, "after_flush", journal_changes)
+        event.listen(factory, "before_commit", write_held)
+        event.listen(factory, "after_rollback", forget_held)
     return factory

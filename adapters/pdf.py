@@ -273,3 +273,13 @@ def fit_a4_portrait(page: PageObject) -> PageObject:
     page.bleedbox = a4
     page.artbox = a4
     return page
+
+
+def attach_file(pdf: Path, name: str, data: bytes) -> Path:
+    """Embed ``data`` in ``pdf`` as an attached file named ``name`` (rewritten atomically, mode 0600): a reader
+    lists it beside the pages, and a tool extracts it byte for byte."""
+    writer = PdfWriter(clone_from=PdfReader(str(pdf), strict=False))
+    writer.add_attachment(name, data)
+    with private_output(pdf) as stream:
+        writer.write(stream)
+    return Path(pdf)

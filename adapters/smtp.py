@@ -39,15 +39,15 @@ from datetime import datetime
 from email.message import Message
 from email.utils import encode_rfc2231, format_datetime, parseaddr, quote
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import aiosmtplib
-from fastapi_mail import ConnectionConfig, FastMail, MessageSchema, MessageType
-from fastapi_mail.connection import Connection
-from fastapi_mail.errors import ConnectionErrors
-
 from models.adresse import check_address
+
+if TYPE_CHECKING:  # the mail client is loaded by the first send: a command that sends nothing never loads it
+    from fastapi_mail import ConnectionConfig, FastMail
+    from fastapi_mail.connection import Connection
+    from fastapi_mail.errors import ConnectionErrors
 
 ResultCallback = Callable[["OutgoingMail", "SendOutcome | None"], None]
 T = TypeVar("T")
@@ -145,6 +145,10 @@ async def _send_all(
 ) -> None:
     if not mails:
         return
+    from fastapi_mail import FastMail
+    from fastapi_mail.connection import Connection
+    from fastapi_mail.errors import ConnectionErrors
+
     try:
         config = _connection_config(settings)
         connection = Connection(config)
@@ -188,6 +192,8 @@ def envelope_recipients(to: Iterable[str]) -> tuple[list[str], str | None]:
 async def _send_one(
     connection: Connection, builder: FastMail, sender_address: str, mail: OutgoingMail
 ) -> SendOutcome | None:
+    import aiosmtplib
+
     recipients, refusal = envelope_recipients(mail.to)
     if refusal is not None:
         return SendOutcome(False, None, refusal, "destinataire refusé avant l'envoi")
@@ -219,6 +225,8 @@ async def _send_one(
 
 
 async def _build_message(builder: FastMail, mail: OutgoingMail, recipients: list[str]) -> Message:
+    from fastapi_mail import MessageSchema, MessageType
+
     schema = MessageSchema(
         recipients=recipients,
         subject=mail.subject,
@@ -256,6 +264,8 @@ def _attachment(path: Path) -> dict[str, Any]:
 
 def _connection_config(settings: MailSettings) -> ConnectionConfig:
     """Every field explicit: ConnectionConfig reads missing ones from the env."""
+    from fastapi_mail import ConnectionConfig
+
     sender_name, sender_address = parseaddr(settings.sender)
     return ConnectionConfig(
         MAIL_USERNAME=settings.username or "",
@@ -288,6 +298,8 @@ def _is_loopback(host: str) -> bool:
 
 def _connection_error_outcome(error: ConnectionErrors) -> SendOutcome:
     """No session: nothing is wrong with the mails themselves, so each stays transient (bounded by the outbox)."""
+    import aiosmtplib
+
     cause = error.__cause__ or error.__context__
     if isinstance(cause, aiosmtplib.SMTPAuthenticationError):
         return SendOutcome(True, cause.code, f"authentification SMTP refusée : {cause.code} {cause.message}",
@@ -304,6 +316,8 @@ def _report_all(mails: list[OutgoingMail], on_result: ResultCallback, outcome: S
 
 
 async def _close_quietly(connection: Connection) -> None:
+    import aiosmtplib
+
     try:
         await connection.__aexit__(None, None, None)
     except (aiosmtplib.SMTPException, OSError, TimeoutError):

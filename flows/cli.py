@@ -38,6 +38,9 @@ app.add_typer(porteur_app, name="porteur")
 app.add_typer(courriels_app, name="courriels")
 modeles_app = typer.Typer(help="Les modèles Word des documents.", no_args_is_help=True)
 app.add_typer(modeles_app, name="modeles")
+journal_app = typer.Typer(help="Le journal des opérations (chaîné et scellé chaque jour) : l'historique d'un dossier "
+                               "ou d'une convention, sa vérification, son scellement.", invoke_without_command=True)
+app.add_typer(journal_app, name="journal")
 
 Maintenant = Annotated[Optional[str], typer.Option(
     "--maintenant", parser=lire.moment, metavar="DATE",
@@ -522,6 +525,77 @@ def dossier_fse(
     with rt.factory() as session:
         path = build_fse_pack(session, rt.storage, numero, fichier, maintenant=parse_moment(maintenant))
     typer.echo(f"Dossier FSE : {path}")
+
+
+@journal_app.callback()
+def journal(
+    ctx: typer.Context,
+    dossier: Annotated[Optional[str], typer.Option("--dossier", metavar="NUMERO",
+                                                   help="L'historique de ce dossier (par exemple 2018-001), convention comprise.")] = None,
+    convention: Annotated[Optional[str], typer.Option("--convention", metavar="NUMERO",
+                                                      help="L'historique de cette convention.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les outils).")] = False,
+) -> None:
+    """Affiche l'historique d'un dossier ou d'une convention, tel que le journal l'a enregistré (sans lancer Prefect)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if dossier is None and convention is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    from actions.journal import dossier_history
+    from flows.runtime import runtime
+    from flows.summary import journal_table
+
+    with runtime().factory() as session:
+        titre, entrees = dossier_history(session, dossier=dossier, convention=convention)
+    if as_json:
+        json.dump([journal_row(e) for e in entrees], sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return
+    typer.echo(titre)
+    typer.echo(journal_table(entrees))
+
+
+def journal_row(e) -> dict:  # noqa: ANN001 - an Entree
+    from models.journal import moment_text
+
+    return {"entree": e.id, "moment": moment_text(e.moment), "genre": e.genre, "appel": e.appel, "dossier": e.dossier,
+            "convention": e.convention, "utilisateur": e.utilisateur, "texte": e.texte, "donnees": e.donnees,
+            "precedent": e.precedent, "empreinte": e.empreinte}
+
+
+@journal_app.command("verifier")
+def journal_verifier(appel: AnneeFacultative = None) -> None:
+    """Recalcule les empreintes de la chaîne et contrôle les sceaux du jour : code 0 si le journal est intact ;
+    sinon nomme la première entrée qui ne correspond pas (code 1). Avec --appel, la chaîne est vérifiée depuis
+    sa première entrée jusqu'à la dernière de cet appel (elle est commune à tous les appels)."""
+    from actions.journal import verify
+    from flows.runtime import runtime
+    from flows.summary import verification_lines
+
+    rt = runtime()
+    with rt.factory() as session:
+        result = verify(session, rt.storage.root, appel=appel)
+    for line in verification_lines(result):
+        typer.echo(line, err=not result.intact)
+    if not result.intact:
+        raise typer.Exit(1)
+
+
+@journal_app.command("sceller")
+def journal_sceller(maintenant: Maintenant = None) -> None:
+    """Écrit le sceau du jour (ligne en base et fichier) du dernier jour du journal terminé à « maintenant »,
+    s'il ne l'est pas encore : ce que fait aussi la première écriture d'un jour suivant."""
+    from actions.journal import seal_until
+    from flows.runtime import parse_moment, runtime
+    from francais.formats import format_date
+
+    rt = runtime()
+    sceau = seal_until(rt.factory, rt.storage.root, maintenant=parse_moment(maintenant))
+    if sceau is None:
+        typer.echo("Rien à sceller : le dernier jour du journal est déjà scellé ou n'est pas terminé.")
+        return
+    typer.echo(f"Sceau du {format_date(sceau.jour)} : entrée n° {sceau.entree}, empreinte {sceau.empreinte}.")
 
 
 STATUTS_COURRIEL = {"en-attente": "pending", "en-cours": "sending", "envoye": "sent", "en-echec": "failed"}

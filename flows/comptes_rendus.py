@@ -61,8 +61,8 @@ def releve(result: dict, params: dict) -> CompteRendu:
         *[f"Erreur : {e}" for e in d["erreurs"]],
     ]
     return CompteRendu(f"Relève des dépôts — appel {annee}", lines, {
-        f"depots-{annee}": depots_table(annee, result.get("depots_avant", 0)),
-        f"dossiers-{annee}": dossiers_table(annee),
+        f"depots-{annee}": lambda: depots_table(annee, result.get("depots_avant", 0)),
+        f"dossiers-{annee}": lambda: dossiers_table(annee),
     })
 
 
@@ -71,7 +71,7 @@ def depot_saisi(result: dict, params: dict) -> CompteRendu:
     annee = params["annee"]
     lines = [f"{_n(result['attestations']['rendues'], 'attestation rédigée', 'attestations rédigées')}, "
              f"{courriels_phrase(result['courriels'])}."]
-    return CompteRendu(f"Dépôt de l'appel {annee}", lines, {f"dossiers-{annee}": dossiers_table(annee)})
+    return CompteRendu(f"Dépôt de l'appel {annee}", lines, {f"dossiers-{annee}": lambda: dossiers_table(annee)})
 
 
 def publication(result: dict, params: dict) -> CompteRendu:
@@ -87,7 +87,7 @@ def instruction(result: dict, params: dict) -> CompteRendu:
              f"{_n(result['notes'], 'note rédigée', 'notes rédigées')}.",
              ("Hors délai, non admis : " + ", ".join(result["hors_delai_non_admis"]))
              if result["hors_delai_non_admis"] else ""]
-    return CompteRendu(f"Instruction — appel {annee}", lines, {f"dossiers-{annee}": dossiers_table(annee)})
+    return CompteRendu(f"Instruction — appel {annee}", lines, {f"dossiers-{annee}": lambda: dossiers_table(annee)})
 
 
 def preparation_comite(result: dict, params: dict) -> CompteRendu:
@@ -105,7 +105,7 @@ def decisions_comite(result: dict, params: dict) -> CompteRendu:
              f"{courriels_phrase(result['courriels'])}.",
              ("Ajournés en attente de leur réponse : " + ", ".join(result["en_attente"])) if result["en_attente"] else "",
              *[f"Avertissement : {a}" for a in result["avertissements"]]]
-    return CompteRendu(f"Décisions du comité — appel {annee}", lines, {f"dossiers-{annee}": dossiers_table(annee)})
+    return CompteRendu(f"Décisions du comité — appel {annee}", lines, {f"dossiers-{annee}": lambda: dossiers_table(annee)})
 
 
 def conventions_table(annee: int | None) -> tuple[str, list[dict[str, Any]]]:
@@ -124,7 +124,7 @@ def conventions(result: dict, params: dict) -> CompteRendu:
     annee = params["annee"]
     lines = [f"Conventions établies : {', '.join(result['conventions']) or 'aucune nouvelle'} ; "
              f"{_n(result['documents'], 'document rédigé', 'documents rédigés')} ; {courriels_phrase(result['courriels'])}."]
-    return CompteRendu(f"Conventions — appel {annee}", lines, {f"conventions-{annee}": conventions_table(annee)})
+    return CompteRendu(f"Conventions — appel {annee}", lines, {f"conventions-{annee}": lambda: conventions_table(annee)})
 
 
 def avenant(result: dict, params: dict) -> CompteRendu:

@@ -1,16 +1,19 @@
 """Intake: register dépôts (mailbox or post), render their attestations, send them."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from actions.attestations import render_pending
+from actions.attestations import render_ahead, render_pending, report_of
 from actions.bilans import render_pending_accuses
 from actions.bilans import confirm_bilan
+from actions.pieces import WORKER_MODULES
 from actions.depots import attach_depot, confirm_depot, register_mailbox, register_postal
 from adapters.mailbox import iter_mailbox
 from flows import comptes_rendus
-from flows.mail import send_outbox
+from flows.mail import send_outbox, sending_behind
 from flows.parametres import Annee, Boite, Maintenant, NomStructure, NumeroDepot, Pieces, RecuLe, Reference, Siret
 from flows.passage import etape, passage
 from flows.runtime import parse_moment, runtime
@@ -23,11 +26,51 @@ def depots_before(annee: int) -> int:
         return last_depot_id(session, annee)
 
 
+EN_CHAINE = 40
+"""From this many messages to read, their attestations are rendered and sent while the others are recorded."""
+_chain: ExitStack | None = None  # the relève in progress in this process, while it may chain its steps
+_ahead = None  # its attestations rendered ahead, once there are enough messages
+
+
+@contextmanager
+def chained(annee: int) -> Iterator[None]:
+    """While the relève records dépôts, a worker renders their attestations and a thread sends them: on two cores,
+    three things at once instead of one after the other. Only for a batch of ``EN_CHAINE`` messages or more
+    (``_alongside``), documents in .docx (a PDF batch waits for every document) and at least two workers."""
+    global _chain, _ahead
+    rt = runtime()
+    if rt.settings.pdf == "auto" or rt.settings.workers < 2:
+        yield
+        return
+    with ExitStack() as stack:
+        _chain = stack
+        try:
+            yield
+        finally:
+            _chain = _ahead = None
+
+
+def _alongside(annee: int) -> Callable[[int], Callable[[], None] | None]:
+    def start(count: int) -> Callable[[], None] | None:
+        global _ahead
+        if _chain is None or count < EN_CHAINE:
+            return None
+        rt = runtime()
+        behind = _chain.enter_context(sending_behind())
+        _ahead = render_ahead(rt.factory, rt.storage, annee, preload=WORKER_MODULES, on_recorded=behind.wake)
+        if _ahead is None:
+            return None
+        _chain.enter_context(_ahead)
+        return _ahead.feed
+
+    return start
+
+
 @etape("enregistrer-depots")
 def register_depots(maildir: str, annee: int, maintenant: str | None) -> dict:
     rt = runtime()
     report = register_mailbox(rt.factory, rt.storage, annee, iter_mailbox(Path(maildir)), maintenant=parse_moment(maintenant),
-                              workers=rt.settings.workers)
+                              workers=rt.settings.workers, alongside=_alongside(annee))
     return asdict(report)
 
 
@@ -52,7 +95,14 @@ def attach_task(annee: int, depot: int, siret: str, nom: str | None, maintenant:
 def render_attestations(annee: int) -> dict:
     """Attestations de dépôt, and the receipts of returned bilans."""
     rt = runtime()
+    ahead = _ahead
+    if ahead is not None:  # rendered during the registration: what is still in flight, then what it missed
+        ahead.finish()
     report = render_pending(rt.factory, rt.storage, annee, pdf=rt.settings.pdf == "auto", workers=rt.settings.workers)
+    if ahead is not None:
+        done = report_of(ahead.report)
+        report.rendues += done.rendues
+        report.sans_adresse = [*(done.sans_adresse or []), *(report.sans_adresse or [])]
     return {**asdict(report), "accuses": render_pending_accuses(rt.factory, rt.storage, pdf=rt.settings.pdf == "auto")}
 
 
@@ -60,12 +110,13 @@ def render_attestations(annee: int) -> dict:
 def releve_depots(maildir: Boite, annee: Annee, maintenant: Maintenant = None) -> dict:
     """Relève la boîte de dépôt : enregistre, atteste et envoie les attestations."""
     avant = depots_before(annee)
-    return {
-        "depots_avant": avant,
-        "depots": register_depots(maildir, annee, maintenant),
-        "attestations": render_attestations(annee),
-        "courriels": send_outbox(),
-    }
+    with chained(annee):
+        return {
+            "depots_avant": avant,
+            "depots": register_depots(maildir, annee, maintenant),
+            "attestations": render_attestations(annee),
+            "courriels": send_outbox(),
+        }
 
 
 @passage("depot-postal", etape="depot-postal", compte_rendu=comptes_rendus.depot_saisi)

@@ -47,11 +47,13 @@ ACTEUR: ContextVar[str | None] = ContextVar("aap_acteur", default=None)
 @dataclass
 class CompteRendu:
     """What a run says when it ends: a French title and summary lines (logged, and the markdown artifact),
-    and tables (artifact key → description, rows)."""
+    and tables (artifact key → description, rows; or a function that gives them, called only when a Prefect
+    server receives them: a command run at once does not compute a table of 500 dossiers nobody reads)."""
 
     titre: str
     lignes: list[str]
-    tables: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    tables: dict[str, tuple[str, list[dict[str, Any]]] | Callable[[], tuple[str, list[dict[str, Any]]]]] = field(
+        default_factory=dict)
 
     def __post_init__(self) -> None:
         self.lignes = [line for line in self.lignes if line]
@@ -325,7 +327,8 @@ def _publish(report: CompteRendu, stage: Passage, params: dict) -> None:
     appel = call_of(params)
     create_markdown_artifact(markdown=report.resume, key=f"{stage.etape}-{appel}" if appel else stage.etape,
                              description=f"Compte rendu : {report.titre}")
-    for key, (description, rows) in report.tables.items():
+    for key, table in report.tables.items():
+        description, rows = table() if callable(table) else table
         create_table_artifact(table=rows or [{"": "aucune ligne"}], key=key, description=description)
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from adapters.database import session_factory
-from adapters.journal import use_storage
 from adapters.storage import Storage, keep_files_private
-from config.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # loaded by ``configure`` only: « aap --help » or a refused argument never loads the ORM
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from config.settings import Settings
 
 keep_files_private()  # every process that runs a command, a flow or the demo imports this module first
 
@@ -52,8 +53,18 @@ def runtime() -> Runtime:
     return _current
 
 
+def get_settings() -> Settings:
+    """The settings of the environment (``AAP_…``), read once."""
+    from config import settings
+
+    return settings.get_settings()
+
+
 def configure(settings: Settings) -> Runtime:
     """Use these settings from now on in this process (the demo and the tests point elsewhere)."""
+    from adapters.database import session_factory
+    from adapters.journal import use_storage
+
     global _current
     storage = Storage(settings.storage_dir)
     _current = Runtime(settings, use_storage(session_factory(settings.database_url), storage.root), storage)

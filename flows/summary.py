@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from francais.formats import format_date, format_datetime_paris
+from francais.formats import format_date, format_datetime_paris, to_paris
 
 
 def dossiers_table(rows: list[dict[str, Any]]) -> str:
@@ -118,3 +118,26 @@ def _first_line(resume: str | None) -> str:
     """The first line of a markdown summary (``- 5 messages lus, …``), without its bullet."""
     items = [line[2:] for line in (resume or "").splitlines() if line.startswith("- ")]
     return items[0] if items else ""
+
+
+def journal_table(entrees: list) -> str:  # list[models.journal.Entree]
+    """A dossier's history: entry number, Paris time, who acted (when an account did), what happened."""
+    if not entrees:
+        return "Aucune entrée au journal."
+    return _table(("N°", "Le (heure de Paris)", "Par", "Opération"),
+                  [(e.id, f"{to_paris(e.moment):%d/%m/%Y %H:%M:%S}", e.utilisateur or "—", e.texte) for e in entrees])
+
+
+def verification_lines(result: Any) -> list[str]:  # actions.journal.Verification
+    """What ``aap journal verifier`` says: intact with its figures, or the first anomaly."""
+    lines = list(result.lignes)
+    if result.anomalie is not None:
+        return [*lines, f"Journal altéré : {result.anomalie.message}.",
+                f"Première entrée qui ne correspond pas : n° {result.anomalie.entree}."
+                if result.anomalie.entree is not None else "Entrée en cause inconnue."]
+    if result.entrees == 0:
+        return lines or ["Le journal est vide : rien à vérifier."]
+    sceau = result.dernier_sceau
+    scelle = (f" ; dernier sceau : {format_date(sceau.jour)} (entrée n° {sceau.entree})" if sceau else " ; aucun sceau encore")
+    return [*lines, f"Journal intact : {result.entrees} entrée(s) recalculée(s), {result.sceaux} sceau(x) du jour "
+                    f"vérifié(s){scelle} ; {result.non_scelles} entrée(s) pas encore scellée(s)."]

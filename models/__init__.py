@@ -1,21 +1,23 @@
-"""The tables, one module per lifecycle noun. Importing this package registers them all."""
-from models.appel import Appel
-from models.base import Base
-from models.comite import Comite
-from models.conservation import Blocage, FichierPurge
-from models.convention import Avenant, Convention
-from models.courriel import Courriel, CourrielStatut
-from models.document import Document
-from models.dossier import Attestation, Depot, Dossier, Piece, Reception
-from models.instruction import DecisionComite, Instruction
-from models.journal import Journal, SceauJournal
-from models.passage import Passage, PassageStatut
-from models.porteur import Porteur, PorteurAdresse
-from models.suivi import Bilan, Echeance
-from models.utilisateur import ActionUtilisateur, EchecConnexion, SessionWeb, Utilisateur
+"""The tables, one module per lifecycle noun. Loading the ORM (``models.base``, which any table module
+imports) registers them all; the rules without the ORM (``models.piece``, ``models.siret``…) load none of it,
+so that a lean worker process never loads SQLAlchemy. ``from models import Depot`` still works."""
+from __future__ import annotations
 
-__all__ = [
-    "ActionUtilisateur", "Appel", "Blocage", "FichierPurge", "Attestation", "Avenant", "Bilan", "Echeance", "Convention", "Base", "Comite", "DecisionComite", "Instruction", "Courriel", "CourrielStatut", "Document", "Depot", "Dossier",
-    "Journal", "Passage", "PassageStatut", "SceauJournal", "Piece", "Porteur", "PorteurAdresse", "Reception", "EchecConnexion", "SessionWeb",
-    "Utilisateur",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "ActionUtilisateur": "utilisateur", "Appel": "appel", "Attestation": "dossier", "Avenant": "convention",
+    "Base": "base", "Bilan": "suivi", "Blocage": "conservation", "Comite": "comite", "Convention": "convention", "Courriel": "courriel",
+    "CourrielStatut": "courriel", "DecisionComite": "instruction", "Depot": "dossier", "Document": "document",
+    "Dossier": "dossier", "EchecConnexion": "utilisateur", "Echeance": "suivi", "FichierPurge": "conservation", "Instruction": "instruction", "Journal": "journal",
+    "Passage": "passage", "PassageStatut": "passage", "Piece": "dossier", "Porteur": "porteur",
+    "PorteurAdresse": "porteur", "Reception": "dossier", "SceauJournal": "journal", "SessionWeb": "utilisateur", "Utilisateur": "utilisateur",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'models' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"models.{_WHERE[name]}"), name)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from config.refus import Refus
 from francais.elision import de
 from models.base import Base, Sha256, Texte, enum_column
+from models.piece import NaturePiece, piece_motif  # noqa: F401 - the pièces' rules, without the ORM
 
 
 class DossierStatut(enum.Enum):
@@ -37,13 +38,6 @@ class DepotStatut(enum.Enum):
 
 
 EN_ATTENTE = (DepotStatut.NON_IDENTIFIE, DepotStatut.A_VERIFIER)  # the SA's queue
-
-
-class NaturePiece(enum.Enum):
-    FORMULAIRE = "formulaire"
-    CV = "cv"
-    AUTRE = "autre"
-    MESSAGE = "message"
 
 
 _S = DossierStatut
@@ -270,23 +264,3 @@ def _canal_manquant(canal: str) -> str:
     }.get(canal, f"envoi par {canal} non reçu")
 
 
-def piece_motif(nom: str, taille: int, *, extensions: Iterable[str], taille_max: int) -> str | None:
-    """None when a pièce's name and size are acceptable, else the French reason."""
-    if taille == 0:
-        return "fichier vide"
-    if taille > taille_max:
-        return f"fichier trop volumineux ({_mo(taille, vers_le_haut=True)} Mo ; maximum {_mo(taille_max)} Mo)"
-    extension = nom.rsplit(".", 1)[-1].lower() if "." in nom else ""
-    allowed = sorted({e.lower() for e in extensions})
-    if extension not in allowed:
-        shown = f"« .{extension} »" if extension else "sans extension"
-        return f"type de fichier non accepté ({shown}) ; formats acceptés : {', '.join(allowed)}"
-    return None
-
-
-def _mo(octets: int, *, vers_le_haut: bool = False) -> str:
-    """Mebibytes to one decimal, French comma, ``,0`` dropped; a refused size rounds up and the
-    maximum down, so that a file one byte too big never reads « 10,0 Mo ; maximum 10 Mo »."""
-    dixiemes = -(-octets * 10 // 1_048_576) if vers_le_haut else octets * 10 // 1_048_576
-    entiers, reste = divmod(dixiemes, 10)
-    return f"{entiers},{reste}" if reste else str(entiers)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Date, Index, Integer, String, Text
@@ -99,6 +99,14 @@ class Entree:
     empreinte: str
 
 
+class Tete(NamedTuple):
+    """The chain's last entry, as the next one needs it."""
+
+    id: int
+    moment: datetime
+    empreinte: str
+
+
 @dataclass(frozen=True)
 class Sceau:
     jour: date
@@ -161,7 +169,7 @@ def paris_day(moment: datetime) -> date:
     return moment.astimezone(PARIS).date()
 
 
-def days_to_seal(tete: Entree | None, moment: datetime, deja_scelle: bool) -> date | None:
+def days_to_seal(tete: Tete | Entree | None, moment: datetime, deja_scelle: bool) -> date | None:
     """The day to seal before writing at ``moment``: the last entry's Paris day when ``moment`` falls on a later
     day and that entry is not sealed yet (every earlier day was sealed when its successor began), else None."""
     if tete is None or deja_scelle:

@@ -26,6 +26,7 @@ from templates.convention import (
 )
 from templates.fiche_presence import FichePresenceData, fiche_context
 from templates.index_fse import IndexFseData, JustificatifIndex, index_context
+from templates.journal_fse import EntreeExtrait, JournalFseData, SceauExtrait, journal_context
 from templates.lettre_decision import LettreDecisionData, lettre_context
 from templates.mails import annonce_context
 from templates.passage_mails import echec_context
@@ -180,6 +181,16 @@ def _syntheses() -> tuple[dict[str, Any], ...]:
         points_attention=("Sorties positives en deçà de l'objectif.",), emise_le=datetime(2018, 7, 10, 9, 0, tzinfo=UTC))),)
 
 
+def _journal() -> tuple[dict[str, Any], ...]:
+    entree = EntreeExtrait(12, datetime(2017, 12, 8, 7, 30, tzinfo=UTC), f"Dépôt n° 3 de {NOM_PIEGE} : enregistré.",
+                           "marie", SHA)
+    def data(sceaux: tuple[SceauExtrait, ...]) -> JournalFseData:
+        return JournalFseData("2018-001", "CONV-2018-001", NOM_PIEGE, (entree,), sceaux, "journal_2018-001.json",
+                              datetime(2019, 3, 31, 16, 0, tzinfo=UTC))
+    return (journal_context(data((SceauExtrait(date(2017, 12, 8), 40, SHA, "journal/sceaux/2017/sceau.txt"),))),
+            journal_context(data(())))
+
+
 def _index() -> tuple[dict[str, Any], ...]:
     return (index_context(IndexFseData(
         convention_numero="CONV-2018-003", porteur_nom=NOM_PIEGE, porteur_siret="73282932000074",
@@ -222,6 +233,9 @@ DOCUMENTS: dict[str, Modele] = {m.fichier: m for m in (
             "points_attention": "les points d'attention"}),
     Modele("index_fse.docx", "index du dossier FSE", _index,
            {"documents": "la liste des documents", "justificatifs": "le tableau des justificatifs"}),
+    Modele("journal_fse.docx", "extrait du journal pour le dossier FSE", _journal,
+           {"entrees": "le tableau des entrées", "sceaux": "le tableau des sceaux du jour",
+            "piece_jointe": "le nom du fichier joint qui permet le recalcul"}),
 )}
 
 MAILS: dict[str, Callable[[], tuple[dict[str, Any], ...]]] = {

@@ -32,6 +32,7 @@ __all__ = [
     "read_docx_text",
     "render_attestation",
     "render_docx",
+    "render_job",
     "template_sha256",
 ]
 
@@ -83,6 +84,12 @@ def render_docx(template_name: str, context: dict[str, Any], out: Path, *, organ
     with private_output(out) as stream:
         tpl.save(stream)
     return Path(out)
+
+
+def render_job(job: tuple[str, dict[str, Any], Path]) -> Path:
+    """``render_docx(template_name, context, out)``, as a worker process receives it: the function is found in
+    this module, which loads no ORM, so that a rendering worker stays small."""
+    return render_docx(*job)
 
 
 def template_sha256(template_name: str) -> str:

@@ -111,3 +111,54 @@ def test_the_scheduled_intake_creates_a_missing_maildir_for_its_owner_only_and_l
         ("", "cur", "new", "tmp"), "0o700")
     assert second["statut"] == "relevé" and oct(existing.stat().st_mode & 0o777) == "0o755"
     assert not (existing / "new").exists()
+
+
+@pytest.fixture
+def chained(monkeypatch):
+    """The relève chains its steps from 3 messages on (500 in the bench), recording documents 2 at a time."""
+    import actions.documents
+    import flows.depots
+
+    monkeypatch.setattr(flows.depots, "EN_CHAINE", 3)
+    monkeypatch.setattr(actions.documents, "EN_AVANCE", 2)
+
+
+def test_a_chained_intake_attests_and_mails_each_depot_once_while_it_records_them(rt, sink, tmp_path, chained):
+    from models import Document, Passage
+
+    publication(str(ROOT / "config/appels/2018.toml"), "2017-11-21T09:00")
+    maildir = tmp_path / "boite"
+    for n in range(5):
+        deliver_complete(maildir, tmp_path / "forms", porteur(60 + n), paris(6, 9 + n))
+
+    first = releve_depots(str(maildir), 2018, "2017-12-08T09:00")
+    second = releve_depots(str(maildir), 2018, "2017-12-08T10:00")
+
+    assert first["depots"]["depots"] == 5 and first["attestations"]["rendues"] == 5
+    assert first["courriels"] == {"envoyes": 5, "en_attente": 0, "echecs": 0, "causes_attente": [], "causes_echecs": []}
+    assert second["depots"]["deja_vus"] == 5 and second["attestations"]["rendues"] == 0
+    assert second["courriels"]["envoyes"] == 0
+    assert sorted(m["Subject"].split("n° ")[1][:13] for m in sink.messages()) == [f"AAP-2018-000{i}" for i in range(1, 6)]
+    with rt.factory() as s:
+        assert s.scalar(select(func.count()).select_from(Document)) == 5
+        assert set(s.scalars(select(Courriel.statut))) == {CourrielStatut.SENT}
+        journal = s.scalars(select(Passage.journal).where(Passage.etape == "releve").order_by(Passage.id)).first()
+    assert journal.count("attestation de dépôt") == 5 and journal.count("rédigée pour le dossier") == 5
+
+
+def test_a_chained_intake_meets_a_server_down_once_and_the_next_run_sends_what_waits(rt, sink, tmp_path, chained):
+    publication(str(ROOT / "config/appels/2018.toml"), "2017-11-21T09:00")
+    maildir = tmp_path / "boite"
+    for n in range(4):
+        deliver_complete(maildir, tmp_path / "forms", porteur(70 + n), paris(6, 9 + n))
+    sink.refuse = True
+
+    first = releve_depots(str(maildir), 2018, "2017-12-08T09:00")
+    sink.refuse = False
+    second = releve_depots(str(maildir), 2018, "2017-12-08T10:00")
+
+    assert first["courriels"]["envoyes"] == 0 and first["courriels"]["en_attente"] == 4
+    assert second["courriels"]["envoyes"] == 4
+    with rt.factory() as s:
+        assert set(s.scalars(select(Courriel.tentatives))) == {2}  # once in each run, never twice in one
+    assert len(sink.messages()) == 4

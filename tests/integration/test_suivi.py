@@ -710,7 +710,7 @@ def test_fiches_de_presence_one_per_referent_for_the_month(story):
 
 
 KINDS = ("Index", "Dossier de réponse", "Attestation de dépôt", "Note d'instruction", "Décision du comité",
-         "Convention", "Avenant", "Bilan", "Accusé de réception", "Justificatif")
+         "Convention", "Avenant", "Bilan", "Accusé de réception", "Justificatif", "Journal des opérations")
 
 
 def test_fse_pack_is_complete_in_the_convention_s_order_with_a_bookmark_per_document(story, tmp_path):
@@ -740,6 +740,33 @@ def test_fse_pack_is_complete_in_the_convention_s_order_with_a_bookmark_per_docu
     index = " ".join(fr(" ".join(reader.pages[n].extract_text() for n in range(first_pages[titles[1]]))).split())
     assert "Dossier de contrôle de service fait — convention n° CONV-2018-003" in index.replace("- ", "-")
     assert index.count("fichier non reçu") == 1  # BIL-2018-0002's frais_km.pdf; « Frais_KM.pdf » is the one received
+
+
+def test_fse_pack_ends_with_the_dossier_s_journal_whose_attached_entries_recompute_to_their_hashes(story, tmp_path):
+    import hashlib
+    import json
+
+    if soffice_path() is None:
+        pytest.skip("LibreOffice (soffice) absent : le dossier FSE ne peut pas être assemblé en PDF")
+    with story.factory() as session:
+        pack = build_fse_pack(session, story.storage, "CONV-2018-003", tmp_path / "fse.pdf",
+                              maintenant=morning(date(2018, 9, 3)))
+    reader = PdfReader(pack)
+    last = reader.outline[-1]
+    assert last.title == "Journal des opérations du dossier et sceaux du jour"
+    page = " ".join(fr(" ".join(reader.pages[n].extract_text()
+                                for n in range(reader.get_destination_page_number(last), len(reader.pages)))).split())
+    assert "Comment vérifier cet extrait" in page and "aap journal verifier" in page
+    [(name, [data])] = reader.attachments.items()
+    extrait = json.loads(data)
+    assert name == "journal_2018-003.json" and extrait["dossier"] == "2018-003"
+    entrees = extrait["entrees"]
+    assert entrees and all(hashlib.sha256((e["precedente"] + e["canonique"]).encode("utf-8")).hexdigest()
+                           == e["empreinte"] for e in entrees)
+    genres = {json.loads(e["canonique"])["genre"] for e in entrees}
+    assert {"depot_enregistre", "attestation_numerotee", "instruction", "decision", "convention_etablie"} <= genres
+    assert entrees[0]["empreinte"][:16] in page.replace(" ", "")
+    assert all(e["canonique"].count("@") == 0 for e in entrees)  # no address, ever
 
 
 def test_fse_pack_is_a4_portrait_throughout_and_its_bilans_show_french_amounts(story, tmp_path):

@@ -57,28 +57,33 @@ def post(client: TestClient, url: str, data: dict | None = None, *, page: str = 
     return client.post(url, data={**(data or {}), "csrf": token}, files=files)
 
 
+def build_bureau(w) -> None:
+    """Two dossiers (one named with markup), one dépôt non identifié, accounts marie (gestion) and paul (lecture)."""
+    deliver_complete(w.maildir, w.tmp / "forms", porteur(1, nom=HOSTILE), paris(6, 10))
+    deliver_complete(w.maildir, w.tmp / "forms", porteur(2), paris(6, 11))
+    deliver(w.maildir, sender="inconnu@example.org", when=paris(6, 12), attachments=[("lettre.pdf", b"%PDF-1.4\n%%EOF\n")],
+            message_id="<inconnu@example.org>")
+    run_intake(w.factory, w.storage, w.maildir, w.mail)
+    for identifiant, role in (("marie", Role.GESTION), ("paul", Role.LECTURE)):
+        add_user(w.factory, identifiant, MOT_DE_PASSE, role, maintenant=MAINTENANT)
+
+
 @pytest.fixture
-def bureau(db_url, tmp_path, storage, appel, sink, mail) -> Bureau:
+def bureau(world, snapshots) -> Bureau:
     """The 2018 call with two dossiers (one named with markup), one dépôt non identifié, accounts marie (gestion)
-    and paul (lecture); the back office's clock fixed the morning after the deadline."""
+    and paul (lecture); the back office's clock fixed the morning after the deadline. The state is built once per
+    module and database (tests/snapshots.py), then copied into each test."""
     from web.app import create_app
 
+    snapshots.restore("bureau", build_bureau, world)
     previous = runtime_module._current
     settings = get_settings().model_copy(update={
-        "database_url": db_url, "storage_dir": storage.root, "pdf": "off", "smtp_host": "127.0.0.1",
-        "smtp_port": sink.port, "web_secret": "clé de test du back office, jamais en production",
+        "database_url": world.db_url, "storage_dir": world.storage.root, "pdf": "off", "smtp_host": "127.0.0.1",
+        "smtp_port": world.sink.port, "web_secret": "clé de test du back office, jamais en production",
     })
     rt = configure(settings)
-    boite, forms = tmp_path / "boite", tmp_path / "forms"
-    deliver_complete(boite, forms, porteur(1, nom=HOSTILE), paris(6, 10))
-    deliver_complete(boite, forms, porteur(2), paris(6, 11))
-    deliver(boite, sender="inconnu@example.org", when=paris(6, 12), attachments=[("lettre.pdf", b"%PDF-1.4\n%%EOF\n")],
-            message_id="<inconnu@example.org>")
-    run_intake(rt.factory, rt.storage, boite, mail)
-    for identifiant, role in (("marie", Role.GESTION), ("paul", Role.LECTURE)):
-        add_user(rt.factory, identifiant, MOT_DE_PASSE, role, maintenant=MAINTENANT)
     clock = [MAINTENANT]
-    yield Bureau(rt, create_app(rt, horloge=lambda: clock[0]), tmp_path, clock)
+    yield Bureau(rt, create_app(rt, horloge=lambda: clock[0]), world.tmp, clock)
     runtime_module._current = previous
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -13,6 +14,8 @@ from tests.web.conftest import post
 from tests.web.test_routes import unknown_depot, waiting
 
 JARDINS = {"siret": "732 829 320 00074", "nom": "Les Jardins de Cocagne"}
+
+pytestmark = pytest.mark.shared_per_database("db_url")  # the bureau built once per database, on one worker
 
 
 def actions(bureau) -> list[tuple[str, str, str, str]]:

@@ -28,6 +28,8 @@ ACTIONS = ["/appels/2018/depots-en-attente/3/rattacher", "/appels/2018/depots-en
            "/conventions/CONV-2018-001/renouveler", "/conventions/CONV-2018-001/modifier", "/conventions/CONV-2018-001/signer", "/courriels/1/renvoyer",
            "/deconnexion"]
 
+pytestmark = pytest.mark.shared_per_database("db_url")  # the bureau built once per database, on one worker
+
 
 def lu(response) -> str:
     """The page's text as a person reads it (entities such as &#39; decoded; markup stays markup)."""
