@@ -309,6 +309,11 @@ def stored_file(session: Session, storage_root: Path, nature: str, ident: int) -
         raise FichierIntrouvable()
     path = Path(chemin) if Path(chemin).is_absolute() else root / chemin
     if not path.is_file():
+        from actions.purge import message_purge, purged_file
+
+        purged = purged_file(session, nature, ident, chemin)
+        if purged is not None:
+            raise FichierSupprime(message_purge(purged)[0].upper() + message_purge(purged)[1:] + ".")
         raise FichierIntrouvable()
     suffix = path.suffix.lower()
     if not nom.lower().endswith(suffix):
@@ -320,6 +325,10 @@ class FichierIntrouvable(Exception):
     """No such download (unknown id, or its file is gone): the page answers 404 and says no more."""
 
 
+class FichierSupprime(Exception):
+    """The file was removed by a purge: ``str(exc)`` says so in French, with the day and the reason."""
+
+
 def _appel(session: Session, annee: int) -> Appel:
     appel = session.scalar(select(Appel).where(Appel.annee == annee))
     if appel is None:
@@ -328,4 +337,4 @@ def _appel(session: Session, annee: int) -> Appel:
 
 
 __all__ = ["EN_ATTENTE", "DepotStatut", "Bilan", "Filtres", "dashboard", "search_dossiers", "dossier_detail",
-           "waiting_entries", "comites", "convention_detail", "echeancier", "stored_file", "FichierIntrouvable"]
+           "waiting_entries", "comites", "convention_detail", "echeancier", "stored_file", "FichierIntrouvable", "FichierSupprime"]

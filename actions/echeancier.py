@@ -15,6 +15,8 @@ from actions.conventions import final_bilans_received
 from actions.listing import queue_lines, waiting_queue
 from actions.notifications import notify
 from actions.outbox import failed_lines
+from actions.conservation import inventory
+from config.refus import Refus
 from actions.passages import digest_lines
 from adapters.database import retry_on_conflict, transaction
 from adapters.storage import Storage
@@ -60,6 +62,7 @@ class EcheancierReport:
     echecs: list[str] = field(default_factory=list)  # mails given up, for the SA
     en_attente: list[str] = field(default_factory=list)
     passages: list[str] = field(default_factory=list)  # runs failed in the last day, or left « en cours »
+    purgeables: list[str] = field(default_factory=list)  # what the retention rules allow to purge (not done yet)
 
 
 def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintenant: datetime, sa_email: str,
@@ -82,11 +85,16 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
         _late_and_ending(session, jour, report)
         report.echecs = failed_lines(session)
         report.passages = digest_lines(session, au=passages_au or maintenant)
+        try:
+            report.purgeables = [e.ligne(jour) for e in inventory(session, storage, jour=jour) if e.purgeable(jour)]
+        except Refus as exc:  # a call's TOML unreadable: the digest says so and goes out all the same
+            report.purgeables = [f"durées de conservation non évaluées : {exc}"]
         report.en_attente = [line for annee in session.scalars(select(Appel.annee).order_by(Appel.annee))
                              for line in queue_lines(waiting_queue(session, annee))]
         context = digest_context(jour=jour, envois=report.envois, retards=report.retards, a_corriger=report.a_corriger,
                                  attendus=report.attendus, fins_prochaines=report.fins_prochaines,
-                                 echecs=report.echecs, en_attente=report.en_attente, passages=report.passages)
+                                 echecs=report.echecs, en_attente=report.en_attente, passages=report.passages,
+                                 purgeables=report.purgeables)
         # one digest a day; a later run of the same day that sent something new sends its own
         first = notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour)
         digest = first

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from actions.depots import SaisieRefusee
 from adapters.pdf import attach_file, convert_to_pdf, merge_pdfs, pdf_versions, soffice_path
 from adapters.storage import Storage
-from francais.formats import format_date
+from francais.formats import PARIS, format_date
 from models.bilan import same_file_key
+from models.conservation import FichierPurge
 from models.convention import Convention, etat_en_vigueur
 from models.dossier import Depot, NaturePiece
 from models.instruction import DecisionComite, Instruction
@@ -91,6 +92,11 @@ def build_fse_pack(session: Session, storage: Storage, numero: str, target: Path
     if soffice_path() is None:
         raise SaisieRefusee("LibreOffice (soffice) est nécessaire pour assembler le dossier FSE en PDF")
     c = _convention(session, numero)
+    purged = session.scalar(select(FichierPurge).where(FichierPurge.numero == c.numero).limit(1))
+    if purged is not None:
+        raise SaisieRefusee(f"les pièces et documents de la convention {c.numero} ont été supprimés le "
+                            f"{format_date(purged.purge_le.astimezone(PARIS).date())} au terme de leur durée de conservation ({purged.motif}) : "
+                            "le dossier FSE ne peut plus être assemblé")
     parts: list[tuple[str, Path]] = []
 
     def add(title: str, relative: str | None) -> None:

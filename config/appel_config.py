@@ -70,6 +70,15 @@ class PiecesRegles(BaseModel):
     taille_max_octets: int
 
 
+class ConservationRegles(BaseModel):
+    """How long each kind of personal data is kept (RGPD), in whole years; each duration must be given."""
+
+    non_retenus_annees: int = Field(ge=0)     # pièces of a dossier not retained, from its (last) comité
+    fse_annees: int = Field(ge=0)             # a convention co-funded by the FSE, from 31 December of the last payment's year
+    sans_fse_annees: int = Field(ge=0)        # a convention without FSE, from the end of its last year
+    contacts_annees: int = Field(ge=0)        # contacts of a structure with nothing in progress, from its last activity
+
+
 class AppelConfig(BaseModel):
     appel: AppelSection
     calendrier: Calendrier
@@ -79,6 +88,7 @@ class AppelConfig(BaseModel):
     pieces: PiecesRegles
     comite: ComiteRegles = Field(default_factory=ComiteRegles)
     suivi: SuiviRegles = Field(default_factory=SuiviRegles)
+    conservation: ConservationRegles | None = None  # absent: nothing of this call is ever purged
 
     @property
     def annee(self) -> int:
@@ -111,8 +121,18 @@ def load_appel_config(source: Path | str | int) -> AppelConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigurationIllisible(f"configuration de l'appel mal écrite : {path} (ce n'est pas du TOML valide)") from exc
     except ValidationError as exc:
-        champs = ", ".join(".".join(str(part) for part in e["loc"]) for e in exc.errors()[:5])
+        champs = ", ".join(".".join(str(part) for part in e["loc"]) + _probleme(e["type"]) for e in exc.errors()[:5])
         raise ConfigurationIllisible(f"configuration de l'appel incomplète ou erronée : {path} (champs : {champs})") from exc
+
+
+_PROBLEMES = {"missing": "manquant", "greater_than_equal": "négatif : une durée est positive ou nulle",
+              "int_parsing": "pas un nombre entier", "int_from_float": "pas un nombre entier",
+              "extra_forbidden": "inconnu"}
+
+
+def _probleme(kind: str) -> str:
+    """What is wrong with one field, in French (`` (manquant)``), when pydantic's kind of error is a known one."""
+    return f" ({_PROBLEMES[kind]})" if kind in _PROBLEMES else ""
 
 
 class ConfigurationIllisible(Refus):

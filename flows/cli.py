@@ -676,6 +676,90 @@ def courriels_renvoyer(
     _echo_mail(envoi_courriels()["courriels"])
 
 
+conservation_app = typer.Typer(help="La conservation des données personnelles : blocages (contrôle, litige), "
+                                    "dernier paiement d'une convention.", no_args_is_help=True)
+app.add_typer(conservation_app, name="conservation")
+NumeroConserve = Annotated[str, typer.Argument(metavar="NUMERO", help="Numéro du dossier (2018-003) ou de la convention (CONV-2018-001).")]
+
+
+def _qui() -> str:
+    """Who typed the command: the session's login (the edge's fact, as the clock)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "ligne de commande"
+
+
+@app.command("purge")
+def purge(
+    simulation: Annotated[bool, typer.Option("--simulation", help="Liste ce qui serait supprimé et pourquoi, sans rien supprimer.")] = False,
+    maintenant: Maintenant = None,
+) -> None:
+    """Supprime les pièces, documents et contacts dont la durée de conservation est échue (jamais ce qui est bloqué) ;
+    les noms, tailles et empreintes SHA-256 des fichiers restent enregistrés (sans lancer Prefect)."""
+    from actions.purge import purge as purger, simulate
+    from flows.runtime import parse_moment, runtime
+
+    rt = runtime()
+    moment = parse_moment(maintenant)
+    if simulation:
+        sim = simulate(rt.factory, rt.storage, maintenant=moment)
+        typer.echo(f"Simulation de purge au {sim.jour} : {len(sim.purgeables)} élément(s) à purger, "
+                   f"{len(sim.fichiers)} fichier(s), {len(sim.contacts)} structure(s) dont les contacts seraient anonymisés.")
+        for line in sim.purgeables:
+            typer.echo(f"  à purger : {line}")
+        for line in sim.conserves:
+            typer.echo(f"  conservé : {line}")
+        return
+    done = purger(rt.factory, rt.storage, maintenant=moment, par=_qui())
+    typer.echo(f"Purge du {done.jour} : {len(done.elements)} élément(s), {len(done.marques)} fichier(s) marqué(s), "
+               f"{done.effaces} supprimé(s), {len(done.contacts)} structure(s) anonymisée(s).")
+    if done.partages:
+        typer.echo(f"  {done.partages} fichier(s) gardé(s) sur le disque : un dossier ou une convention conservé "
+                   "a déposé le même fichier ; il partira avec lui.")
+    for line in done.elements:
+        typer.echo(f"  purgé : {line}")
+
+
+@conservation_app.command("bloquer")
+def conservation_bloquer(
+    numero: NumeroConserve,
+    motif: Annotated[str, typer.Option("--motif", metavar="TEXTE", help="Pourquoi il est conservé en entier (contrôle FSE, litige…).")],
+    maintenant: Maintenant = None,
+) -> None:
+    """Conserve en entier un dossier ou une convention (et l'autre avec lui) : aucune purge n'y touche."""
+    from actions.conservation import hold
+    from flows.runtime import parse_moment, runtime
+
+    typer.echo(hold(runtime().factory, numero, motif=motif, par=_qui(), maintenant=parse_moment(maintenant)) + ".")
+
+
+@conservation_app.command("debloquer")
+def conservation_debloquer(numero: NumeroConserve, maintenant: Maintenant = None) -> None:
+    """Lève le blocage d'un dossier ou d'une convention : ses durées de conservation s'appliquent de nouveau."""
+    from actions.conservation import release
+    from flows.runtime import parse_moment, runtime
+
+    typer.echo(release(runtime().factory, numero, par=_qui(), maintenant=parse_moment(maintenant)) + ".")
+
+
+@conservation_app.command("paiement")
+def conservation_paiement(
+    numero: NumeroConvention,
+    le: Annotated[str, typer.Option("--le", parser=lire.jour, metavar="DATE", help="Date du dernier paiement (AAAA-MM-JJ).")],
+) -> None:
+    """Enregistre le dernier paiement d'une convention : la conservation FSE court jusqu'au 31 décembre de la
+    cinquième année qui suit."""
+    from datetime import date
+
+    from actions.conservation import record_payment
+    from flows.runtime import runtime
+
+    typer.echo(record_payment(runtime().factory, numero, le=date.fromisoformat(le)) + ".")
+
+
 utilisateur_app = typer.Typer(help="Les comptes du back office (aap web).", no_args_is_help=True)
 app.add_typer(utilisateur_app, name="utilisateur")
 

@@ -8,9 +8,9 @@ from typing import Any
 
 _WHERE = {
     "ActionUtilisateur": "utilisateur", "Appel": "appel", "Attestation": "dossier", "Avenant": "convention",
-    "Base": "base", "Bilan": "suivi", "Comite": "comite", "Convention": "convention", "Courriel": "courriel",
+    "Base": "base", "Bilan": "suivi", "Blocage": "conservation", "Comite": "comite", "Convention": "convention", "Courriel": "courriel",
     "CourrielStatut": "courriel", "DecisionComite": "instruction", "Depot": "dossier", "Document": "document",
-    "Dossier": "dossier", "EchecConnexion": "utilisateur", "Echeance": "suivi", "Instruction": "instruction", "Journal": "journal",
+    "Dossier": "dossier", "EchecConnexion": "utilisateur", "Echeance": "suivi", "FichierPurge": "conservation", "Instruction": "instruction", "Journal": "journal",
     "Passage": "passage", "PassageStatut": "passage", "Piece": "dossier", "Porteur": "porteur",
     "PorteurAdresse": "porteur", "Reception": "dossier", "SceauJournal": "journal", "SessionWeb": "utilisateur", "Utilisateur": "utilisateur",
 }

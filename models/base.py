@@ -81,7 +81,7 @@ TexteCourt = Annotated[str, mapped_column(String(100))]
 Sha256 = Annotated[str, mapped_column(String(64))]
 
 
-TABLES = ("appel", "comite", "convention", "courriel", "document", "dossier", "instruction", "journal", "passage", "porteur",
+TABLES = ("appel", "comite", "conservation", "convention", "courriel", "document", "dossier", "instruction", "journal", "passage", "porteur",
           "suivi", "utilisateur")
 """The modules that declare tables. Whoever loads the ORM (this module) gets them all registered, so that a
 relationship by name always finds its class; the rules without the ORM (``models.piece``…) load none."""

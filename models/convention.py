@@ -55,6 +55,7 @@ class Convention(Base):
     signee_le: Mapped[date | None] = mapped_column(Date)
     chemin: Mapped[str | None] = mapped_column(String(500))
     etablie_le: Mapped[datetime]
+    dernier_paiement_le: Mapped[date | None] = mapped_column(Date)  # the last payment to the porteur (FSE retention)
 
     dossier = relationship("Dossier")
     avenants: Mapped[list["Avenant"]] = relationship(back_populates="convention", order_by="Avenant.ordre")

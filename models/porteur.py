@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,6 +26,7 @@ class Porteur(Base):
     contact_nom: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str | None] = mapped_column(String(254))
     contact_telephone: Mapped[str | None] = mapped_column(String(50))
+    anonymise_le: Mapped[datetime | None]  # its contacts were removed by a purge (RGPD)
 
     adresses: Mapped[list["PorteurAdresse"]] = relationship(back_populates="porteur")
 

@@ -52,19 +52,20 @@ def relance_context(*, convention_numero: str, porteur_nom: str, periode: str, p
 
 def digest_context(*, jour: date, envois: Iterable[str], retards: Iterable[str], fins_prochaines: Iterable[str],
                    a_corriger: Iterable[str] = (), attendus: Iterable[str] = (), echecs: Iterable[str] = (),
-                   en_attente: Iterable[str] = (), passages: Iterable[str] = ()) -> dict[str, object]:
+                   en_attente: Iterable[str] = (), passages: Iterable[str] = (),
+                   purgeables: Iterable[str] = ()) -> dict[str, object]:
     """Context of ``digest_echeancier``, the SA's summary of one run of the échéancier on ``jour``.
 
     ``envois``, ``retards`` (due date passed, nothing received), ``a_corriger`` (received with errors),
     ``attendus`` (requested, not yet due), ``fins_prochaines``, ``echecs`` (mails given up) and ``en_attente``
     (what waits for the SA: dépôts and bilans non identifiés or à vérifier, with their reason) and ``passages``
-    (runs that failed in the last day or were left « en cours » by a stopped process) are French lines, one
-    per item.
+    (runs that failed in the last day or were left « en cours » by a stopped process) and ``purgeables`` (what
+    the retention rules allow to purge and no purge has removed yet) are French lines, one per item.
     """
     lignes = {nom: [ligne.strip() for ligne in items if ligne.strip()]
               for nom, items in (("envois", envois), ("retards", retards), ("a_corriger", a_corriger),
                                  ("attendus", attendus), ("fins_prochaines", fins_prochaines), ("echecs", echecs),
-                                 ("en_attente", en_attente), ("passages", passages))}
+                                 ("en_attente", en_attente), ("passages", passages), ("purgeables", purgeables))}
     resume = ", ".join((
         _compte(len(lignes["envois"]), "envoi", "envois", "aucun envoi"),
         _compte(len(lignes["retards"]), "retard", "retards", "aucun retard"),
@@ -79,6 +80,8 @@ def digest_context(*, jour: date, envois: Iterable[str], retards: Iterable[str],
         resume += f", {len(lignes['en_attente'])} en attente"
     if lignes["passages"]:
         resume += ", " + _compte(len(lignes["passages"]), "passage en échec", "passages en échec", "")
+    if lignes["purgeables"]:
+        resume += ", " + _compte(len(lignes["purgeables"]), "élément purgeable", "éléments purgeables", "")
     return {"date": format_date(jour), **lignes, "resume": resume}
 
 

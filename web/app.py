@@ -654,6 +654,8 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
                 f = lire.stored_file(session, rt.storage.root, nature, ident)
         except lire.FichierIntrouvable:
             return PlainTextResponse("Fichier introuvable.", status_code=404)
+        except lire.FichierSupprime as exc:  # gone with its retention period: said, with when and why
+            return PlainTextResponse(str(exc), status_code=410)
         log.info("Back office : téléchargement %s n° %s par « %s ».", nature, ident, acces.identifiant)
         return FileResponse(f.chemin, media_type=f.type_mime, filename=f.nom, content_disposition_type="attachment",
                             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

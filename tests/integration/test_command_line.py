@@ -67,6 +67,10 @@ MISTAKES = [
     (["suivi", "rapport", "rapport.xlsx", "--appel", "2031"], "l'appel 2031 n'est pas publié"),
     (["dossier-fse", "2018-C-999", "dossier-fse.pdf"], "aucune convention n° 2018-C-999"),
     (["courriels", "--statut", "bidon"], "statut inconnu : « bidon »"),
+    (["conservation", "bloquer", "2018-999", "--motif", "contrôle FSE"], "aucun dossier ni convention n° « 2018-999 »"),
+    (["conservation", "debloquer", "CONV-2018-999"], "aucun dossier ni convention n° « CONV-2018-999 »"),
+    (["conservation", "paiement", "CONV-2018-999", "--le", "2019-02-30"], "n'est pas une date du calendrier"),
+    (["conservation", "paiement", "CONV-2018-999", "--le", "2019-03-15"], "aucune convention n° « CONV-2018-999 »"),
     (["modeles", "verifier", "absent.docx"], "fichier introuvable : « absent.docx »"),
     (["demo", "--sortie", "scan.pdf/demo"], "impossible de créer « scan.pdf/demo » : « scan.pdf » est un fichier"),
 ]

@@ -236,6 +236,27 @@ def test_downloads_only_by_an_id_the_server_chose_as_attachments(bureau):
         assert client.get(url).status_code in (404, 422), url
 
 
+def test_a_purged_file_is_said_gone_with_its_day_and_reason_instead_of_downloaded(bureau):
+    from actions.conservation import hold
+    from actions.purge import purge
+
+    client = bureau.signed_in()
+    links = {}
+    for numero in ("2018-001", "2018-002"):
+        page = client.get(f"/appels/2018/dossiers/{numero}").text
+        links[numero] = page.split('href="/telecharger/attestation/', 1)[1].split('"', 1)[0]
+    cinq_ans = datetime(2023, 3, 1, 9, 0, tzinfo=timezone.utc)
+    hold(bureau.rt.factory, "2018-001", motif="litige", par="marie", maintenant=cinq_ans)
+    purge(bureau.rt.factory, bureau.rt.storage, maintenant=cinq_ans)
+
+    gone = client.get(f"/telecharger/attestation/{links['2018-002']}")
+    assert gone.status_code == 410
+    assert gone.text.startswith("Fichier « AAP-2018-0002.docx » supprimé le 1er mars 2023 au terme de sa "
+                                "durée de conservation (non retenu (resté « incomplet » au comité du 11 décembre 2017)")
+    assert "son nom, sa taille et son empreinte SHA-256 restent enregistrés" in gone.text
+    assert client.get(f"/telecharger/attestation/{links['2018-001']}").status_code == 200  # held
+
+
 def test_rattacher_goes_through_the_cli_stage_and_records_who_did_it(bureau):
     client = bureau.signed_in()
     depot = unknown_depot(bureau)
