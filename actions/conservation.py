@@ -24,7 +24,7 @@ from adapters.database import transaction
 from adapters.journal import record
 from adapters.storage import Storage
 from config.appel_config import CONFIG_DIR, AppelConfig, ConservationRegles, load_appel_config
-from francais.formats import PARIS, format_date
+from francais.formats import PARIS, compte, format_date
 from models.appel import Appel
 from models.conservation import (
     Blocage, Conservation, FichierPurge, contacts_conservation, convention_conservation, dossier_conservation, hold_on,
@@ -95,8 +95,10 @@ class Element:
             quand = f"purgeable depuis le {format_date(c.depuis)}"
         else:
             quand = f"purgeable à partir du {format_date(c.depuis)}"
-        quoi = f"{len(self.fichiers)} fichier{'s' if len(self.fichiers) != 1 else ''}" if self.genre != "contacts" \
-            else "contacts à anonymiser"
+        if self.genre != "contacts":
+            quoi = compte(len(self.fichiers), "fichier", "fichiers")
+        else:
+            quoi = "contacts à anonymiser" if self.purgeable(jour) else "contacts"
         return f"{self.libelle} — {c.raison} — {quand} ({quoi})"
 
 
