@@ -24,7 +24,7 @@ from adapters.database import transaction
 from adapters.journal import record
 from adapters.storage import Storage
 from config.appel_config import CONFIG_DIR, AppelConfig, ConservationRegles, load_appel_config
-from francais.formats import PARIS, format_date
+from francais.formats import PARIS, compte, format_date
 from models.appel import Appel
 from models.conservation import (
     Blocage, Conservation, FichierPurge, contacts_conservation, convention_conservation, dossier_conservation, hold_on,
@@ -95,8 +95,10 @@ class Element:
             quand = f"purgeable depuis le {format_date(c.depuis)}"
         else:
             quand = f"purgeable à partir du {format_date(c.depuis)}"
-        quoi = f"{len(self.fichiers)} fichier{'s' if len(self.fichiers) != 1 else ''}" if self.genre != "contacts" \
-            else "contacts à anonymiser"
+        if self.genre != "contacts":
+            quoi = compte(len(self.fichiers), "fichier", "fichiers")
+        else:
+            quoi = "contacts à anonymiser" if self.purgeable(jour) else "contacts"
         return f"{self.libelle} — {c.raison} — {quand} ({quoi})"
 
 
@@ -162,8 +164,9 @@ def _loose(session: Session, storage: Storage, *, jour: date, durees: "_Durees",
            marques: set[tuple[str, int, str]]) -> list[Element]:
     """The dépôts tied to no dossier and the bilans tied to no convention's échéance (waiting, or rejected)."""
     out: list[Element] = []
+    par_depot = loose_depot_files(session)
     for depot in session.scalars(select(Depot).where(Depot.dossier_id.is_(None)).order_by(Depot.id)):
-        fichiers = [f for f in loose_depot_files(session, depot) if f.cle not in marques]
+        fichiers = [f for f in par_depot.get(depot.id, []) if f.cle not in marques]
         if not fichiers:
             continue
         r = durees.of(depot.appel_id)
@@ -286,10 +289,16 @@ def convention_files(session: Session, storage: Storage, c: Convention) -> list[
     return out
 
 
-def loose_depot_files(session: Session, depot: Depot) -> list[FichierRef]:
-    out = [FichierRef("piece", p.id, p.chemin, p.nom, p.taille, p.sha256) for p in depot.pieces]
-    for r in session.scalars(select(Reception).where(Reception.depot_id == depot.id).order_by(Reception.id)):
-        out.append(FichierRef("message", r.id, r.chemin, Path(r.chemin).name, r.taille, r.sha256))
+def loose_depot_files(session: Session) -> dict[int, list[FichierRef]]:
+    """The files of every dépôt tied to no dossier, by dépôt, in two queries (a mailbox may leave thousands)."""
+    loose = select(Depot.id).where(Depot.dossier_id.is_(None))
+    out: dict[int, list[FichierRef]] = {}
+    for p in session.execute(select(Piece.depot_id, Piece.id, Piece.chemin, Piece.nom, Piece.taille, Piece.sha256)
+                             .where(Piece.depot_id.in_(loose)).order_by(Piece.id)):
+        out.setdefault(p.depot_id, []).append(FichierRef("piece", p.id, p.chemin, p.nom, p.taille, p.sha256))
+    for r in session.execute(select(Reception.depot_id, Reception.id, Reception.chemin, Reception.taille, Reception.sha256)
+                             .where(Reception.depot_id.in_(loose)).order_by(Reception.id)):
+        out.setdefault(r.depot_id, []).append(FichierRef("message", r.id, r.chemin, Path(r.chemin).name, r.taille, r.sha256))
     return out
 
 
@@ -308,8 +317,8 @@ def stored_files(session: Session, storage: Storage) -> list[FichierRef]:
         out += dossier_files(session, storage, d)
     for c in session.scalars(select(Convention)):
         out += convention_files(session, storage, c)
-    for depot in session.scalars(select(Depot).where(Depot.dossier_id.is_(None))):
-        out += loose_depot_files(session, depot)
+    for fichiers in loose_depot_files(session).values():
+        out += fichiers
     for b in session.scalars(select(Bilan).where(Bilan.echeance_id.is_(None))):
         out += loose_bilan_files(session, storage, b)
     return out

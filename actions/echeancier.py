@@ -47,6 +47,7 @@ from templates.suivi_mails import demande_context, digest_context, relance_conte
 
 log = logging.getLogger("aap.echeancier")
 PARIS = ZoneInfo("Europe/Paris")
+PURGEABLES_AU_PLUS = 20  # the digest names the first ones; « aap purge --simulation » lists them all
 FIN_PROCHE_JOURS = 60
 
 
@@ -94,7 +95,8 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
         context = digest_context(jour=jour, envois=report.envois, retards=report.retards, a_corriger=report.a_corriger,
                                  attendus=report.attendus, fins_prochaines=report.fins_prochaines,
                                  echecs=report.echecs, en_attente=report.en_attente, passages=report.passages,
-                                 purgeables=report.purgeables)
+                                 purgeables=report.purgeables[:PURGEABLES_AU_PLUS],
+                                 purgeables_total=len(report.purgeables))
         # one digest a day; a later run of the same day that sent something new sends its own
         first = notify(session, "digest_echeancier", sa_email, context, maintenant=maintenant, jour=jour)
         digest = first

@@ -701,24 +701,28 @@ def purge(
     les noms, tailles et empreintes SHA-256 des fichiers restent enregistrés (sans lancer Prefect)."""
     from actions.purge import purge as purger, simulate
     from flows.runtime import parse_moment, runtime
+    from francais.formats import compte
 
     rt = runtime()
     moment = parse_moment(maintenant)
     if simulation:
         sim = simulate(rt.factory, rt.storage, maintenant=moment)
-        typer.echo(f"Simulation de purge au {sim.jour} : {len(sim.purgeables)} élément(s) à purger, "
-                   f"{len(sim.fichiers)} fichier(s), {len(sim.contacts)} structure(s) dont les contacts seraient anonymisés.")
+        typer.echo(f"Simulation de purge au {sim.jour} : {compte(len(sim.purgeables), 'élément', 'éléments')} à purger, "
+                   f"{compte(len(sim.fichiers), 'fichier', 'fichiers')}, "
+                   f"{compte(len(sim.contacts), 'structure', 'structures')} dont les contacts seraient anonymisés.")
         for line in sim.purgeables:
             typer.echo(f"  à purger : {line}")
         for line in sim.conserves:
             typer.echo(f"  conservé : {line}")
         return
     done = purger(rt.factory, rt.storage, maintenant=moment, par=_qui())
-    typer.echo(f"Purge du {done.jour} : {len(done.elements)} élément(s), {len(done.marques)} fichier(s) marqué(s), "
-               f"{done.effaces} supprimé(s), {len(done.contacts)} structure(s) anonymisée(s).")
+    typer.echo(f"Purge du {done.jour} : {compte(len(done.elements), 'élément', 'éléments')}, "
+               f"{compte(len(done.marques), 'fichier marqué', 'fichiers marqués')}, "
+               f"{compte(done.effaces, 'fichier supprimé', 'fichiers supprimés')}, "
+               f"{compte(len(done.contacts), 'structure anonymisée', 'structures anonymisées')}.")
     if done.partages:
-        typer.echo(f"  {done.partages} fichier(s) gardé(s) sur le disque : un dossier ou une convention conservé "
-                   "a déposé le même fichier ; il partira avec lui.")
+        typer.echo(f"  {compte(done.partages, 'fichier gardé', 'fichiers gardés')} sur le disque : un élément conservé "
+                   "a reçu les mêmes octets ; ils partiront avec lui.")
     for line in done.elements:
         typer.echo(f"  purgé : {line}")
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from templates.accuse_bilan import periode_context
-from francais.formats import format_date, format_datetime_paris
+from francais.formats import compte, format_date, format_datetime_paris
 
 RANGS = ("première", "deuxième", "troisième", "quatrième", "cinquième")
 
@@ -53,14 +53,15 @@ def relance_context(*, convention_numero: str, porteur_nom: str, periode: str, p
 def digest_context(*, jour: date, envois: Iterable[str], retards: Iterable[str], fins_prochaines: Iterable[str],
                    a_corriger: Iterable[str] = (), attendus: Iterable[str] = (), echecs: Iterable[str] = (),
                    en_attente: Iterable[str] = (), passages: Iterable[str] = (),
-                   purgeables: Iterable[str] = ()) -> dict[str, object]:
+                   purgeables: Iterable[str] = (), purgeables_total: int | None = None) -> dict[str, object]:
     """Context of ``digest_echeancier``, the SA's summary of one run of the échéancier on ``jour``.
 
     ``envois``, ``retards`` (due date passed, nothing received), ``a_corriger`` (received with errors),
     ``attendus`` (requested, not yet due), ``fins_prochaines``, ``echecs`` (mails given up) and ``en_attente``
     (what waits for the SA: dépôts and bilans non identifiés or à vérifier, with their reason) and ``passages``
     (runs that failed in the last day or were left « en cours » by a stopped process) and ``purgeables`` (what
-    the retention rules allow to purge and no purge has removed yet) are French lines, one per item.
+    the retention rules allow to purge and no purge has removed yet; the first of ``purgeables_total``) are
+    French lines, one per item.
     """
     lignes = {nom: [ligne.strip() for ligne in items if ligne.strip()]
               for nom, items in (("envois", envois), ("retards", retards), ("a_corriger", a_corriger),
@@ -81,7 +82,11 @@ def digest_context(*, jour: date, envois: Iterable[str], retards: Iterable[str],
     if lignes["passages"]:
         resume += ", " + _compte(len(lignes["passages"]), "passage en échec", "passages en échec", "")
     if lignes["purgeables"]:
-        resume += ", " + _compte(len(lignes["purgeables"]), "élément purgeable", "éléments purgeables", "")
+        total = purgeables_total if purgeables_total is not None else len(lignes["purgeables"])
+        resume += ", " + _compte(total, "élément purgeable", "éléments purgeables", "")
+        if total > len(lignes["purgeables"]):
+            lignes["purgeables"].append(f"et {compte(total - len(lignes['purgeables']), 'autre', 'autres')} "
+                                        "(détail : « aap purge --simulation »)")
     return {"date": format_date(jour), **lignes, "resume": resume}
 
 

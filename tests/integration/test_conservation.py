@@ -232,17 +232,18 @@ def test_the_commands_say_in_french_what_would_go_what_went_and_refuse_twice_the
 
     sim = _aap(world, "purge", "--simulation", "--maintenant", "2025-01-15T10:00")
     assert sim.returncode == 0, sim.stderr
-    assert sim.stdout.startswith("Simulation de purge au 15 janvier 2025 : 4 élément(s) à purger, 15 fichier(s), "
-                                 "2 structure(s) dont les contacts seraient anonymisés.")
+    assert sim.stdout.startswith("Simulation de purge au 15 janvier 2025 : 4 éléments à purger, 15 fichiers, "
+                                 "2 structures dont les contacts seraient anonymisés.")
     assert "  conservé : Dossier 2018-003 (Structure d'insertion n° 3) — non retenu au comité du 11 décembre 2017 ; " \
            "pièces conservées 2 ans — conservé : bloqué (2018-003) : réclamation de la structure (6 fichiers)" in sim.stdout
+    assert "Contacts de Structure d'insertion n° 3 (SIRET 40000000300014) — " in sim.stdout and "(contacts)\n" in sim.stdout
 
     done = _aap(world, "purge", "--maintenant", "2025-01-15T10:00")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("Purge du 15 janvier 2025 : 4 élément(s), 15 fichier(s) marqué(s), 15 supprimé(s), "
-                                  "2 structure(s) anonymisée(s).")
+    assert done.stdout.startswith("Purge du 15 janvier 2025 : 4 éléments, 15 fichiers marqués, 15 fichiers supprimés, "
+                                  "2 structures anonymisées.")
     again = _aap(world, "purge", "--maintenant", "2025-01-15T10:00")
-    assert again.stdout.startswith("Purge du 15 janvier 2025 : 0 élément(s), 0 fichier(s) marqué(s), 0 supprimé(s)")
+    assert again.stdout.startswith("Purge du 15 janvier 2025 : 0 élément, 0 fichier marqué, 0 fichier supprimé")
     assert "2018-003" in _aap(world, "purge", "--simulation", "--maintenant", "2025-01-15T10:00").stdout
 
 

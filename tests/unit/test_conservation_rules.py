@@ -110,3 +110,13 @@ def test_a_negative_or_missing_duration_is_refused_in_french(tmp_path):
 
 def test_a_call_without_a_conservation_table_still_loads_and_purges_nothing(tmp_path):
     assert load_appel_config(_with_conservation(tmp_path, "")).conservation is None
+
+
+def test_the_digest_names_the_first_purgeable_items_and_counts_them_all():
+    from templates.suivi_mails import digest_context
+
+    c = digest_context(jour=date(2025, 1, 15), envois=(), retards=(), fins_prochaines=(),
+                       purgeables=["Dossier 2018-003", "Dépôt n° 5"], purgeables_total=10_017)
+    assert c["resume"].endswith("10017 éléments purgeables")
+    assert c["purgeables"] == ["Dossier 2018-003", "Dépôt n° 5", "et 10\u202f015 autres (détail : « aap purge --simulation »)"]
+    assert digest_context(jour=date(2025, 1, 15), envois=(), retards=(), fins_prochaines=())["purgeables"] == []
