@@ -301,3 +301,24 @@ def test_journal_dossier_prints_its_history_and_refuses_an_unknown_number(cli, a
     assert unknown.exit_code == 1 and "aucun dossier n° « 2018-999 »" in unknown.output
     as_json = json.loads(run("journal", "--dossier", "2018-001", "--json").output)
     assert {"depot_enregistre", "dossier_ouvert"} <= {e["genre"] for e in as_json} and len(as_json[0]["empreinte"]) == 64
+
+
+def test_a_mail_refused_by_the_server_is_journaled_as_failed_beside_its_bulk_update(factory, sink, mail, tmp_path):
+    from actions.outbox import enqueue, send_pending
+    from tests.conftest import RELEVE
+
+    sink.refused_recipients = {"x451@example.org"}
+    with transaction(factory) as s:
+        enqueue(s, cle="attestation:AAP-2018-0001", destinataires=["x451@example.org"], sujet="Accusé",
+                corps="Bonjour.\n", pieces_jointes=[], maintenant=RELEVE)
+        enqueue(s, cle="attestation:AAP-2018-0002", destinataires=["porteur@example.org"], sujet="Accusé",
+                corps="Bonjour.\n", pieces_jointes=[], maintenant=RELEVE)
+
+    send_pending(factory, mail, tmp_path)
+
+    with factory() as s:
+        entries = [(j.genre, j.donnees["cle"], j.texte) for j in s.scalars(select(Journal).order_by(Journal.id))]
+    assert sorted(e[:2] for e in entries if e[0] != "courriel_en_file") == [
+        ("courriel_en_echec", "attestation:AAP-2018-0001"), ("courriel_envoye", "attestation:AAP-2018-0002")]
+    assert ("courriel_en_file", "attestation:AAP-2018-0001") in [e[:2] for e in entries]
+    assert "x451" not in json.dumps(entries)  # the address is in the outbox's row, not in the journal
