@@ -322,3 +322,17 @@ def test_a_mail_refused_by_the_server_is_journaled_as_failed_beside_its_bulk_upd
         ("courriel_en_echec", "attestation:AAP-2018-0001"), ("courriel_envoye", "attestation:AAP-2018-0002")]
     assert ("courriel_en_file", "attestation:AAP-2018-0001") in [e[:2] for e in entries]
     assert "x451" not in json.dumps(entries)  # the address is in the outbox's row, not in the journal
+
+
+def test_verifier_for_one_call_checks_the_chain_up_to_its_last_entry_and_refuses_an_unknown_year(cli, appel):
+    rt, run = cli
+    with transaction(rt.factory) as s:
+        record(s, "essai", "De l'appel 2018.", appel=2018)
+    with transaction(rt.factory) as s:
+        record(s, "essai", "D'aucun appel.")
+
+    for_2018 = run("journal", "verifier", "--appel", "2018")
+    unknown = run("journal", "verifier", "--appel", "2031")
+
+    assert for_2018.exit_code == 0 and "Journal intact : 2 entrée(s) recalculée(s)" in for_2018.output
+    assert unknown.exit_code == 1 and "l'appel 2031 n'est pas publié" in unknown.output
