@@ -101,7 +101,7 @@ def test_an_intake_journals_each_depot_piece_attestation_and_mail_in_order_and_t
 
     kinds = genres(factory)
     assert kinds[0] == "appel_publie"
-    for kind in ("dossier_ouvert", "depot_enregistre", "piece_recue", "attestation_numerotee", "courriel_en_file",
+    for kind in ("dossier_ouvert", "depot_enregistre", "attestation_numerotee", "courriel_en_file",
                  "document", "courriel_envoye"):
         assert kind in kinds, kind
     assert kinds.index("depot_enregistre") < kinds.index("attestation_numerotee") < kinds.index("courriel_envoye")
@@ -111,6 +111,12 @@ def test_an_intake_journals_each_depot_piece_attestation_and_mail_in_order_and_t
     assert result.intact and result.entrees == len(kinds)
     assert {e.genre for e in dossier} >= {"dossier_ouvert", "depot_enregistre", "attestation_numerotee", "courriel_envoye"}
     assert "Attestation AAP-2018-0001 numérotée pour le dépôt n° 1." in [e.texte for e in dossier]
+    [depot] = [e for e in dossier if e.genre == "depot_enregistre"]
+    with factory() as s:  # the pièces it brought, in its entry: one per file, with the file's SHA-256
+        from models import Piece
+
+        assert sorted(p["sha256"] for p in depot.donnees["pieces"]) == sorted(s.scalars(select(Piece.sha256)))
+    assert "piece_recue" not in kinds
 
 
 def test_the_journal_names_no_address_no_referent_and_no_file_name(factory, storage, appel, mail, maildir, tmp_path):
