@@ -342,3 +342,18 @@ def test_verifier_for_one_call_checks_the_chain_up_to_its_last_entry_and_refuses
 
     assert for_2018.exit_code == 0 and "Journal intact : 2 entrée(s) recalculée(s)" in for_2018.output
     assert unknown.exit_code == 1 and "l'appel 2031 n'est pas publié" in unknown.output
+
+
+def test_journal_sceller_writes_the_seal_of_a_day_that_is_over_and_verifier_checks_it(cli, appel, clock):
+    rt, run = cli
+    with transaction(rt.factory) as s:
+        last = record(s, "essai", "Le dernier du lundi.")
+
+    too_early = run("journal", "sceller", "--maintenant", "2026-03-02T23:00")
+    sealed = run("journal", "sceller", "--maintenant", "2026-03-03T08:00")
+
+    assert too_early.exit_code == 0 and "Rien à sceller" in too_early.output
+    assert sealed.exit_code == 0, sealed.output
+    assert f"Sceau du 2 mars 2026 : entrée n° {last.id}, empreinte {last.empreinte}." in sealed.output
+    verified = run("journal", "verifier")
+    assert verified.exit_code == 0 and "1 sceau(x) du jour vérifié(s) ; dernier sceau : 2 mars 2026" in verified.output
