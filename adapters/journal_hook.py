@@ -87,16 +87,10 @@ class _Context:
         return annee, numero
 
     def annee(self, appel_id: int | None) -> int | None:
-        from models.appel import Appel
-
-        appel = self.session.get(Appel, appel_id) if appel_id is not None else None
-        return appel.annee if appel else None
+        return self.annee_et_dossier(appel_id, None)[0]
 
     def dossier(self, dossier_id: int | None) -> str | None:
-        from models.dossier import Dossier
-
-        d = self.session.get(Dossier, dossier_id) if dossier_id is not None else None
-        return d.numero if d else None
+        return self.annee_et_dossier(None, dossier_id)[1]
 
     def depot(self, depot_id: int | None) -> Any:
         from models.dossier import Depot
@@ -442,13 +436,19 @@ def journal_changes(session: Session, _flush_context: Any) -> None:
 
 
 def _keep(held: list[Ecriture], e: Ecriture) -> None:
-    """A dépôt registered then joined to its dossier in the same transaction is one entry, naming the dossier."""
-    if e.genre == "depot_rattache":
+    """A dépôt registered in this transaction is one entry: joined to its dossier, it names the dossier; the
+    pièces it brought (accepted) are listed in it, each with its SHA-256. A refused pièce keeps its own entry."""
+    if e.genre in ("depot_rattache", "piece_recue"):
         for i, earlier in enumerate(held):
-            if earlier.genre in DEPOT_GENRES.values() and earlier.donnees and \
-                    earlier.donnees.get("depot") == e.donnees["depot"] and earlier.dossier is None:
-                held[i] = replace(earlier, dossier=e.dossier)
-                return
+            if earlier.genre in DEPOT_GENRES.values() and earlier.donnees.get("depot") == e.donnees["depot"]:
+                if e.genre == "piece_recue":
+                    piece = {k: e.donnees[k] for k in ("piece", "nature", "sha256", "taille")}
+                    held[i] = replace(earlier, donnees={**earlier.donnees,
+                                                        "pieces": [*earlier.donnees.get("pieces", ()), piece]})
+                    return
+                if earlier.dossier is None:
+                    held[i] = replace(earlier, dossier=e.dossier)
+                    return
     held.append(e)
 
 

@@ -573,8 +573,12 @@ def journal_verifier(appel: AnneeFacultative = None) -> None:
     from flows.runtime import runtime
     from flows.summary import verification_lines
 
+    from actions.depots import load_appel
+
     rt = runtime()
     with rt.factory() as session:
+        if appel is not None:
+            load_appel(session, appel)  # an unknown year is a mistake, not an intact journal
         result = verify(session, rt.storage.root, appel=appel)
     for line in verification_lines(result):
         typer.echo(line, err=not result.intact)

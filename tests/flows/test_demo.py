@@ -28,7 +28,7 @@ def _aap(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 DEMO_KINDS = {
-    "appel_publie", "depot_enregistre", "depot_a_verifier", "depot_rejete", "depot_non_identifie", "piece_recue",
+    "appel_publie", "depot_enregistre", "depot_a_verifier", "depot_rejete", "depot_non_identifie",
     "piece_refusee", "attestation_numerotee", "dossier_ouvert", "dossier_statut", "instruction", "comite_prepare",
     "decision", "lettre", "document", "convention_etablie", "signature", "avenant", "convention_modifiee",
     "echeance_prevue", "echeance_demandee", "echeance_relancee", "bilan_accepte", "bilan_refuse",

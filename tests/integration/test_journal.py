@@ -101,7 +101,7 @@ def test_an_intake_journals_each_depot_piece_attestation_and_mail_in_order_and_t
 
     kinds = genres(factory)
     assert kinds[0] == "appel_publie"
-    for kind in ("dossier_ouvert", "depot_enregistre", "piece_recue", "attestation_numerotee", "courriel_en_file",
+    for kind in ("dossier_ouvert", "depot_enregistre", "attestation_numerotee", "courriel_en_file",
                  "document", "courriel_envoye"):
         assert kind in kinds, kind
     assert kinds.index("depot_enregistre") < kinds.index("attestation_numerotee") < kinds.index("courriel_envoye")
@@ -111,6 +111,12 @@ def test_an_intake_journals_each_depot_piece_attestation_and_mail_in_order_and_t
     assert result.intact and result.entrees == len(kinds)
     assert {e.genre for e in dossier} >= {"dossier_ouvert", "depot_enregistre", "attestation_numerotee", "courriel_envoye"}
     assert "Attestation AAP-2018-0001 numérotée pour le dépôt n° 1." in [e.texte for e in dossier]
+    [depot] = [e for e in dossier if e.genre == "depot_enregistre"]
+    with factory() as s:  # the pièces it brought, in its entry: one per file, with the file's SHA-256
+        from models import Piece
+
+        assert sorted(p["sha256"] for p in depot.donnees["pieces"]) == sorted(s.scalars(select(Piece.sha256)))
+    assert "piece_recue" not in kinds
 
 
 def test_the_journal_names_no_address_no_referent_and_no_file_name(factory, storage, appel, mail, maildir, tmp_path):
@@ -301,3 +307,53 @@ def test_journal_dossier_prints_its_history_and_refuses_an_unknown_number(cli, a
     assert unknown.exit_code == 1 and "aucun dossier n° « 2018-999 »" in unknown.output
     as_json = json.loads(run("journal", "--dossier", "2018-001", "--json").output)
     assert {"depot_enregistre", "dossier_ouvert"} <= {e["genre"] for e in as_json} and len(as_json[0]["empreinte"]) == 64
+
+
+def test_a_mail_refused_by_the_server_is_journaled_as_failed_beside_its_bulk_update(factory, sink, mail, tmp_path):
+    from actions.outbox import enqueue, send_pending
+    from tests.conftest import RELEVE
+
+    sink.refused_recipients = {"x451@example.org"}
+    with transaction(factory) as s:
+        enqueue(s, cle="attestation:AAP-2018-0001", destinataires=["x451@example.org"], sujet="Accusé",
+                corps="Bonjour.\n", pieces_jointes=[], maintenant=RELEVE)
+        enqueue(s, cle="attestation:AAP-2018-0002", destinataires=["porteur@example.org"], sujet="Accusé",
+                corps="Bonjour.\n", pieces_jointes=[], maintenant=RELEVE)
+
+    send_pending(factory, mail, tmp_path)
+
+    with factory() as s:
+        entries = [(j.genre, j.donnees["cle"], j.texte) for j in s.scalars(select(Journal).order_by(Journal.id))]
+    assert sorted(e[:2] for e in entries if e[0] != "courriel_en_file") == [
+        ("courriel_en_echec", "attestation:AAP-2018-0001"), ("courriel_envoye", "attestation:AAP-2018-0002")]
+    assert ("courriel_en_file", "attestation:AAP-2018-0001") in [e[:2] for e in entries]
+    assert "x451" not in json.dumps(entries)  # the address is in the outbox's row, not in the journal
+
+
+def test_verifier_for_one_call_checks_the_chain_up_to_its_last_entry_and_refuses_an_unknown_year(cli, appel):
+    rt, run = cli
+    with transaction(rt.factory) as s:
+        record(s, "essai", "De l'appel 2018.", appel=2018)
+    with transaction(rt.factory) as s:
+        record(s, "essai", "D'aucun appel.")
+
+    for_2018 = run("journal", "verifier", "--appel", "2018")
+    unknown = run("journal", "verifier", "--appel", "2031")
+
+    assert for_2018.exit_code == 0 and "Journal intact : 2 entrée(s) recalculée(s)" in for_2018.output
+    assert unknown.exit_code == 1 and "l'appel 2031 n'est pas publié" in unknown.output
+
+
+def test_journal_sceller_writes_the_seal_of_a_day_that_is_over_and_verifier_checks_it(cli, appel, clock):
+    rt, run = cli
+    with transaction(rt.factory) as s:
+        last = record(s, "essai", "Le dernier du lundi.")
+
+    too_early = run("journal", "sceller", "--maintenant", "2026-03-02T23:00")
+    sealed = run("journal", "sceller", "--maintenant", "2026-03-03T08:00")
+
+    assert too_early.exit_code == 0 and "Rien à sceller" in too_early.output
+    assert sealed.exit_code == 0, sealed.output
+    assert f"Sceau du 2 mars 2026 : entrée n° {last.id}, empreinte {last.empreinte}." in sealed.output
+    verified = run("journal", "verifier")
+    assert verified.exit_code == 0 and "1 sceau(x) du jour vérifié(s) ; dernier sceau : 2 mars 2026" in verified.output
