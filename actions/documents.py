@@ -122,6 +122,9 @@ def record_documents(factory: sessionmaker[Session], storage: Storage, spec: Doc
 
 EN_AVANCE = 25
 """Documents rendered ahead are recorded (and their mails queued) this many at a time."""
+RENDUS_PAR_PROCESSUS = 100
+"""The worker rendering ahead is replaced after this many documents: a renderer's memory grows with each one
+(from 55 to 150 Mo over 500 attestations), a fresh one from the fork server costs a fraction of a second."""
 
 
 class RenderAhead:
@@ -164,7 +167,7 @@ class RenderAhead:
 
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(list(self.preload))
-            self.pool = context.Pool(1, initializer=keep_files_private)
+            self.pool = context.Pool(1, initializer=keep_files_private, maxtasksperchild=RENDUS_PAR_PROCESSUS)
         return self.pool
 
     def feed(self) -> None:

@@ -16,6 +16,7 @@ LibreOffice runs in French (``fr_FR`` locale): a workbook's ``#,##0.00 "€"`` p
 
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 import os
@@ -23,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -116,8 +118,26 @@ def _refuse_duplicate_stems(inputs: list[Path]) -> None:
         seen[src.stem] = src
 
 
+_PROFILE: dict[int, Path] = {}  # this process's LibreOffice profile (by pid: a forked child makes its own)
+_ONE_AT_A_TIME = threading.Lock()  # two conversions sharing a profile fail silently
+
+
+def _profile() -> Path:
+    """The LibreOffice profile of this process, made by its first conversion and reused by the next ones (a new
+    profile costs LibreOffice a second of set-up), removed when the process ends."""
+    pid = os.getpid()
+    if pid not in _PROFILE:
+        _PROFILE[pid] = Path(tempfile.mkdtemp(prefix="aap-soffice-"))
+        atexit.register(shutil.rmtree, _PROFILE[pid], ignore_errors=True)
+    return _PROFILE[pid]
+
+
 def _run_soffice(soffice: str, chunk: list[Path], outdir: Path, timeout: float) -> None:
-    profile = Path(tempfile.mkdtemp(prefix="aap-soffice-"))
+    with _ONE_AT_A_TIME:
+        _convert(soffice, chunk, outdir, timeout, _profile())
+
+
+def _convert(soffice: str, chunk: list[Path], outdir: Path, timeout: float, profile: Path) -> None:
     try:
         argv = [
             soffice,
@@ -135,12 +155,15 @@ def _run_soffice(soffice: str, chunk: list[Path], outdir: Path, timeout: float) 
             _, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
+            shutil.rmtree(profile, ignore_errors=True)
             log.error("soffice interrompu après %s s (%d documents)", timeout, len(chunk))
             return
         if proc.returncode != 0:
             log.error("soffice a échoué (code %s) : %s", proc.returncode, stderr.decode(errors="replace")[-2000:])
-    finally:
+            shutil.rmtree(profile, ignore_errors=True)  # a profile left broken is made again by the next call
+    except BaseException:
         shutil.rmtree(profile, ignore_errors=True)
+        raise
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

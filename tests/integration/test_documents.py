@@ -303,6 +303,21 @@ def test_failed_conversion_is_missing_from_result_even_with_stale_pdf(tmp_path):
     assert not (tmp_path / "pdf" / "absent.pdf").exists()
 
 
+def test_batches_one_after_the_other_share_one_libreoffice_profile_and_each_converts(tmp_path):
+    require_soffice()
+    from adapters import pdf as module
+
+    first = render_attestation(make_attestation(numero="AAP-2018-0001"), tmp_path / "un" / "AAP-2018-0001.docx")
+    second = render_attestation(make_attestation(numero="AAP-2018-0002"), tmp_path / "deux" / "AAP-2018-0002.docx")
+    convert_to_pdf([first], tmp_path / "pdf1")
+    profile = module._profile()
+    result = convert_to_pdf([second], tmp_path / "pdf2")
+
+    assert module._profile() == profile and profile.is_dir()  # made once, kept for the next conversion
+    text = "".join(page.extract_text() for page in PdfReader(result[second.resolve()]).pages)
+    assert "Attestation de dépôt n° AAP-2018-0002" in text
+
+
 def test_inputs_sharing_a_stem_are_refused(tmp_path):
     require_soffice()
     with pytest.raises(ValueError):
