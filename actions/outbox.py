@@ -23,6 +23,7 @@ from adapters.smtp import (
 )
 from config.organisme import current_organisme
 from config.settings import Settings
+from francais.formats import compte
 from models.adresse import sans_adresses
 from models.courriel import STATUT_LIBELLES, Courriel, CourrielStatut, nature_of
 
@@ -301,7 +302,7 @@ def failed_lines(session: Session) -> list[str]:
     """One French line per mail given up (« en échec »), for the SA's digest."""
     return [
         f"{nature_of(c.cle)} ({c.cle.split(':', 1)[-1]}) à {', '.join(c.destinataires) or 'personne'} : "
-        f"{c.erreur or 'raison inconnue'} ({c.tentatives} tentative(s))"
+        f"{c.erreur or 'raison inconnue'} ({compte(c.tentatives, 'tentative', 'tentatives')})"
         for c in session.scalars(select(Courriel).where(Courriel.statut == CourrielStatut.FAILED).order_by(Courriel.id))
     ]
 

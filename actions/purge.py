@@ -27,7 +27,7 @@ from actions.conservation import Regles, inventory, regles_du_fichier, stored_fi
 from adapters.database import retry_on_conflict, transaction
 from adapters.journal import record
 from adapters.storage import Storage
-from francais.formats import PARIS, format_date
+from francais.formats import PARIS, compte, format_date
 from models.conservation import FichierPurge
 
 log = logging.getLogger("aap.conservation")
@@ -133,7 +133,7 @@ def finish_deletions(factory: sessionmaker[Session], storage: Storage, *, mainte
         effaces += 1
     if effaces:
         with transaction(factory) as session:
-            record(session, "purge_effacement", f"Purge : octets de {effaces} fichier(s) marqué(s) supprimés du stockage.",
+            record(session, "purge_effacement", f"Purge : octets de {compte(effaces, 'fichier marqué', 'fichiers marqués')} supprimés du stockage.",
                    donnees={"fichiers_purges": [r.id for r in a_faire if r.chemin not in besoin],
                             "efface_le": maintenant.isoformat()}, utilisateur=par)
     return effaces, partages

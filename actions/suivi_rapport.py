@@ -23,7 +23,7 @@ from models.indicateurs import (
     describe_seuils,
     objectifs_au_prorata,
 )
-from francais.formats import NBSP, format_decimal_fr, format_objectif
+from francais.formats import NBSP, compte, format_decimal_fr, format_objectif
 from models.suivi import Bilan, Echeance, StatutBilan, fraction_couverte, statut_bilan
 from templates.synthese_suivi import (
     ConventionSuivi,
@@ -129,7 +129,7 @@ def total_line(lignes: list[LigneSuivi], mesures: list[Mesure], seuils: Seuils, 
     consomme = [x.budget_consomme for x in lignes if x.budget_consomme is not None]
     etp = sum((x.etp for x in lignes), ZERO)
     return LigneSuivi(
-        convention="TOTAL PLIE", porteur=f"{len({x.convention for x in lignes})} convention(s)",
+        convention="TOTAL PLIE", porteur=compte(len({x.convention for x in lignes}), "convention", "conventions"),
         periode="dernier bilan de chaque convention",
         etp=etp, fraction=Decimal(1),
         entrees=total("entrees"), objectif_entrees=dec_sum("objectif_entrees"),

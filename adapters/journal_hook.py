@@ -23,6 +23,7 @@ from sqlalchemy.orm.util import identity_key
 from dataclasses import replace
 
 from adapters.journal import EN_ATTENTE, append
+from francais.formats import compte, format_date
 from models.journal import Ecriture
 
 CREATION, MODIFICATION = "création", "modification"
@@ -331,7 +332,7 @@ def _bilan(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
         elif obj.conforme:
             genre, quoi = "bilan_accepte", "reçu et accepté"
         else:
-            genre, quoi = "bilan_refuse", f"reçu et refusé ({len(obj.erreurs or [])} erreur(s))"
+            genre, quoi = "bilan_refuse", f"reçu et refusé ({compte(len(obj.erreurs or []), 'erreur', 'erreurs')})"
         return [Ecriture(genre, f"Bilan {obj.numero} {quoi}.", **base, donnees=donnees)]
     verification = _changed(obj, "verification").get("verification")
     if verification and verification[1] is not None:
@@ -406,7 +407,7 @@ def _porteur(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
 def _comite(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
     if op != CREATION:
         return []
-    return [Ecriture("comite_prepare", f"Comité du {obj.comite_le:%d/%m/%Y} préparé ({len(obj.dossiers or [])} dossier(s)).",
+    return [Ecriture("comite_prepare", f"Comité du {format_date(obj.comite_le)} préparé ({compte(len(obj.dossiers or []), 'dossier', 'dossiers')}).",
                      appel=ctx.annee(obj.appel_id), donnees={"comite": obj.id, "comite_le": obj.comite_le,
                                                              "dossiers": obj.dossiers})]
 

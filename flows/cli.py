@@ -239,9 +239,10 @@ def comite_preparer(
 ) -> None:
     """Écrit la synthèse (.xlsx) à remplir en séance et le recueil PDF des notes d'instruction."""
     from flows.comite import preparation_comite
+    from francais.formats import compte
 
     result = preparation_comite(annee, date_comite, str(sortie) if sortie else None, maintenant)
-    typer.echo(f"Comité du {_jour(result['comite_le'])} : {len(result['dossiers'])} dossier(s) à décider.")
+    typer.echo(f"Comité du {_jour(result['comite_le'])} : {compte(len(result['dossiers']), 'dossier', 'dossiers')} à décider.")
     typer.echo(f"Synthèse : {result['synthese']}")
     typer.echo(f"Notes d'instruction : {result['notes'] or 'pas de recueil PDF (LibreOffice absent)'}")
     if result["non_instruits"]:
@@ -452,12 +453,13 @@ def serve(
 def echeancier(maintenant: Maintenant = None) -> None:
     """Envoie les demandes et relances de bilans dues (rattrape les jours manqués) et le récapitulatif du jour."""
     from flows.echeancier import echeancier as flow
+    from francais.formats import compte
 
     result = flow(maintenant)
-    typer.echo(f"Échéancier du {_jour(result['jour'])} : {result['ouvertes']} échéance(s) ouverte(s), "
-               f"{len(result['envois'])} envoi(s), {len(result['retards'])} retard(s), "
-               f"{len(result['a_corriger'])} bilan(s) à corriger, "
-               f"{len(result['fins_prochaines'])} fin(s) de convention proche(s).")
+    typer.echo(f"Échéancier du {_jour(result['jour'])} : {compte(result['ouvertes'], 'échéance ouverte', 'échéances ouvertes')}, "
+               f"{compte(len(result['envois']), 'envoi', 'envois')}, {compte(len(result['retards']), 'retard', 'retards')}, "
+               f"{compte(len(result['a_corriger']), 'bilan', 'bilans')} à corriger, "
+               f"{compte(len(result['fins_prochaines']), 'fin de convention proche', 'fins de convention proches')}.")
     for line in result["envois"]:
         typer.echo(f"  envoi : {line}")
     for line in result["retards"]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flows.passage import CompteRendu
 from flows.runtime import runtime
-from francais.formats import format_date, format_datetime_paris
+from francais.formats import compte, format_date, format_datetime_paris
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:
@@ -134,8 +134,8 @@ def avenant(result: dict, params: dict) -> CompteRendu:
 
 
 def echeancier(result: dict, params: dict) -> CompteRendu:
-    lines = [f"Échéancier du {format_date(date.fromisoformat(result['jour']))} : {result['ouvertes']} échéance(s) ouverte(s), "
-             f"{len(result['envois'])} envoi(s), {len(result['retards'])} retard(s), {len(result['a_corriger'])} à corriger ; "
+    lines = [f"Échéancier du {format_date(date.fromisoformat(result['jour']))} : {compte(result['ouvertes'], 'échéance ouverte', 'échéances ouvertes')}, "
+             f"{compte(len(result['envois']), 'envoi', 'envois')}, {compte(len(result['retards']), 'retard', 'retards')}, {len(result['a_corriger'])} à corriger ; "
              f"{courriels_phrase(result['courriels'])}."]
     rows = [{"Nature": nature, "Détail": line}
             for nature, key in (("envoi", "envois"), ("retard", "retards"), ("à corriger", "a_corriger"),

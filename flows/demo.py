@@ -24,7 +24,7 @@ from flows.runtime import PARIS, configure, runtime
 from flows.summary import decisions_table, dossiers_table
 from forms.synthese import fill_decisions
 from models.instruction import DecisionComite
-from francais.formats import format_date, format_decimal_fr
+from francais.formats import compte, format_date, format_decimal_fr
 
 ANNEE = 2018
 INSTRUCTION = datetime(2017, 12, 8, 14, 0, tzinfo=PARIS).isoformat()
@@ -100,12 +100,12 @@ def run_comite(rt, sortie: Path) -> None:
     then the ajourné porteurs' answers, their re-instruction and a second comité, which leaves the
     ajournés still free to answer undecided; a third, once their deadline has passed, closes them."""
     instruite = instruction(ANNEE, INSTRUCTION)
-    typer.echo(f"\nInstruction : {len(instruite['instruits'])} dossier(s) instruit(s), "
-               f"{len(instruite['inchanges'])} inchangé(s) ; notes rédigées : {instruite['notes']}.")
+    typer.echo(f"\nInstruction : {compte(len(instruite['instruits']), 'dossier instruit', 'dossiers instruits')}, "
+               f"{compte(len(instruite['inchanges']), 'inchangé', 'inchangés')} ; notes rédigées : {instruite['notes']}.")
     hold_comite(rt, sortie, date(2017, 12, 11), COMITE, INSTRUCTION)
     answers = build_answers(sortie)
     result = releve_depots(str(answers.maildir), ANNEE, REPONSES)
-    typer.echo(f"\nRéponses aux questions du comité : {result['depots']['depots']} nouveau(x) dépôt(s).")
+    typer.echo(f"\nRéponses aux questions du comité : {compte(result['depots']['depots'], 'nouveau dépôt', 'nouveaux dépôts')}.")
     for siret, recu_le, scans in answers.postal:
         depot_postal(ANNEE, siret, recu_le, [str(s) for s in scans], None, REPONSES)
     instruite = instruction(ANNEE, REINSTRUCTION)
@@ -127,7 +127,7 @@ def hold_comite(rt, sortie: Path, comite_le: date, apres: str, avant: str) -> No
         typer.echo(f"Comité du {format_date(comite_le)} : décisions déjà enregistrées, rien à refaire.")
         return
     pack = preparation_comite(ANNEE, comite_le.isoformat(), None, avant)
-    typer.echo(f"Comité du {format_date(comite_le)} : {len(pack['dossiers'])} dossier(s) ; synthèse {pack['synthese']}")
+    typer.echo(f"Comité du {format_date(comite_le)} : {compte(len(pack['dossiers']), 'dossier', 'dossiers')} ; synthèse {pack['synthese']}")
     typer.echo(f"Recueil des notes : {pack['notes'] or 'pas de PDF (LibreOffice absent)'}")
     for ligne in pack["ajournes"]:
         typer.echo(f"  Ajourné : {ligne}")

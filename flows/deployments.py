@@ -109,7 +109,7 @@ def build_deployments(seulement: Iterable[str] | None = None) -> list[RunnerDepl
     wanted = list(seulement) if seulement else list(FLUX)
     unknown = [n for n in wanted if n not in FLUX]
     if unknown:
-        raise ValueError(f"déploiement(s) inconnu(s) : {', '.join(unknown)} (connus : {', '.join(FLUX)})")
+        raise ValueError(f"{'déploiements inconnus' if len(unknown) > 1 else 'déploiement inconnu'} : {', '.join(unknown)} (connus : {', '.join(FLUX)})")
     return [_deployment(*FLUX[n], n, PLANIFICATIONS[n][1]) for n in wanted]
 
 

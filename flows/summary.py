@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from francais.formats import format_date, format_datetime_paris, to_paris
+from francais.formats import compte, format_date, format_datetime_paris, to_paris
 
 
 def dossiers_table(rows: list[dict[str, Any]]) -> str:
@@ -27,7 +27,7 @@ def dossiers_table(rows: list[dict[str, Any]]) -> str:
     out = _table(header, lines).split("\n")
     complets = sum(r["statut"] == "complet" for r in rows)
     attente = sum(r["numero"] is None for r in rows)
-    out.append(f"\n{len(rows) - attente} dossier(s), dont {complets} complet(s) ; {attente} dépôt(s) en attente "
+    out.append(f"\n{compte(len(rows) - attente, 'dossier', 'dossiers')}, dont {compte(complets, 'complet', 'complets')} ; {compte(attente, 'dépôt', 'dépôts')} en attente "
                "(non identifiés ou à vérifier : « aap dossiers --json », clé en_attente).")
     return "\n".join(out)
 
@@ -97,7 +97,7 @@ def courriels_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         counts[r["statut"]] = counts.get(r["statut"], 0) + 1
     total = " ; ".join(f"{statut} : {n}" for statut, n in counts.items())
-    return _table(header, lines) + f"\n\n{len(rows)} courriel(s) — {total}."
+    return _table(header, lines) + f"\n\n{compte(len(rows), 'courriel', 'courriels')} — {total}."
 
 
 def passages_table(rows: list[dict[str, Any]]) -> str:
@@ -139,5 +139,5 @@ def verification_lines(result: Any) -> list[str]:  # actions.journal.Verificatio
         return lines or ["Le journal est vide : rien à vérifier."]
     sceau = result.dernier_sceau
     scelle = (f" ; dernier sceau : {format_date(sceau.jour)} (entrée n° {sceau.entree})" if sceau else " ; aucun sceau encore")
-    return [*lines, f"Journal intact : {result.entrees} entrée(s) recalculée(s), {result.sceaux} sceau(x) du jour "
-                    f"vérifié(s){scelle} ; {result.non_scelles} entrée(s) pas encore scellée(s)."]
+    return [*lines, f"Journal intact : {compte(result.entrees, 'entrée recalculée', 'entrées recalculées')}, {compte(result.sceaux, 'sceau du jour vérifié', 'sceaux du jour vérifiés')}"
+                    f"{scelle} ; {compte(result.non_scelles, 'entrée pas encore scellée', 'entrées pas encore scellées')}."]

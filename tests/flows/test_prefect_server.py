@@ -133,7 +133,7 @@ def test_intake_window_runs_from_publication_to_thirty_days_after_the_deadline()
 
 
 def test_unknown_deployment_name_is_refused_in_french():
-    with pytest.raises(ValueError, match="déploiement\\(s\\) inconnu\\(s\\) : releve"):
+    with pytest.raises(ValueError, match="déploiement inconnu : releve"):
         build_deployments(["releve"])
 
 

@@ -156,7 +156,7 @@ def test_verifier_names_the_entry_changed_after_the_triggers_were_dropped(cli, a
             record(s, "essai", f"Entrée d'essai {n}.", donnees={"n": n})
     intact = run("journal", "verifier")
     assert intact.exit_code == 0, intact.output
-    assert "Journal intact : 6 entrée(s) recalculée(s)" in intact.output
+    assert "Journal intact : 6 entrées recalculées" in intact.output
 
     drop_triggers(rt.factory)
     with transaction(rt.factory) as s:  # entry 3 says something else, its stored hash untouched
@@ -340,7 +340,7 @@ def test_verifier_for_one_call_checks_the_chain_up_to_its_last_entry_and_refuses
     for_2018 = run("journal", "verifier", "--appel", "2018")
     unknown = run("journal", "verifier", "--appel", "2031")
 
-    assert for_2018.exit_code == 0 and "Journal intact : 2 entrée(s) recalculée(s)" in for_2018.output
+    assert for_2018.exit_code == 0 and "Journal intact : 2 entrées recalculées" in for_2018.output
     assert unknown.exit_code == 1 and "l'appel 2031 n'est pas publié" in unknown.output
 
 
@@ -356,4 +356,4 @@ def test_journal_sceller_writes_the_seal_of_a_day_that_is_over_and_verifier_chec
     assert sealed.exit_code == 0, sealed.output
     assert f"Sceau du 2 mars 2026 : entrée n° {last.id}, empreinte {last.empreinte}." in sealed.output
     verified = run("journal", "verifier")
-    assert verified.exit_code == 0 and "1 sceau(x) du jour vérifié(s) ; dernier sceau : 2 mars 2026" in verified.output
+    assert verified.exit_code == 0 and "1 sceau du jour vérifié ; dernier sceau : 2 mars 2026" in verified.output

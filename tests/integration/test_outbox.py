@@ -150,7 +150,7 @@ def test_the_courriels_command_lists_each_mail_with_its_kind_recipient_status_at
     assert "destinataire refusé : x451@example.org (550 5.1.1 destinataire inconnu)" in refused
     [sent] = [line for line in lines if "porteur2@example.org" in line]
     assert "envoyé" in sent
-    assert lines[-1] == "2 courriel(s) — en échec : 1 ; envoyé : 1."
+    assert lines[-1] == "2 courriels — en échec : 1 ; envoyé : 1."
     rows = json.loads(only_failed.output)
     assert [(r["nature"], r["destinataires"], r["statut"], r["tentatives"]) for r in rows] == [
         ("attestation de dépôt", ["x451@example.org"], "en échec", 1)]
@@ -168,7 +168,7 @@ def test_the_digest_tells_the_sa_which_mails_were_given_up_and_why(factory, sink
     assert "1 courriel en échec" in digest["Subject"]
     assert "Courriels en échec, non envoyés (détail : « aap courriels --statut en-echec ») :" in body
     assert ("  - attestation de dépôt (AAP-2018-0001) à x451@example.org : destinataire refusé : x451@example.org "
-            "(550 5.1.1 destinataire inconnu) (1 tentative(s))") in body
+            "(550 5.1.1 destinataire inconnu) (1 tentative)") in body
 
 
 # --- crashes: claims of a dead process are free at once ------------------------------------------
