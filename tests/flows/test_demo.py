@@ -34,8 +34,10 @@ DEMO_KINDS = {
     "echeance_prevue", "echeance_demandee", "echeance_relancee", "bilan_accepte", "bilan_refuse",
     "courriel_en_file", "courriel_envoye", "structure",
 }
-"""What the demo's year journals (a mail that fails, an account's action and a purge are not in the demo: the
-outbox, back-office and retention tests check those)."""
+"""What the demo's year journals (a mail that fails and an account's action are not in the demo: the outbox and
+back-office tests check those)."""
+RETENTION_KINDS = {"convention_dernier_paiement", "conservation_blocage", "purge", "purge_effacement"}
+"""What the retention adds when the SA records the payments, holds one convention and purges five years on."""
 
 
 def _journal_query(cwd: Path, sql: str) -> list[tuple]:
@@ -128,6 +130,32 @@ def test_demo_covers_the_cases_and_a_second_run_duplicates_nothing(tmp_path):
     assert [c["renouvellements"] for c in conventions] == [2, 0, 0, 0]
     depots = sum(len(r.get("depots", [])) for r in rows) + len(queue)
     assert depots >= 12
+
+    # five years on: the payments recorded, one convention held, a simulation, then the purge of exactly that
+    for numero in ("CONV-2018-001", "CONV-2018-002", "CONV-2018-003", "CONV-2018-004"):
+        paid = _aap(tmp_path, "conservation", "paiement", numero, "--le", "2020-04-30")
+        assert paid.returncode == 0, paid.stdout + paid.stderr
+    held = _aap(tmp_path, "conservation", "bloquer", "CONV-2018-003", "--motif", "contrôle FSE en cours")
+    assert held.returncode == 0, held.stdout + held.stderr
+    files_before = {p for p in (tmp_path / "var/storage").rglob("*") if p.is_file()}
+    simulation = _aap(tmp_path, "purge", "--simulation", "--maintenant", "2026-01-15T10:00")
+    assert simulation.returncode == 0 and "CONV-2018-003" in simulation.stdout, simulation.stdout + simulation.stderr
+    assert files_before == {p for p in (tmp_path / "var/storage").rglob("*") if p.is_file()}  # a simulation touches nothing
+    purged = _aap(tmp_path, "purge", "--maintenant", "2026-01-15T10:00")
+    assert purged.returncode == 0, purged.stdout + purged.stderr
+    gone = files_before - {p for p in (tmp_path / "var/storage").rglob("*") if p.is_file()}
+    assert gone, purged.stdout
+    marked = {row[0] for row in _journal_query(tmp_path, "SELECT chemin FROM fichier_purge")}
+    assert {str(p.relative_to(tmp_path / "var/storage")) for p in gone} <= marked
+    held_convention = _journal_query(tmp_path, "SELECT id FROM convention WHERE numero = 'CONV-2018-003'")
+    assert held_convention and not _journal_query(
+        tmp_path, "SELECT 1 FROM journal WHERE genre = 'purge' AND convention = 'CONV-2018-003'")
+    again = _aap(tmp_path, "purge", "--maintenant", "2026-01-15T10:00")
+    assert again.returncode == 0 and {p for p in (tmp_path / "var/storage").rglob("*") if p.is_file()} == files_before - gone
+    assert RETENTION_KINDS <= _journal_kinds(tmp_path), RETENTION_KINDS - _journal_kinds(tmp_path)
+    verified = _aap(tmp_path, "journal", "verifier")
+    assert verified.returncode == 0 and "Journal intact" in verified.stdout, verified.stdout + verified.stderr
+
     attestation_mails = [m for m in sent if "Attestation de dépôt" in str(m["Subject"])]
     sent_rows = [c for r in rows for c in r.get("courriels", []) if c["statut"] == "sent"]
     assert len(attestation_mails) == len(sent_rows) > 0
