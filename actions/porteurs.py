@@ -110,10 +110,13 @@ def update_from_form(porteur: Porteur, form: dict[str, Any], expediteur: str | N
 
 
 def remember_addresses(session: Session, porteur: Porteur, addresses: list[str | None]) -> None:
-    for address in {a for a in map(single_address, addresses) if a}:
-        if address not in known_addresses(session, porteur):
-            session.add(PorteurAdresse(email=address, porteur_id=porteur.id))
-            session.flush()
+    new = {a for a in map(single_address, addresses) if a}
+    if not new:
+        return
+    known = known_addresses(session, porteur)  # once: the addresses added here are told apart by the set
+    for address in sorted(new - known):
+        session.add(PorteurAdresse(email=address, porteur_id=porteur.id))
+    session.flush()
 
 
 def add_address(factory: sessionmaker[Session], siret: str, adresse: str) -> Porteur:

@@ -1,0 +1,48 @@
+"""What a command loads before it works: « --help » and a mistake on the command line load neither the ORM nor
+Prefect nor the mail client; a database already at the latest migration does not load Alembic."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("sqlalchemy", "prefect", "alembic", "fastapi_mail", "docxtpl")
+PROBE = (
+    "import sys\nfrom flows import cli\nsys.argv=['aap', *{args!r}]\n"
+    "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+    "print('CHARGÉS', *sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})), file=sys.stderr)\n"
+)
+
+
+def _loaded(args: list[str], env: dict[str, str]) -> tuple[set[str], subprocess.CompletedProcess]:
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=120)
+    [line] = [line for line in proc.stderr.splitlines() if line.startswith("CHARGÉS")]
+    return set(line.split()[1:]), proc
+
+
+@pytest.mark.parametrize("args", [["--help"], ["depots", "relever", "--help"], ["dossiers", "--appel", "deux-mille"],
+                                  ["nimporte"]])
+def test_help_and_a_refused_argument_load_no_orm_prefect_or_mail_client(args, tmp_path):
+    env = {**os.environ, "AAP_DATABASE_URL": f"sqlite:///{tmp_path / 'aap.sqlite'}"}
+    env.pop("PREFECT_API_URL", None)
+
+    loaded, proc = _loaded(args, env)
+
+    assert loaded == set(), proc.stderr
+    assert not (tmp_path / "aap.sqlite").exists()  # nor the database
+
+
+def test_a_listing_on_a_database_at_the_latest_migration_loads_neither_alembic_nor_the_mail_client(tmp_path):
+    env = {**os.environ, "AAP_DATABASE_URL": f"sqlite:///{tmp_path / 'aap.sqlite'}", "AAP_STORAGE_DIR": str(tmp_path)}
+    env.pop("PREFECT_API_URL", None)
+    first, proc = _loaded(["passages"], env)  # a new database: migrated by Alembic
+    assert "alembic" in first and proc.returncode == 0, proc.stderr
+
+    then, proc = _loaded(["passages"], env)
+
+    assert "sqlalchemy" in then and not {"alembic", "prefect", "fastapi_mail"} & then, proc.stderr
