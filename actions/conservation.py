@@ -25,6 +25,7 @@ from adapters.journal import record
 from adapters.storage import Storage
 from config.appel_config import CONFIG_DIR, AppelConfig, ConservationRegles, load_appel_config
 from francais.formats import PARIS, compte, format_date
+from templates.attestation import format_siret
 from models.appel import Appel
 from models.conservation import (
     Blocage, Conservation, FichierPurge, contacts_conservation, convention_conservation, dossier_conservation, hold_on,
@@ -146,7 +147,7 @@ def inventory(session: Session, storage: Storage, *, jour: date, regles: Regles 
         suivis = par_porteur.get(porteur.id, [])
         dernier_appel = max((d.appel_id for d, _, _ in suivis), default=None)
         r = durees.of(dernier_appel)
-        libelle = f"Contacts de {porteur.nom}" + (f" (SIRET {porteur.siret})" if porteur.siret else "")
+        libelle = f"Contacts de {porteur.nom}" + (f" (SIRET {format_siret(porteur.siret)})" if porteur.siret else "")
         if r is None:
             verdict = Conservation(None, "aucun appel ne fixe de durée de conservation pour cette structure")
         else:

@@ -236,7 +236,7 @@ def test_the_commands_say_in_french_what_would_go_what_went_and_refuse_twice_the
                                  "2 structures dont les contacts seraient anonymisés.")
     assert "  conservé : Dossier 2018-003 (Structure d'insertion n° 3) — non retenu au comité du 11 décembre 2017 ; " \
            "pièces conservées 2 ans — conservé : bloqué (2018-003) : réclamation de la structure (6 fichiers)" in sim.stdout
-    assert "Contacts de Structure d'insertion n° 3 (SIRET 40000000300014) — " in sim.stdout and "(contacts)\n" in sim.stdout
+    assert "Contacts de Structure d'insertion n° 3 (SIRET 400 000 003 00014) — " in sim.stdout and "(contacts)\n" in sim.stdout
 
     done = _aap(world, "purge", "--maintenant", "2025-01-15T10:00")
     assert done.returncode == 0, done.stderr
