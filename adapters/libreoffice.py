@@ -82,6 +82,16 @@ class LibreOffice:
     def convert(self, src: Path, dst: Path, timeout: float) -> bool:
         """Converts ``src`` to the PDF ``dst``; False when it failed (LibreOffice is then restarted if it died or
         did not answer within ``timeout`` seconds)."""
+        answer = self._send(src, dst, timeout)
+        if answer.get("essaye") is False:  # LibreOffice had died since the last document: once more on a new one
+            self.stop()
+            answer = self._send(src, dst, timeout)
+        if answer.get("mort"):
+            log.error("LibreOffice s'est arrêté pendant une conversion : il sera relancé")
+            self.stop()
+        return bool(answer.get("ok"))
+
+    def _send(self, src: Path, dst: Path, timeout: float) -> dict:
         if not self.running():
             self.start()
         try:
@@ -89,14 +99,11 @@ class LibreOffice:
             self.helper.stdin.write(json.dumps({"src": str(src), "dst": str(dst)}).encode() + b"\n")
             self.helper.stdin.flush()
             answer = self._read(timeout)
-        except (_Gone, BrokenPipeError, OSError):
+        except (_Gone, OSError):
             log.error("LibreOffice n'a pas converti un document en %s s : arrêté, il sera relancé", timeout)
             self.stop()
-            return False
-        if answer.get("mort"):
-            log.error("LibreOffice s'est arrêté pendant une conversion : il sera relancé")
-            self.stop()
-        return bool(answer.get("ok"))
+            return {"ok": False}
+        return answer
 
     def _read(self, timeout: float) -> dict:
         """The helper's next line, within ``timeout`` seconds."""

@@ -7,7 +7,7 @@ imported by the application: standard library and ``uno`` only. ``adapters.libre
 - first line written: ``{"uno": false}`` (``import uno`` failed), ``{"ready": false, "raison": …}`` or
   ``{"ready": true, "pgid": <LibreOffice's process group>}``;
 - then, for each line read ``{"src": …, "dst": …}``, one line ``{"ok": true}`` or ``{"ok": false, "raison": …,
-  "mort": <LibreOffice is gone>}``.
+  "mort": <LibreOffice is gone>}``, with ``"essaye": false`` when LibreOffice was gone before the document.
 
 LibreOffice runs in its own process group; the helper kills it when its stdin closes, when its parent dies
 (a killed command: the parent changes) or when LibreOffice stops answering. Everything is made under umask 077.
@@ -118,6 +118,9 @@ def main() -> int:
     try:
         for line in sys.stdin:
             request = json.loads(line)
+            if not alive(desktop, proc):  # died since the last document: not tried, the parent restarts it
+                reply({"ok": False, "raison": "LibreOffice arrêté", "mort": True, "essaye": False})
+                continue
             try:
                 doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(request["src"]), "_blank", 0, load)
             except Exception as exc:  # a document LibreOffice cannot open, or LibreOffice gone
