@@ -6,7 +6,8 @@ conversion of a process starts ``/usr/bin/python3 -I adapters/libreoffice_uno.py
 process's profile and converts each file it is sent over stdin; later conversions reuse it.
 
 - It dies with the process: ``atexit`` kills LibreOffice's process group and the helper; a killed
-  process (no ``atexit``) is noticed by the helper, whose parent changes, and which then kills LibreOffice.
+  process (no ``atexit``) is noticed by the helper, whose parent changes, and which then kills LibreOffice
+  and removes the profile.
 - One that died is started again by the next conversion; one that does not answer within the timeout
   is killed (the document counts as failed) and started again for the next document.
 - ``uno`` missing from ``/usr/bin/python3``: ``UnoAbsent``, and the caller falls back to one
@@ -60,7 +61,7 @@ class LibreOffice:
         self.stop()
         self.starts += 1
         self.helper = subprocess.Popen(
-            [UNO_PYTHON, "-I", str(HELPER), self.soffice, self.profile.as_uri(), f"aap-{secrets.token_hex(8)}",
+            [UNO_PYTHON, "-I", str(HELPER), self.soffice, str(self.profile), f"aap-{secrets.token_hex(8)}",
              str(START_TIMEOUT)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             start_new_session=True, env=self.env, umask=0o077,

@@ -2,20 +2,22 @@
 
 Run by the system's ``/usr/bin/python3 -I`` (Debian's ``python3-uno`` is there, not in the venv), never
 imported by the application: standard library and ``uno`` only. ``adapters.libreoffice`` starts it as
-``python3 -I libreoffice_uno.py <soffice> <profile URL> <pipe name> <start timeout>`` and talks JSON lines:
+``python3 -I libreoffice_uno.py <soffice> <profile directory> <pipe name> <start timeout>`` and talks JSON lines:
 
 - first line written: ``{"uno": false}`` (``import uno`` failed), ``{"ready": false, "raison": …}`` or
   ``{"ready": true, "pgid": <LibreOffice's process group>}``;
 - then, for each line read ``{"src": …, "dst": …}``, one line ``{"ok": true}`` or ``{"ok": false, "raison": …,
   "mort": <LibreOffice is gone>}``, with ``"essaye": false`` when LibreOffice was gone before the document.
 
-LibreOffice runs in its own process group; the helper kills it when its stdin closes, when its parent dies
-(a killed command: the parent changes) or when LibreOffice stops answering. Everything is made under umask 077.
+LibreOffice runs in its own process group; the helper kills it and removes its profile when its stdin closes
+or its parent dies (a killed command: the parent changes), the parent's ``atexit`` having not run. Everything is made under umask 077.
 """
 from __future__ import annotations
 
 import json
 import os
+import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,14 +52,16 @@ def kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def watch_parent(proc: subprocess.Popen) -> None:
-    """Kills LibreOffice and ends the helper once the process that started it is gone."""
+def watch_parent(proc: subprocess.Popen, profile: str) -> None:
+    """Kills LibreOffice, removes its profile (the parent's ``atexit`` did not run) and ends the helper once the
+    process that started it is gone."""
     parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
         kill_group(proc)
+        shutil.rmtree(profile, ignore_errors=True)
         os._exit(0)
 
     threading.Thread(target=watch, daemon=True).start()
@@ -91,11 +95,12 @@ def main() -> int:
         return p
 
     proc = subprocess.Popen(
-        [soffice, f"-env:UserInstallation={profile}", "--headless", "--invisible", "--norestore", "--nologo",
-         "--nodefault", "--nolockcheck", f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
+        [soffice, f"-env:UserInstallation={pathlib.Path(profile).as_uri()}", "--headless", "--invisible",
+         "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+         f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0,
     )
-    watch_parent(proc)
+    watch_parent(proc, profile)
     local = uno.getComponentContext()
     resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
     deadline = time.monotonic() + start_timeout
@@ -144,8 +149,9 @@ def main() -> int:
                         doc.dispose()
                     except Exception:
                         pass
-    finally:
+    finally:  # stdin closed: the parent is gone (its stop() kills the helper before closing it)
         kill_group(proc)
+        shutil.rmtree(profile, ignore_errors=True)
     return 0
 
 

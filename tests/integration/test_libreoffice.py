@@ -109,6 +109,7 @@ def test_a_killed_process_leaves_no_libreoffice_behind(tmp_path):
     proc.send_signal(signal.SIGKILL)  # no atexit: the helper notices its parent is gone
     proc.wait(timeout=30)
     assert gone_within(report["profile"], 15) == []
+    assert not Path(report["profile"]).exists()  # removed by the helper, the process's atexit never ran
 
 
 def test_a_libreoffice_that_died_is_started_again_by_the_next_conversion(tmp_path):
