@@ -40,7 +40,11 @@ class UnoAbsent(RuntimeError):
 
 
 class _Gone(Exception):
-    """The helper is gone or did not answer in time."""
+    """The helper is gone (``late`` False) or did not answer in time (``late`` True)."""
+
+    def __init__(self, late: bool):
+        super().__init__()
+        self.late = late
 
 
 class LibreOffice:
@@ -100,8 +104,11 @@ class LibreOffice:
             self.helper.stdin.write(json.dumps({"src": str(src), "dst": str(dst)}).encode() + b"\n")
             self.helper.stdin.flush()
             answer = self._read(timeout)
-        except (_Gone, OSError):
-            log.error("LibreOffice n'a pas converti un document en %s s : arrêté, il sera relancé", timeout)
+        except (_Gone, OSError) as exc:
+            if isinstance(exc, _Gone) and exc.late:
+                log.error("LibreOffice n'a pas converti un document en %s s : arrêté, il sera relancé", timeout)
+            else:
+                log.error("LibreOffice (UNO) s'est arrêté pendant une conversion : il sera relancé")
             self.stop()
             return {"ok": False}
         return answer
@@ -114,16 +121,16 @@ class LibreOffice:
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise _Gone()
+                raise _Gone(late=True)
             chunk = os.read(fd, 65536)
             if not chunk:
-                raise _Gone()
+                raise _Gone(late=False)
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         try:
             return json.loads(line)
         except ValueError:
-            raise _Gone() from None
+            raise _Gone(late=False) from None
 
     def stop(self) -> None:
         """Kills LibreOffice's process group and the helper (nothing to save: the profile is thrown away)."""
