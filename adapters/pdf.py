@@ -1,10 +1,12 @@
 """PDF at the edges: LibreOffice batch conversion, pypdf inspection and merge.
 
-- ``convert_to_pdf``: one ``soffice --headless --convert-to pdf`` process per
-  batch (chunks of ``CHUNK_SIZE`` files), each with its own throw-away
-  ``-env:UserInstallation`` profile (two conversions sharing a profile fail
-  silently). Success is judged by the PDFs present afterwards, never by the
-  exit code, which is 0 even when a file failed.
+- ``convert_to_pdf``: through this process's long-lived LibreOffice
+  (``adapters.libreoffice``: started by the first conversion, reused by the next
+  ones, killed when the process exits), on one throw-away ``-env:UserInstallation``
+  profile per process. Where the system's Python has no ``uno``, one
+  ``soffice --headless --convert-to pdf`` process per batch (chunks of
+  ``CHUNK_SIZE`` files) instead. Success is judged by the PDFs present afterwards,
+  never by an exit code (``--convert-to`` exits 0 even when a file failed).
 - ``inspect_pdf``: never raises on hostile bytes; returns a French reason (unreadable,
   encrypted, no page, or active content: JavaScript, a Launch action, embedded files).
 - ``merge_pdfs``: one outline item (bookmark) per part; with ``a4_portrait``, every page
@@ -81,8 +83,9 @@ def convert_to_pdf(docx_paths: list[Path], outdir: Path, *, timeout: float = 600
     """Converts documents to ``outdir/<stem>.pdf``, one soffice call per chunk.
 
     Returns ``{input: pdf}`` for the PDFs that exist afterwards; an input missing
-    from the result failed. ``timeout`` (seconds) applies to each soffice call;
-    on expiry its whole process group is killed and the next chunk still runs.
+    from the result failed. ``timeout`` (seconds) applies to each document (to
+    each soffice call without UNO); on expiry LibreOffice's whole process group
+    is killed and the next document (chunk) still runs, on a LibreOffice started again.
     Raises ``LibreOfficeAbsent`` when soffice is not installed, ``ValueError``
     when two inputs share a file stem (their PDFs would overwrite each other).
     """
@@ -132,9 +135,41 @@ def _profile() -> Path:
     return _PROFILE[pid]
 
 
+_UNO_ABSENT: set[int] = set()  # pids whose system Python has no uno: one soffice --convert-to per chunk
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "LC_ALL": SOFFICE_LOCALE, "LANG": SOFFICE_LOCALE, "LANGUAGE": "fr_FR:fr"}
+
+
 def _run_soffice(soffice: str, chunk: list[Path], outdir: Path, timeout: float) -> None:
     with _ONE_AT_A_TIME:
+        if os.getpid() not in _UNO_ABSENT and _convert_through_uno(soffice, chunk, outdir, timeout):
+            return
         _convert(soffice, chunk, outdir, timeout, _profile())
+
+
+def _convert_through_uno(soffice: str, chunk: list[Path], outdir: Path, timeout: float) -> bool:
+    """Converts ``chunk`` through this process's long-lived LibreOffice; False when it cannot be used (then the
+    caller converts the chunk with ``--convert-to``)."""
+    from adapters.libreoffice import UNO_PYTHON, UnoAbsent, server
+
+    office = server(soffice, _profile(), _env())
+    for src in chunk:
+        target = outdir / f"{src.stem}.pdf"
+        try:
+            if not office.convert(src, target, timeout):
+                target.unlink(missing_ok=True)  # a PDF half written when LibreOffice was stopped
+        except UnoAbsent:
+            _UNO_ABSENT.add(os.getpid())
+            log.warning("« %s -c 'import uno' » échoue (paquet python3-uno absent) : chaque lot de documents est "
+                        "converti en PDF par un LibreOffice lancé pour lui, plus lentement", UNO_PYTHON)
+            return False
+        except (RuntimeError, OSError) as exc:
+            log.error("LibreOffice (UNO) indisponible (%s) : ce lot est converti par soffice --convert-to", exc)
+            shutil.rmtree(_profile(), ignore_errors=True)  # a profile left broken is made again
+            return False
+    return True
 
 
 def _convert(soffice: str, chunk: list[Path], outdir: Path, timeout: float, profile: Path) -> None:
@@ -146,10 +181,9 @@ def _convert(soffice: str, chunk: list[Path], outdir: Path, timeout: float, prof
             "--convert-to", "pdf", "--outdir", str(outdir),
             *(str(p) for p in chunk),
         ]
-        env = {**os.environ, "LC_ALL": SOFFICE_LOCALE, "LANG": SOFFICE_LOCALE, "LANGUAGE": "fr_FR:fr"}
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, env=env,
+            start_new_session=True, env=_env(), umask=0o077,
         )
         try:
             _, stderr = proc.communicate(timeout=timeout)
