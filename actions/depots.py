@@ -472,7 +472,8 @@ def _new_depot(
             motifs.append(motif)
     claimed = None if siret else claimed_porteur(session, form, expediteur)
     held = claimed is not None and not speaks_for(session, claimed, expediteur)
-    porteur = None if held else identify_porteur(session, form, expediteur, siret)
+    porteur = None if held else identify_porteur(session, form, expediteur, siret,
+                                                 **({} if siret else {"claimed": claimed}))
     statut, attente = (
         (DepotStatut.ENREGISTRE, []) if porteur else
         (DepotStatut.A_VERIFIER, [EXPEDITEUR_INCONNU]) if held else (DepotStatut.NON_IDENTIFIE, [NON_IDENTIFIE])
@@ -485,14 +486,13 @@ def _new_depot(
         formulaire=formulaire_as_json(form) if form else None, enregistre_le=maintenant,
         statut=statut, motifs=[*motifs, *attente],
     )
-    session.add(depot)
-    session.flush()
     for p in analyse.pieces:
         depot.pieces.append(Piece(
             nom=p.nom, nom_origine=p.nom_origine, nature=p.nature, sha256=p.sha256, taille=p.taille,
             chemin=p.chemin, acceptee=p.motif is None, motif=p.motif,
         ))
-    session.flush()
+    session.add(depot)
+    session.flush()  # one flush: the dépôt and its pièces
     if held:
         _notify_held(session, appel, depot, claimed, maintenant)
     elif porteur is not None:

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from actions.notifications import notify, recipients
@@ -68,7 +68,8 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
     from adapters.pdf import pdf_versions  # loaded by the first document to make, not by every command
     from templates.render import render_job
 
-    renders = [(spec.modele, spec.contexte(data), out) for data, out in jobs.values()]
+    contexts = {row_id: spec.contexte(data) for row_id, (data, _) in jobs.items()}  # once: rendered, then mailed
+    renders = [(spec.modele, contexts[row_id], out) for row_id, (_, out) in jobs.items()]
     with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, WORKER_MODULES) as pool:
         list(pool.imap(render_job, renders, chunksize=16))
     docx = {row_id: out for row_id, (_, out) in jobs.items()}
@@ -77,23 +78,26 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
         documents.update(pdf_versions({k: v for k, v in docx.items() if v.parent == folder}, folder,
                                       enabled=pdf and spec.pdf))
     report.pdf = sum(documents[k] != docx[k] for k in docx)
-    record_documents(factory, storage, spec, {k: (jobs[k][0], rows[k], documents[k]) for k in jobs}, report,
-                     sans_adresse)
+    record_documents(factory, storage, spec, {k: (jobs[k][0], rows[k], documents[k], contexts[k]) for k in jobs},
+                     report, sans_adresse)
     return report
 
 
 def record_documents(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec,
-                     made: dict[int, tuple[Any, Any, Path]], report: Production,
+                     made: dict[int, tuple[Any, Any, Path, dict[str, Any]]], report: Production,
                      sans_adresse: Callable[[Any], Any] = lambda row: row.id) -> None:
-    """In one transaction, record each document made (row id → its data, its row, its file) and queue its mail;
-    one another run recorded first is left to it (the conditional update)."""
+    """In one transaction, record each document made (row id → its data, its row, its file, the context it was
+    rendered from, which its mail reuses) and queue its mail; one another run recorded first is left to it (the
+    conditional update)."""
     from templates.render import template_sha256
 
     sha256 = template_sha256(spec.modele)
     table = spec.chemin.class_
     lines: list[tuple[int, str]] = []
     with transaction(factory) as session:
-        for row_id, (data, loaded, document) in made.items():
+        if spec.notification is not None:  # the rows the mails are about, in one query rather than one each
+            session.scalars(select(table).where(table.id.in_(list(made)))).all()
+        for row_id, (data, loaded, document, context) in made.items():
             chemin = str(document.relative_to(storage.root))
             won = session.execute(
                 update(table).where(table.id == row_id, spec.chemin.is_(None)).values({spec.chemin.key: chemin})
@@ -107,13 +111,13 @@ def record_documents(factory: sessionmaker[Session], storage: Storage, spec: Doc
             lines.append((logging.INFO, line))
             if spec.notification is None:
                 continue
-            row = session.get(table, row_id)
+            row = session.get(table, row_id)  # from the identity map: loaded above
             if not recipients(session, spec.notification, row):
                 report.sans_adresse.append(sans_adresse(row))
                 lines.append((logging.WARNING, f"{document.name} : aucune adresse électronique valable pour "
                                                "l'envoyer, à transmettre autrement."))
                 continue
-            notify(session, spec.notification, row, spec.contexte(data), pieces_jointes=[chemin],
+            notify(session, spec.notification, row, context, pieces_jointes=[chemin],
                    maintenant=spec.quand(row, data), **spec.details(session, row))
     log = logging.getLogger(spec.logger)
     for level, line in lines:  # once committed
@@ -125,6 +129,9 @@ EN_AVANCE = 25
 RENDUS_PAR_PROCESSUS = 100
 """The worker rendering ahead is replaced after this many documents: a renderer's memory grows with each one
 (from 55 to 150 Mo over 500 attestations), a fresh one from the fork server costs a fraction of a second."""
+LOOK_EVERY = 4
+"""``feed()`` looks for new rows (a session and a query) at most every this many calls while the worker still has
+work in hand, at once when it has none."""
 
 
 class RenderAhead:
@@ -144,7 +151,9 @@ class RenderAhead:
         self.pool: Any = None
         self.last_id = 0
         self.finished = False
-        self.flight: dict[int, tuple[Any, Any, Path, Any]] = {}  # row id → data, row, file, the worker's answer
+        self.flight: dict[int, tuple[Any, Any, Path, dict[str, Any], Any]] = {}  # row id → data, row, file, context,
+        # the worker's answer
+        self.fed = 0  # calls to feed() since new rows were last looked for
 
     def __enter__(self) -> RenderAhead:
         return self
@@ -173,7 +182,9 @@ class RenderAhead:
     def feed(self) -> None:
         if self.finished:
             return
-        if sum(not answer.ready() for *_, answer in self.flight.values()) < 4:  # the worker runs short
+        self.fed += 1
+        pending = sum(not answer.ready() for *_, answer in self.flight.values())
+        if pending == 0 or (pending < 4 and self.fed >= LOOK_EVERY):  # the worker runs short: look for new rows
             self._take_new_rows()
         self._record(done_only=True)
 
@@ -185,6 +196,7 @@ class RenderAhead:
         self.finished = True
 
     def _take_new_rows(self) -> None:
+        self.fed = 0
         table = self.spec.chemin.class_
         with self.factory() as session:
             for row in session.scalars(self.spec.a_faire().where(table.id > self.last_id)):
@@ -193,8 +205,9 @@ class RenderAhead:
                 out = self.storage.ensure_dir(self.spec.dossier(row)) / f"{self.spec.fichier(row, data)}.docx"
                 from templates.render import render_job
 
-                answer = self._worker().apply_async(render_job, ((self.spec.modele, self.spec.contexte(data), out),))
-                self.flight[row.id] = (data, row, out, answer)
+                context = self.spec.contexte(data)  # once: rendered now, mailed when recorded
+                answer = self._worker().apply_async(render_job, ((self.spec.modele, context, out),))
+                self.flight[row.id] = (data, row, out, context, answer)
 
     def _record(self, *, done_only: bool) -> None:
         while self.flight:
@@ -203,12 +216,12 @@ class RenderAhead:
                 return
             made = {}
             for row_id in ready[:EN_AVANCE]:
-                data, row, out, answer = self.flight.pop(row_id)
+                data, row, out, context, answer = self.flight.pop(row_id)
                 try:
                     answer.get()
                 except Exception:  # noqa: BLE001 - left to ``produce``, which renders it again and reports it
                     continue
-                made[row_id] = (data, row, out)
+                made[row_id] = (data, row, out, context)
             if made:
                 record_documents(self.factory, self.storage, self.spec, made, self.report, self.sans_adresse)
                 self.on_recorded()

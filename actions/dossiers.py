@@ -46,8 +46,7 @@ def get_or_create_dossier(session: Session, appel: Appel, porteur: Porteur, recu
         statut=DossierStatut.INCOMPLET, canaux=[], pieces_manquantes=[], motifs=[],
         recu_le=recu_le, mis_a_jour_le=recu_le,
     )
-    session.add(dossier)
-    session.flush()
+    session.add(dossier)  # inserted by the caller's next flush, with the dépôt it files
     return dossier, True
 
 
@@ -138,8 +137,7 @@ def allocate_attestation(session: Session, appel: Appel, depot: Depot, dossier: 
         appel_id=appel.id, depot_id=depot.id, seq=seq, numero=attestation_numero(appel.annee, seq),
         emise_le=maintenant, contenu=attestation_snapshot(depot, dossier, requis, deadline_for(appel, dossier)),
     )
-    session.add(attestation)
-    session.flush()
+    session.add(attestation)  # inserted with the rest of the transaction (a race on its number: the commit conflicts)
     return attestation
 
 

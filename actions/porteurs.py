@@ -26,14 +26,20 @@ from models.porteur import (
 from templates.trust_mails import verification_context
 
 
-def identify_porteur(session: Session, form: FormulaireReponse | None, expediteur: str | None, siret: str | None) -> Porteur | None:
+_LOOK = object()  # the porteur is still to be looked up
+
+
+def identify_porteur(session: Session, form: FormulaireReponse | None, expediteur: str | None, siret: str | None,
+                     *, claimed: Porteur | None | object = _LOOK) -> Porteur | None:
+    """``claimed``: what ``claimed_porteur`` found for the same form and sender in this transaction (not looked up
+    again)."""
     if siret:
         return find_or_create_by_siret(session, siret, None)
     if form is not None:
         candidate = normalize_siret(form.porteur_siret)
         if is_valid_siret(candidate):
-            return find_or_create_by_siret(session, candidate, form.porteur_nom)
-    return porteur_of_address(session, expediteur)
+            return find_or_create_by_siret(session, candidate, form.porteur_nom, existing=claimed)
+    return porteur_of_address(session, expediteur) if claimed is _LOOK else claimed
 
 
 def claimed_porteur(session: Session, form: FormulaireReponse | None, expediteur: str | None) -> Porteur | None:
@@ -84,8 +90,12 @@ def notify_held(session: Session, porteur: Porteur, *, reference: str, recu_le: 
         maintenant=maintenant, appel_id=appel_id, objet=objet)
 
 
-def find_or_create_by_siret(session: Session, siret: str, nom: str | None) -> Porteur:
-    porteur = session.scalar(select(Porteur).where(Porteur.siret == siret))
+def find_or_create_by_siret(session: Session, siret: str, nom: str | None, *,
+                            existing: Porteur | None | object = _LOOK) -> Porteur:
+    """``existing``: the porteur of this SIRET as this transaction already looked it up (None: there was none; a
+    structure created meanwhile by another process makes the insert conflict, and the caller's transaction is
+    retried)."""
+    porteur = session.scalar(select(Porteur).where(Porteur.siret == siret)) if existing is _LOOK else existing
     if porteur is None:
         porteur = Porteur(siret=siret, nom=(nom or f"Structure SIRET {siret}")[:500])
         session.add(porteur)
@@ -114,9 +124,8 @@ def remember_addresses(session: Session, porteur: Porteur, addresses: list[str |
     if not new:
         return
     known = known_addresses(session, porteur)  # once: the addresses added here are told apart by the set
-    for address in sorted(new - known):
+    for address in sorted(new - known):  # flushed with the transaction's next query or its commit
         session.add(PorteurAdresse(email=address, porteur_id=porteur.id))
-    session.flush()
 
 
 def add_address(factory: sessionmaker[Session], siret: str, adresse: str) -> Porteur:

@@ -68,10 +68,19 @@ class _Context:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._flushed: dict[tuple[type, Any], Any] | None = None
 
     def loaded(self, cls: type, key: int | None) -> Any:
-        """The object if this session holds it already (no query)."""
-        return None if key is None else self.session.identity_map.get(identity_key(cls, key))
+        """The object if this session holds it already (no query): in its identity map, or inserted by this very
+        flush (an object joins the identity map only once the flush is over)."""
+        if key is None:
+            return None
+        found = self.session.identity_map.get(identity_key(cls, key))
+        if found is None:
+            if self._flushed is None:
+                self._flushed = {(inspect(o).mapper.class_, getattr(o, "id", None)): o for o in self.session.new}
+            found = self._flushed.get((cls, key))
+        return found
 
     def annee_et_dossier(self, appel_id: int | None, dossier_id: int | None) -> tuple[int | None, str | None]:
         """A call's year and a dossier's number: from the session when it holds them, else one query for both."""
@@ -96,12 +105,16 @@ class _Context:
     def depot(self, depot_id: int | None) -> Any:
         from models.dossier import Depot
 
-        return self.session.get(Depot, depot_id) if depot_id is not None else None
+        if depot_id is None:
+            return None
+        return self.loaded(Depot, depot_id) or self.session.get(Depot, depot_id)
 
     def convention(self, convention_id: int | None) -> Any:
         from models.convention import Convention
 
-        return self.session.get(Convention, convention_id) if convention_id is not None else None
+        if convention_id is None:
+            return None
+        return self.loaded(Convention, convention_id) or self.session.get(Convention, convention_id)
 
 
 def _appel(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:

@@ -21,7 +21,9 @@ from adapters.journal import HORLOGE, record, use_storage
 from flows import runtime as runtime_module
 from flows.runtime import configure, get_settings
 from models import Journal, SceauJournal
-from tests.conftest import run_intake
+from actions.depots import register_mailbox
+from adapters.mailbox import iter_mailbox
+from tests.conftest import RELEVE, run_intake
 from tests.samples import cvs, deliver, deliver_complete, paris, porteur
 
 DEBUT = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -117,6 +119,31 @@ def test_an_intake_journals_each_depot_piece_attestation_and_mail_in_order_and_t
 
         assert sorted(p["sha256"] for p in depot.donnees["pieces"]) == sorted(s.scalars(select(Piece.sha256)))
     assert "piece_recue" not in kinds
+
+
+def test_journaling_a_depot_selects_again_no_row_its_own_flush_inserted(factory, storage, appel, mail, maildir, tmp_path):
+    from sqlalchemy import event
+
+    p = porteur(3, referents=2)
+    deliver_complete(maildir, tmp_path / "f", p, paris(6, 10))
+    statements: list[str] = []
+    engine = factory.kw["bind"]
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        report = register_mailbox(factory, storage, 2018, iter_mailbox(maildir), maintenant=RELEVE)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    assert report.depots == 1
+    by_id = [s for s in statements if s.startswith("select") and ("where depot.id =" in s or "where dossier.id =" in s)]
+    assert by_id == []  # the dépôt and the dossier the pièces' entries name come from the flush itself
+    with factory() as s:
+        [depot] = [e for e in history(s, dossier="2018-001") if e.genre == "depot_enregistre"]
+    assert depot.dossier == "2018-001" and len(depot.donnees["pieces"]) == 3
 
 
 def test_the_journal_names_no_address_no_referent_and_no_file_name(factory, storage, appel, mail, maildir, tmp_path):
