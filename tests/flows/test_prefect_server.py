@@ -40,8 +40,6 @@ PG_ADMIN_URL = os.environ.get("AAP_TEST_PG_URL", "postgresql://postgres@127.0.0.
 STARTUP_SECONDS = 90
 DEPLOYMENT = "releve-planifiee/releve-depots"
 
-pytestmark = pytest.mark.xdist_group("prefect-serveur")  # its real server started once, on one worker
-
 
 def _pg_admin() -> object | None:
     try:

@@ -36,8 +36,6 @@ ADRESSES = ("plie-aap@example.org", "coordination.plie@example.org", "assistante
 PORTEURS = 30  # 52 files: a kill once a quarter is registered lands well inside the batch
 NUMERO = re.compile(r"AAP-2018-\d{4}")
 
-pytestmark = pytest.mark.xdist_group("pannes")  # the module's mailbox built once, on one worker
-
 
 @dataclass(frozen=True)
 class Boite:

@@ -18,8 +18,7 @@ from adapters.smtp_sink import SmtpSink
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright absent (pip install -e .[test])")
 CHROMIUM = os.environ.get("AAP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="Chromium absent (apt-get install chromium)"),
-              pytest.mark.xdist_group("navigateur")]  # its module fixtures (browser, served office) made once
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium absent (apt-get install chromium)")
 UTC = timezone.utc
 HORLOGE = datetime(2020, 11, 12, 17, 0, tzinfo=UTC)
 MOT_DE_PASSE = "un mot de passe de test"
