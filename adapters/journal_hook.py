@@ -23,7 +23,7 @@ from sqlalchemy.orm.util import identity_key
 from dataclasses import replace
 
 from adapters.journal import EN_ATTENTE, append
-from francais.formats import compte, format_date
+from francais.formats import compte
 from models.journal import Ecriture
 
 CREATION, MODIFICATION = "création", "modification"
@@ -420,7 +420,7 @@ def _porteur(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
 def _comite(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
     if op != CREATION:
         return []
-    return [Ecriture("comite_prepare", f"Comité du {format_date(obj.comite_le)} préparé ({compte(len(obj.dossiers or []), 'dossier', 'dossiers')}).",
+    return [Ecriture("comite_prepare", f"Comité du {obj.comite_le:%d/%m/%Y} préparé ({compte(len(obj.dossiers or []), 'dossier', 'dossiers')}).",
                      appel=ctx.annee(obj.appel_id), donnees={"comite": obj.id, "comite_le": obj.comite_le,
                                                              "dossiers": obj.dossiers})]
 

@@ -713,13 +713,18 @@ KINDS = ("Index", "Dossier de réponse", "Attestation de dépôt", "Note d'instr
          "Convention", "Avenant", "Bilan", "Accusé de réception", "Justificatif", "Journal des opérations")
 
 
-def test_fse_pack_is_complete_in_the_convention_s_order_with_a_bookmark_per_document(story, tmp_path):
+@pytest.fixture(scope="module")
+def fse_pack(story, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """CONV-2018-003's FSE pack on 3 September 2018, assembled once per story: the tests below only read it."""
     if soffice_path() is None:
         pytest.skip("LibreOffice (soffice) absent : le dossier FSE ne peut pas être assemblé en PDF")
     with story.factory() as session:
-        pack = build_fse_pack(session, story.storage, "CONV-2018-003", tmp_path / "fse.pdf",
+        return build_fse_pack(session, story.storage, "CONV-2018-003", tmp_path_factory.mktemp("fse") / "fse.pdf",
                               maintenant=morning(date(2018, 9, 3)))
-    reader = PdfReader(pack)
+
+
+def test_fse_pack_is_complete_in_the_convention_s_order_with_a_bookmark_per_document(fse_pack):
+    reader = PdfReader(fse_pack)
     titles = [item.title for item in reader.outline]
     assert titles[0] == "Index du dossier et des justificatifs"
     assert "Dossier de réponse (courriel, reçu le 6 décembre 2017)" in titles
@@ -742,16 +747,11 @@ def test_fse_pack_is_complete_in_the_convention_s_order_with_a_bookmark_per_docu
     assert index.count("fichier non reçu") == 1  # BIL-2018-0002's frais_km.pdf; « Frais_KM.pdf » is the one received
 
 
-def test_fse_pack_ends_with_the_dossier_s_journal_whose_attached_entries_recompute_to_their_hashes(story, tmp_path):
+def test_fse_pack_ends_with_the_dossier_s_journal_whose_attached_entries_recompute_to_their_hashes(fse_pack):
     import hashlib
     import json
 
-    if soffice_path() is None:
-        pytest.skip("LibreOffice (soffice) absent : le dossier FSE ne peut pas être assemblé en PDF")
-    with story.factory() as session:
-        pack = build_fse_pack(session, story.storage, "CONV-2018-003", tmp_path / "fse.pdf",
-                              maintenant=morning(date(2018, 9, 3)))
-    reader = PdfReader(pack)
+    reader = PdfReader(fse_pack)
     last = reader.outline[-1]
     assert last.title == "Journal des opérations du dossier et sceaux du jour"
     page = " ".join(fr(" ".join(reader.pages[n].extract_text()
@@ -769,13 +769,8 @@ def test_fse_pack_ends_with_the_dossier_s_journal_whose_attached_entries_recompu
     assert all(e["canonique"].count("@") == 0 for e in entrees)  # no address, ever
 
 
-def test_fse_pack_is_a4_portrait_throughout_and_its_bilans_show_french_amounts(story, tmp_path):
-    if soffice_path() is None:
-        pytest.skip("LibreOffice (soffice) absent : le dossier FSE ne peut pas être assemblé en PDF")
-    with story.factory() as session:
-        pack = build_fse_pack(session, story.storage, "CONV-2018-003", tmp_path / "fse.pdf",
-                              maintenant=morning(date(2018, 9, 3)))
-    reader = PdfReader(pack)
+def test_fse_pack_is_a4_portrait_throughout_and_its_bilans_show_french_amounts(fse_pack):
+    reader = PdfReader(fse_pack)
     assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height)), p.get("/Rotate", 0))
             for p in reader.pages} == {(595, 842, 0)}
     starts = sorted((reader.get_destination_page_number(item), item.title) for item in reader.outline)
