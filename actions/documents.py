@@ -172,11 +172,11 @@ class RenderAhead:
         if self.pool is None:
             import multiprocessing
 
-            from adapters.storage import keep_files_private
+            from adapters.workers import start_worker
 
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(list(self.preload))
-            self.pool = context.Pool(1, initializer=keep_files_private, maxtasksperchild=RENDUS_PAR_PROCESSUS)
+            self.pool = context.Pool(1, initializer=start_worker, maxtasksperchild=RENDUS_PAR_PROCESSUS)
         return self.pool
 
     def feed(self) -> None:

@@ -59,3 +59,19 @@ def test_an_item_that_kills_its_worker_is_reported_and_the_others_go_on():
     results, _ = run([("exit", 0), ("ok", 1), ("exit", 0), ("ok", 2), ("ok", 3)], workers=1)
     stopped = Interrompu("lecture interrompue : le processus de lecture s'est arrêté sur ce message")
     assert results == [stopped, 10, stopped, 20, 30]
+
+
+def niceness(_item: object) -> int:
+    return os.nice(0)
+
+
+def test_workers_yield_to_the_process_that_feeds_them():
+    """Readers (bounded_map) and renderers (worker_pool, the renderer ahead) run at a lower priority than the
+    process recording their results, the batch's critical path on two cores."""
+    from adapters.workers import PRIORITE_DES_TRAVAILLEURS, worker_pool
+
+    own = os.nice(0)
+    expected = min(own + PRIORITE_DES_TRAVAILLEURS, 19)
+    assert list(bounded_map(niceness, [1, 2], workers=2)) == [expected, expected]
+    with worker_pool(2) as pool:
+        assert set(pool.imap(niceness, range(4))) == {expected}
