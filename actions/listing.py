@@ -23,7 +23,8 @@ def list_dossiers(session: Session, annee: int, storage_root: str) -> list[dict[
     mails = {c.cle: c for c in session.scalars(select(Courriel).where(Courriel.appel_id == appel.id))}
     dossiers = session.scalars(
         select(Dossier).where(Dossier.appel_id == appel.id).order_by(Dossier.seq)
-        .options(selectinload(Dossier.depots).selectinload(Depot.pieces), selectinload(Dossier.porteur))
+        .options(selectinload(Dossier.depots).options(selectinload(Depot.pieces), selectinload(Depot.attestation)),
+                 selectinload(Dossier.porteur))
     )
     rows: list[dict[str, Any]] = []
     for d in dossiers:

@@ -153,8 +153,7 @@ class Passage:
     @functools.cached_property
     def flow(self) -> Any:
         """The Prefect flow of this stage (its parameters, names and docstring are the stage's)."""
-        from prefect import Flow
-
+        Flow = _flow_class()
         stage = self
 
         @functools.wraps(self.fn)
@@ -170,7 +169,16 @@ class Passage:
         return flow
 
     def _through_prefect(self, params: dict) -> dict:
-        state = self.flow(**params, return_state=True)
+        if in_flow_run():  # a subflow of a deployment's run: as Prefect runs it
+            state = self.flow(**params, return_state=True)
+        else:
+            from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+            # A command's run sends no heartbeats: nothing watches them here (no automation marks a silent run
+            # crashed; its terminal sees it stop), and at the run's end Prefect waits up to a second for its
+            # heartbeat thread to notice. Deployments' runs (``aap serve``) keep them.
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                state = self.flow(**params, return_state=True)
         result = state.result(raise_on_failure=False)
         if isinstance(result, PassageEchoue):
             if result.erreur is not None:
@@ -179,6 +187,29 @@ class Passage:
         if isinstance(result, BaseException):
             raise result
         return result
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain(value: Any) -> bool:
+    """A stage's parameter as JSON has it already: text, numbers, None, lists of them (a list of files)."""
+    return isinstance(value, _PLAIN) or (isinstance(value, (list, tuple)) and all(isinstance(v, _PLAIN) for v in value))
+
+
+@functools.cache
+def _flow_class() -> type:
+    """Prefect's ``Flow``, but a stage's parameters (plain text, numbers and lists) are recorded as they are:
+    Prefect's own serializer imports FastAPI for them, half a second of every run's start."""
+    from prefect import Flow
+
+    class FlowDePassage(Flow):
+        def serialize_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+            if all(_plain(v) for v in parameters.values()):
+                return {k: list(v) if isinstance(v, tuple) else v for k, v in parameters.items()}
+            return super().serialize_parameters(parameters)
+
+    return FlowDePassage
 
 
 def signal_failure(flow: Any, flow_run: Any, state: Any) -> None:
