@@ -20,8 +20,10 @@ from forms.dossier_reponse import FormulaireReponse, is_response_form, read_doss
 from forms.xlsx_safety import FormulaireIllisible
 from models.piece import NaturePiece, piece_motif
 
-WORKER_MODULES = ("actions.pieces", "templates.render")
-"""What the intake's worker processes preload: what reads a message and what renders a document; no ORM."""
+WORKER_MODULES = ("templates.render",)
+"""What the workers' fork server preloads, so that every worker forked from it has it at once: the renderer (no
+ORM), which a renderer replaced every 100 documents needs at its first. The reader's own modules (openpyxl, pypdf
+and the cryptography it loads: 20 Mo more in every process forked) load in the one reader that uses them."""
 SPREADSHEET_EXTENSIONS = {"xlsx", "xlsm", "xlsb", "xls", "ods"}
 NOM_ORIGINE_MAX = 500  # Piece.nom_origine's width: a longer name sent must not block the dépôt
 
