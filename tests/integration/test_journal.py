@@ -142,7 +142,10 @@ def test_journaling_a_depot_selects_again_no_row_its_own_flush_inserted(factory,
     by_id = [s for s in statements if s.startswith("select") and ("where depot.id =" in s or "where dossier.id =" in s)]
     assert by_id == []  # the dépôt and the dossier the pièces' entries name come from the flush itself
     with factory() as s:
-        [depot] = [e for e in history(s, dossier="2018-001") if e.genre == "depot_enregistre"]
+        entries = [(e.genre, e.dossier, e.texte) for e in s.scalars(select(Journal).order_by(Journal.id))]
+        found = [e for e in history(s, dossier="2018-001") if e.genre == "depot_enregistre"]
+    assert len(found) == 1, entries  # once seen failing in a whole run (not alone): the journal as it was then
+    [depot] = found
     assert depot.dossier == "2018-001" and len(depot.donnees["pieces"]) == 3
 
 
