@@ -168,7 +168,7 @@ def accuse_data(session: Session, b: Bilan) -> AccuseBilanData:
 
 
 def _waiting_bilan(session: Session, numero: str) -> Bilan:
-    from actions.depots import SaisieRefusee
+    from actions.appels import SaisieRefusee
 
     bilan = session.scalar(select(Bilan).where(Bilan.numero == numero.strip().upper()).with_for_update())
     if bilan is None:
@@ -179,7 +179,7 @@ def _waiting_bilan(session: Session, numero: str) -> Bilan:
 def confirm_bilan(factory: sessionmaker[Session], numero: str, *, maintenant: datetime) -> Bilan:
     """The SA confirms that a bilan held « à vérifier » comes from its convention's structure: it joins its
     échéance, is checked and acknowledged like any other, and its sender becomes a known address."""
-    from actions.depots import SaisieRefusee
+    from actions.appels import SaisieRefusee
 
     def record() -> Bilan:
         with transaction(factory) as session:
@@ -201,7 +201,7 @@ def confirm_bilan(factory: sessionmaker[Session], numero: str, *, maintenant: da
 
 def reject_bilan(factory: sessionmaker[Session], numero: str, *, motif: str, maintenant: datetime) -> Bilan:
     """The SA refuses a waiting bilan (à vérifier or not tied to any convention): kept, with her reason."""
-    from actions.depots import SaisieRefusee
+    from actions.appels import SaisieRefusee
     from francais.formats import format_datetime_paris
 
     motif = " ".join((motif or "").split())[:500]

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from actions.depots import SaisieRefusee, load_appel
+from actions.appels import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
 from actions.documents import DocumentSpec, produce
 from adapters.database import transaction

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.depots import SaisieRefusee
+from actions.appels import SaisieRefusee
 from adapters.database import transaction
 from adapters.journal import record
 from adapters.storage import Storage

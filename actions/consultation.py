@@ -12,7 +12,7 @@ from sqlalchemy import String, cast, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from actions.conventions import final_bilans_received
-from actions.depots import SaisieRefusee
+from actions.appels import SaisieRefusee
 from actions.listing import waiting_queue
 from config.appel_config import AppelConfig
 from models.appel import Appel

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from actions.depots import SaisieRefusee, load_appel
+from actions.appels import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
 from adapters.database import retry_on_conflict, transaction
 from config.appel_config import AppelConfig, SuiviRegles

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from actions.appels import SaisieRefusee, load_appel
 from actions.bilans import register_bilan
 from actions.dossiers import (
     allocate_attestation,
@@ -61,20 +62,15 @@ from adapters.mailbox import (
 from adapters.storage import Storage, Stored
 from adapters.workers import Interrompu, bounded_map
 from config.appel_config import AppelConfig, PiecesRegles
-from config.refus import Refus
 from francais.formats import compte, format_datetime_paris, to_paris
 from models.appel import Appel, is_late, reception_douteuse
-from models.dossier import EN_ATTENTE, Canal, Depot, DepotStatut, FichierLu, Piece, Reception
+from models.dossier import EN_ATTENTE, NON_IDENTIFIE, Canal, Depot, DepotStatut, FichierLu, Piece, Reception
 from models.porteur import EXPEDITEUR_INCONNU, Porteur, normalize_address, normalize_siret, siret_motif
 from models.texte import cleaning_motif
 from templates.trust_mails import contact_context
 
 log = logging.getLogger("aap.depots")
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
-NON_IDENTIFIE = (
-    "expéditeur inconnu et aucun SIRET valide dans un formulaire lisible : "
-    "dépôt conservé, en attente de rattachement par l'assistante"
-)
 
 
 @dataclass
@@ -89,17 +85,6 @@ class IntakeReport:
     hors_delai: int = 0
     bilans: int = 0
     erreurs: list[str] = field(default_factory=list)
-
-
-class SaisieRefusee(Refus):
-    """A command the SA typed cannot be carried out (French reason)."""
-
-
-def load_appel(session: Session, annee: int) -> tuple[Appel, AppelConfig]:
-    appel = session.scalar(select(Appel).where(Appel.annee == annee))
-    if appel is None:
-        raise SaisieRefusee(f"l'appel {annee} n'est pas publié : lancez d'abord « aap appel publier »")
-    return appel, AppelConfig.model_validate(appel.config)
 
 
 def register_mailbox(

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from actions.depots import load_appel
+from actions.appels import load_appel
 from forms.tableur import Colonne, Feuille, write_tableur
 from models.courriel import Courriel
 from models.dossier import Depot, Dossier

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.depots import SaisieRefusee
+from actions.appels import SaisieRefusee
 from adapters.pdf import attach_file, convert_to_pdf, merge_pdfs, pdf_versions, soffice_path
 from adapters.storage import Storage
 from francais.formats import PARIS, format_date

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.depots import SaisieRefusee, load_appel
+from actions.appels import SaisieRefusee, load_appel
 from actions.documents import DocumentSpec, produce
 from actions.dossiers import counted_depots, latest_form, refresh_dossier
 from adapters.database import retry_on_conflict, transaction

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from models.appel import Appel
 from models.courriel import Courriel
-from models.dossier import EN_ATTENTE, Depot, DepotStatut, Dossier
+from models.dossier import EN_ATTENTE, NON_IDENTIFIE, Depot, DepotStatut, Dossier
 from models.porteur import EXPEDITEUR_INCONNU, Porteur, normalize_siret
 from models.suivi import Bilan, Verification
 from francais.formats import format_datetime_paris
@@ -121,8 +121,6 @@ def waiting_queue(session: Session, annee: int) -> list[dict[str, Any]]:
 
 def _reason(motifs: list[str]) -> str:
     """Why it waits: the identity reason, whatever else was found."""
-    from actions.depots import NON_IDENTIFIE
-
     for known in (EXPEDITEUR_INCONNU, NON_IDENTIFIE):
         if known in motifs:
             return known

@@ -130,7 +130,7 @@ def remember_addresses(session: Session, porteur: Porteur, addresses: list[str |
 
 def add_address(factory: sessionmaker[Session], siret: str, adresse: str) -> Porteur:
     """The SA says that this address may speak for the structure (« aap porteur adresse-ajouter »)."""
-    from actions.depots import SaisieRefusee
+    from actions.appels import SaisieRefusee
 
     siret = normalize_siret(siret)
     if (motif := siret_motif(siret)) is not None:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from actions.depots import load_appel
+from actions.appels import load_appel
 from config.appel_config import AppelConfig
 from forms.rapport_suivi import LigneSuivi, write_rapport_suivi
 from models.convention import Convention, etat_en_vigueur

@@ -181,7 +181,7 @@ def dossiers(
     as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON (pour les outils) : {\"dossiers\": […], \"en_attente\": […]}.")] = False,
 ) -> None:
     """Liste les dossiers de l'appel et ce qui attend l'assistante (sans lancer Prefect)."""
-    from actions.depots import load_appel
+    from actions.appels import load_appel
     from actions.listing import list_dossiers, waiting_queue
     from flows.runtime import runtime
 
@@ -306,7 +306,7 @@ def conventions(
     if ctx.invoked_subcommand is not None:
         return
     from actions.conventions import list_conventions
-    from actions.depots import load_appel
+    from actions.appels import load_appel
     from flows.runtime import parse_day, runtime
     from flows.summary import conventions_table
 
@@ -418,7 +418,7 @@ def avenant_modifier(
     maintenant: Maintenant = None,
 ) -> None:
     """Modifie la convention (montants, ETP, référent remplacé) sans changer sa période ni compter comme renouvellement."""
-    from actions.depots import SaisieRefusee
+    from actions.appels import SaisieRefusee
     from flows.conventions import avenant_modification, read_modification
 
     try:
@@ -575,7 +575,7 @@ def journal_verifier(appel: AnneeFacultative = None) -> None:
     from flows.runtime import runtime
     from flows.summary import verification_lines
 
-    from actions.depots import load_appel
+    from actions.appels import load_appel
 
     rt = runtime()
     with rt.factory() as session:

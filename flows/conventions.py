@@ -5,7 +5,7 @@ from datetime import date
 
 from actions.convention_documents import render_pending_conventions
 from actions.conventions import AvenantDemande, Modification, establish_conventions, modify, prolong
-from actions.depots import SaisieRefusee
+from actions.appels import SaisieRefusee
 from flows import comptes_rendus
 from flows.mail import send_outbox
 from flows.parametres import Annee, Changements, Instance, Maintenant, NumeroConvention, NumeroDossier, ValideLe

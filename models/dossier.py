@@ -38,6 +38,11 @@ class DepotStatut(enum.Enum):
 
 
 EN_ATTENTE = (DepotStatut.NON_IDENTIFIE, DepotStatut.A_VERIFIER)  # the SA's queue
+NON_IDENTIFIE = (
+    "expéditeur inconnu et aucun SIRET valide dans un formulaire lisible : "
+    "dépôt conservé, en attente de rattachement par l'assistante"
+)
+"""The motif of a dépôt no structure could be found for (the SA's queue says it)."""
 
 
 _S = DossierStatut
