@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any, Literal
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
 from francais.formats import to_paris
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 __all__ = [
     "FORMATS_EXCEL",
@@ -57,9 +56,18 @@ NOM_FEUILLE_MAX = 31
 CENTIME = Decimal("0.01")
 
 _INTERDITS_FEUILLE = re.compile(r"[\[\]:*?/\\]")
-_ENTETE = Font(bold=True, color="FFFFFF")
-_FOND_ENTETE = PatternFill("solid", fgColor="2F5496")
-_TITRE = Font(bold=True, size=14, color="1F3864")
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+"""What an XML cell cannot hold (openpyxl's own rule, here so that a module describing its columns does not load
+openpyxl: a command that lists conventions writes no workbook)."""
+
+
+@cache
+def _styles() -> tuple[Any, Any, Any]:
+    """The header's font and fill, the title's font."""
+    from openpyxl.styles import Font, PatternFill
+
+    return (Font(bold=True, color="FFFFFF"), PatternFill("solid", fgColor="2F5496"),
+            Font(bold=True, size=14, color="1F3864"))
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ def write_tableur(path: Path, feuilles: list[Feuille], *, titre: str | None = No
     """
     if not feuilles:
         raise ValueError("un tableur a au moins une feuille")
+    from openpyxl import Workbook
+
     wb = Workbook()
     wb.remove(wb.active)
     if titre:
@@ -106,6 +116,10 @@ def write_tableur(path: Path, feuilles: list[Feuille], *, titre: str | None = No
 
 
 def _write_feuille(ws, feuille: Feuille, titre: str | None) -> None:
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
+    entete_font, entete_fond, titre_font = _styles()
     colonnes = feuille.colonnes
     if not colonnes:
         raise ValueError(f"feuille « {feuille.nom} » sans colonne")
@@ -114,12 +128,12 @@ def _write_feuille(ws, feuille: Feuille, titre: str | None) -> None:
     if titre:
         cell = ws.cell(row=1, column=1)
         set_valeur(cell, titre)
-        cell.font = _TITRE
+        cell.font = titre_font
         entete = 2
     for j, colonne in enumerate(colonnes, start=1):
         cell = ws.cell(row=entete, column=j)
         set_valeur(cell, colonne.titre)
-        cell.font, cell.fill = _ENTETE, _FOND_ENTETE
+        cell.font, cell.fill = entete_font, entete_fond
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.column_dimensions[get_column_letter(j)].width = colonne.largeur
     for i, ligne in enumerate(feuille.lignes, start=entete + 1):

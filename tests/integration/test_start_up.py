@@ -18,8 +18,9 @@ PROBE = (
 )
 
 
-def _loaded(args: list[str], env: dict[str, str]) -> tuple[set[str], subprocess.CompletedProcess]:
-    proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=HEAVY)], capture_output=True, text=True,
+def _loaded(args: list[str], env: dict[str, str], heavy: tuple[str, ...] = HEAVY
+            ) -> tuple[set[str], subprocess.CompletedProcess]:
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args, heavy=heavy)], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=120)
     [line] = [line for line in proc.stderr.splitlines() if line.startswith("CHARGÉS")]
     return set(line.split()[1:]), proc
@@ -46,3 +47,22 @@ def test_a_listing_on_a_database_at_the_latest_migration_loads_neither_alembic_n
     then, proc = _loaded(["passages"], env)
 
     assert "sqlalchemy" in then and not {"alembic", "prefect", "fastapi_mail"} & then, proc.stderr
+
+
+def test_listing_dossiers_and_conventions_loads_none_of_the_intake_s_readers_and_renderers(tmp_path):
+    """The lists a command prints need the database, not openpyxl, pypdf or the .docx renderer (a second of start-up
+    they once paid through ``actions.depots``)."""
+    env = {**os.environ, "AAP_DATABASE_URL": f"sqlite:///{tmp_path / 'aap.sqlite'}", "AAP_STORAGE_DIR": str(tmp_path),
+           "AAP_PDF": "off"}
+    env.pop("PREFECT_API_URL", None)
+    published = subprocess.run([sys.executable, "-m", "flows.cli", "appel", "publier", "config/appels/2018.toml",
+                                "--maintenant", "2017-11-21T09:00"], capture_output=True, text=True, env=env, cwd=ROOT,
+                               timeout=120)
+    assert published.returncode == 0, published.stdout + published.stderr
+    readers = ("openpyxl", "pypdf", "docx", "docxtpl", "prefect")
+
+    for args in (["dossiers", "--appel", "2018"], ["conventions", "--appel", "2018"]):
+        loaded, proc = _loaded(args, env, readers)
+
+        assert "dossier" in proc.stdout.lower() or "convention" in proc.stdout.lower(), proc.stdout + proc.stderr
+        assert loaded == set(), (args, loaded)
