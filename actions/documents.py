@@ -22,7 +22,7 @@ from actions.notifications import notify, recipients
 from actions.pieces import WORKER_MODULES
 from adapters.database import transaction
 from adapters.storage import Storage
-from adapters.workers import worker_pool
+from adapters.workers import start_worker, worker_pool
 from models.document import Document
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
@@ -171,8 +171,6 @@ class RenderAhead:
         """The worker process, started with the first document to render."""
         if self.pool is None:
             import multiprocessing
-
-            from adapters.workers import start_worker
 
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(list(self.preload))
