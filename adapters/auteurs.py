@@ -14,8 +14,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session, sessionmaker
+
+from adapters.session_hooks import listen_once
 
 # The back office's own bookkeeping, not the SA's data (the passage row already names who asked for it).
 NON_SUIVIES = frozenset({"action_utilisateur", "session_web", "echec_connexion", "passage"})
@@ -51,6 +53,4 @@ def record_authors(session: Session, _flush_context: Any) -> None:
 
 def register(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     """Attach the hook to the sessions ``factory`` makes (once: listening twice would be refused)."""
-    if not event.contains(factory, "after_flush", record_authors):
-        event.listen(factory, "after_flush", record_authors)
-    return factory
+    return listen_once(factory, {"after_flush": record_authors})

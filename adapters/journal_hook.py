@@ -16,13 +16,14 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, event, inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
 from dataclasses import replace
 
 from adapters.journal import EN_ATTENTE, append
+from adapters.session_hooks import listen_once
 from francais.formats import compte
 from models.journal import Ecriture
 
@@ -493,8 +494,5 @@ def _ranks() -> dict[str, int]:
 
 def register(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     """Attach the hook to the sessions ``factory`` makes (once)."""
-    if not event.contains(factory, "after_flush", journal_changes):
-        event.listen(factory, "after_flush", journal_changes)
-        event.listen(factory, "before_commit", write_held)
-        event.listen(factory, "after_rollback", forget_held)
-    return factory
+    return listen_once(factory, {"after_flush": journal_changes, "before_commit": write_held,
+                                 "after_rollback": forget_held})

@@ -387,3 +387,43 @@ def test_journal_sceller_writes_the_seal_of_a_day_that_is_over_and_verifier_chec
     assert f"Sceau du 2 mars 2026 : entrée n° {last.id}, empreinte {last.empreinte}." in sealed.output
     verified = run("journal", "verifier")
     assert verified.exit_code == 0 and "1 sceau du jour vérifié ; dernier sceau : 2 mars 2026" in verified.output
+
+
+
+
+def test_a_session_factory_at_a_freed_factory_s_address_still_journals_and_names_its_author(db_url):
+    """A database forgotten then opened again gets a new sessionmaker. SQLAlchemy's registry keys listeners by the
+    ``id()`` of the sessionmaker's Session class and keeps the key after the class is gone, so ``event.contains``
+    said « already listening » to a new factory at a freed one's address, and a whole transaction then went
+    without journal entries or author rows (seen as two flaky tests)."""
+    import gc
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import sessionmaker
+
+    from adapters.auteurs import register as register_authors
+    from adapters.database import session_factory
+    from adapters.journal_hook import journal_changes, register as register_journal
+    from flows.passage import ACTEUR
+    from models import ActionUtilisateur, Porteur
+
+    engine = session_factory(db_url).kw["bind"]
+    for _ in range(500):  # factories made and dropped, as forgetting a database does, until the case is met
+        factory = sessionmaker(engine, expire_on_commit=False)
+        if event.contains(factory, "after_flush", journal_changes):
+            break
+        register_journal(register_authors(factory))
+        del factory
+        gc.collect()
+    else:
+        pytest.fail("aucune fabrique neuve n'a semblé déjà branchée : le cas qui échouait n'a pas été rencontré")
+    register_journal(register_authors(factory))
+    token = ACTEUR.set("assistante")
+    try:
+        with transaction(factory) as s:
+            s.add(Porteur(nom="Structure à l'adresse reprise", siret=None))
+    finally:
+        ACTEUR.reset(token)
+    with factory() as s:
+        assert s.scalars(select(Journal.texte)).all() == ["Structure « Structure à l'adresse reprise » enregistrée."]
+        assert s.scalars(select(ActionUtilisateur.table_nom)).all() == ["porteur"]
