@@ -26,12 +26,12 @@ from actions.dossiers import (
 )
 from actions.notifications import notify
 from actions.pieces import (
-    WORKER_MODULES,
     DepotAnalyse,
     Prepared,
     analyse_files,
     formulaire_as_json,
     prepare_message,
+    worker_modules,
 )
 from actions.porteurs import (
     claimed_porteur,
@@ -141,7 +141,7 @@ def register_mailbox(
         workers = max(1, workers - 1)
     try:
         prepared = bounded_map(prepare, todo, workers=workers if len(todo) >= PARALLEL_THRESHOLD else 1,
-                               preload=WORKER_MODULES, secondes=limites.secondes,
+                               preload=worker_modules(), secondes=limites.secondes,
                                memoire=limites.memoire)
         for path, item in zip(todo, prepared):
             outcome = _record(factory, storage, appel.id, cfg, path, item, report, maintenant)

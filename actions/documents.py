@@ -19,7 +19,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from actions.notifications import notify, recipients
-from actions.pieces import WORKER_MODULES
+from actions.pieces import worker_modules
 from adapters.database import transaction
 from adapters.storage import Storage
 from adapters.workers import start_worker, worker_pool
@@ -70,7 +70,7 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
 
     contexts = {row_id: spec.contexte(data) for row_id, (data, _) in jobs.items()}  # once: rendered, then mailed
     renders = [(spec.modele, contexts[row_id], out) for row_id, (_, out) in jobs.items()]
-    with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, WORKER_MODULES) as pool:
+    with worker_pool(workers if len(jobs) >= PARALLEL_THRESHOLD else 1, worker_modules()) as pool:
         list(pool.imap(render_job, renders, chunksize=16))
     docx = {row_id: out for row_id, (_, out) in jobs.items()}
     documents = {row_id: docx[row_id] for row_id in docx}

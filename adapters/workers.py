@@ -24,6 +24,20 @@ from typing import Any, Protocol
 from adapters.storage import keep_files_private
 
 
+_many_batches = False
+
+
+def runs_many_batches() -> None:
+    """This process runs batch after batch for as long as it lives (the back office; a test session), not one batch
+    and exit as a command does: its fork server, started afterwards, may preload more (``actions.pieces``)."""
+    global _many_batches
+    _many_batches = True
+
+
+def many_batches() -> bool:
+    return _many_batches
+
+
 class Pool(Protocol):
     def imap(self, func: Callable[[Any], Any], iterable: Iterable[Any], chunksize: int = 1) -> Iterator[Any]: ...
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from actions.attestations import render_ahead, render_pending, report_of
 from actions.bilans import render_pending_accuses
 from actions.bilans import confirm_bilan
-from actions.pieces import WORKER_MODULES
+from actions.pieces import worker_modules
 from actions.depots import attach_depot, confirm_depot, register_mailbox, register_postal
 from adapters.mailbox import iter_mailbox
 from flows import comptes_rendus
@@ -57,7 +57,7 @@ def _alongside(annee: int) -> Callable[[int], Callable[[], None] | None]:
             return None
         rt = runtime()
         behind = _chain.enter_context(sending_behind())
-        _ahead = render_ahead(rt.factory, rt.storage, annee, preload=WORKER_MODULES, on_recorded=behind.wake)
+        _ahead = render_ahead(rt.factory, rt.storage, annee, preload=worker_modules(), on_recorded=behind.wake)
         if _ahead is None:
             return None
         _chain.enter_context(_ahead)

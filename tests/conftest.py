@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from adapters.workers import runs_many_batches
 from flows.runtime import set_prefect_defaults
 
 set_prefect_defaults()
+runs_many_batches()  # a test session reads mailbox after mailbox, as the back office does (actions.pieces.worker_modules)
 
 from actions.attestations import render_pending  # noqa: E402
 from actions.bilans import render_pending_accuses  # noqa: E402

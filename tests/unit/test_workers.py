@@ -75,3 +75,30 @@ def test_workers_yield_to_the_process_that_feeds_them():
     assert list(bounded_map(niceness, [1, 2], workers=2)) == [expected, expected]
     with worker_pool(2) as pool:
         assert set(pool.imap(niceness, range(4))) == {expected}
+
+
+def readers_modules_loaded(_item: object) -> list[str]:
+    """Which of the reader's heavy modules its worker had before reading anything (this module imports none)."""
+    import sys
+
+    return sorted(name for name in ("openpyxl", "pypdf", "actions.pieces") if name in sys.modules)
+
+
+def test_a_process_that_runs_many_batches_starts_its_readers_with_their_modules_and_a_command_does_not():
+    """Each fresh process starts its own fork server: in a command the readers import openpyxl and pypdf themselves
+    (the renderers forked beside them stay lean); in the back office or a test session they have them at once."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import sys; from adapters import workers; {declare}from actions.pieces import worker_modules; "
+              "from tests.unit.test_workers import readers_modules_loaded as probe; "
+              "print(list(workers.bounded_map(probe, [1], workers=1, preload=worker_modules()))[0])")
+    root = Path(__file__).resolve().parents[2]
+    seen = {}
+    for declare in ("", "workers.runs_many_batches(); "):
+        out = subprocess.run([sys.executable, "-c", script.format(declare=declare)], cwd=root, capture_output=True,
+                             text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+        assert out.returncode == 0, out.stderr
+        seen[bool(declare)] = out.stdout.strip()
+    assert seen == {False: "[]", True: "['actions.pieces', 'openpyxl', 'pypdf']"}
