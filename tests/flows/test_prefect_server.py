@@ -10,15 +10,10 @@ mails the SA (once). Everything started is stopped.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
-import warnings
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,94 +27,13 @@ from adapters.storage import Storage
 from config.appel_config import load_appel_config
 from flows.deployments import build_deployments, is_intake_window_open
 from models import Courriel, CourrielStatut, Depot, Passage
+from tests.flows.conftest import prefect_env as _prefect_env, stop_group as _stop, tail as _tail
 from tests.integration.test_command_line import ENGLISH
 from tests.samples import cvs, deliver, deliver_complete, paris, porteur
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = os.environ.get("AAP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-STARTUP_SECONDS = 90
 DEPLOYMENT = "releve-planifiee/releve-depots"
-
-
-def _pg_admin() -> object | None:
-    try:
-        import psycopg
-
-        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception:  # noqa: BLE001 - any failure means: no PostgreSQL here
-        return None
-
-
-@pytest.fixture(scope="module")
-def prefect_database() -> Iterator[str | None]:
-    """A fresh PostgreSQL database for Prefect's server (dropped afterwards), or None for SQLite."""
-    conn = _pg_admin()
-    if conn is None:
-        warnings.warn(f"PostgreSQL injoignable ({PG_ADMIN_URL}) : le serveur Prefect du test utilise SQLite.", stacklevel=1)
-        yield None
-        return
-    name = f"aap_prefect_{uuid.uuid4().hex[:10]}"
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    host = PG_ADMIN_URL.split("://", 1)[1].rsplit("/", 1)[0]
-    try:
-        yield f"postgresql+asyncpg://{host}/{name}"
-    finally:
-        with _pg_admin() as conn:  # type: ignore[union-attr]
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _stop(proc: subprocess.Popen, grace: float = 20) -> None:
-    """Terminate the process group we started, then kill it if it lingers."""
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-
-def _tail(path: Path, n: int = 15) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-n:]) if path.exists() else "(pas de journal)"
-
-
-def _prefect_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
-               PREFECT_LOGGING_LEVEL="WARNING")
-    return env
-
-
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory, prefect_database: str | None) -> Iterator[str]:
-    """`prefect server start` on a free loopback port; yields its API URL, skips if it does not answer in 90 s."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    env = _prefect_env(home)
-    if prefect_database:
-        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = prefect_database
-    port = find_free_port()
-    log = home / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/api"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.skip(f"le serveur Prefect n'a pas démarré en {STARTUP_SECONDS} s :\n{_tail(log)}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        _stop(proc)
+pytestmark = pytest.mark.xdist_group("prefect")  # the session's one Prefect server (tests/flows/conftest.py)
 
 
 def test_intake_window_runs_from_publication_to_thirty_days_after_the_deadline():
