@@ -107,8 +107,9 @@ def test_served_intake_deployment_registers_the_depot_and_mails_its_attestation(
             depot = s.scalar(select(Depot))
             assert depot is not None and depot.attestation.numero == "AAP-2018-0001"
             assert set(s.scalars(select(Courriel.statut))) == {CourrielStatut.SENT}
-        [message] = sink.messages()
-        assert message["X-Envelope-To"] == p.email
+        messages = sink.messages()
+        assert len(messages) == 1, ([(m["Subject"], m["X-Envelope-To"], m["Message-ID"]) for m in messages], _tail(log, 40))
+        assert messages[0]["X-Envelope-To"] == p.email
 
 
 def _wait_for_deployment(get_client, serving: subprocess.Popen, log: Path, seconds: float = 60):

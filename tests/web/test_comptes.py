@@ -36,6 +36,7 @@ def test_an_account_is_added_with_its_password_from_stdin_then_deactivated(tmp_p
     with factory() as s:
         user = s.scalar(select(Utilisateur))
         assert user.mot_de_passe.startswith("$argon2id$") and "un long" not in user.mot_de_passe
+        assert "$m=65536,t=3,p=4$" in user.mot_de_passe  # argon2's recommended cost (RFC 9106), not the tests' own
     sign_in(factory, "marie.durand", "un long mot de passe", maintenant=NOW)
 
     again = aap(tmp_path, "utilisateur", "ajouter", "marie.durand", "--role", "lecture", stdin="un autre mot de passe\n")
