@@ -414,7 +414,7 @@ def test_a_session_factory_at_a_freed_factory_s_address_still_journals_and_names
             break
         register_journal(register_authors(factory))
         del factory
-        gc.collect()
+        gc.collect(1)  # the young generations, where the factory just dropped is: a full collection costs seconds in a whole run
     else:
         pytest.fail("aucune fabrique neuve n'a semblé déjà branchée : le cas qui échouait n'a pas été rencontré")
     register_journal(register_authors(factory))
