@@ -31,8 +31,8 @@ the fork server, so a one-shot command loads them in its one reader only (``work
 
 def worker_modules() -> tuple[str, ...]:
     """What this process's fork server preloads when it starts (once: later calls change nothing for it): the
-    renderer, and the reader's modules too in a process that runs batch after batch (``adapters.workers.
-    runs_many_batches``: the back office, a test session). Each reader then starts with them instead of importing
+    renderer, and the reader's modules too in a process that reads mailbox after mailbox (``adapters.workers.
+    runs_many_batches``: a test session). Each reader then starts with them instead of importing
     them again at every relève (0.2 s of CPU in a worker that yields to every busier process: 53 s of the test
     suite's CPU, 86 → 33 s), at the price of 20 Mo in every worker forked. A command (``aap depots relever``) reads
     once: its relève of 500 dépôts keeps the lean fork server (346 Mo in all instead of 376, ``bench/intake.py``)."""

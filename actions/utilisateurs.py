@@ -4,8 +4,6 @@ Passwords are hashed with argon2 (``argon2-cffi``); a session's cookie holds a r
 is keyed by the token's SHA-256. Every function takes the clock as a parameter."""
 from __future__ import annotations
 
-import functools
-
 import hashlib
 import logging
 import secrets
@@ -37,14 +35,7 @@ from models.utilisateur import (
 
 log = logging.getLogger("aap.comptes")
 _hasher = PasswordHasher()
-
-
-@functools.cache
-def _leurre() -> str:
-    """What an unknown login's password is checked against, so that it costs as much as a known one's (hashed at
-    the first such login, not at every import: 135 ms on both cores)."""
-    return _hasher.hash("aucun compte ne porte ce mot de passe")
-
+_LEURRE = _hasher.hash("aucun compte ne porte ce mot de passe")  # an unknown login costs as much as a known one
 TOUCHER_APRES = timedelta(seconds=60)  # a session's « last seen » is written at most once a minute
 
 
@@ -123,7 +114,7 @@ def sign_in(factory: sessionmaker[Session], identifiant: str, mot_de_passe: str,
         if echec is not None and is_locked(echec.bloque_jusqu_a, maintenant):
             raise ConnexionRefusee(_locked(echec.bloque_jusqu_a))
         user = session.scalar(select(Utilisateur).where(Utilisateur.identifiant == identifiant))
-    good = _verify(user.mot_de_passe if user is not None else _leurre(), mot_de_passe) and user is not None and user.actif
+    good = _verify(user.mot_de_passe if user is not None else _LEURRE, mot_de_passe) and user is not None and user.actif
     if not good:
         bloque = _record_failure(factory, identifiant, maintenant)
         log.warning("Connexion refusée pour l'identifiant « %s »%s.", identifiant[:60],

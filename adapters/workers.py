@@ -28,8 +28,9 @@ _many_batches = False
 
 
 def runs_many_batches() -> None:
-    """This process runs batch after batch for as long as it lives (the back office; a test session), not one batch
-    and exit as a command does: its fork server, started afterwards, may preload more (``actions.pieces``)."""
+    """This process reads mailbox after mailbox for as long as it lives (a test session: hundreds of relèves), not
+    one batch and exit as a command does, nor a scheduled run (``aap serve`` runs each in a process of its own): its
+    fork server, started afterwards, may preload more (``actions.pieces.worker_modules``)."""
     global _many_batches
     _many_batches = True
 

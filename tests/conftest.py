@@ -13,7 +13,7 @@ from adapters.workers import runs_many_batches
 from flows.runtime import set_prefect_defaults
 
 set_prefect_defaults()
-runs_many_batches()  # a test session reads mailbox after mailbox, as the back office does (actions.pieces.worker_modules)
+runs_many_batches()  # a test session reads hundreds of mailboxes: its readers start with their modules (actions.pieces)
 
 from actions.attestations import render_pending  # noqa: E402
 from actions.bilans import render_pending_accuses  # noqa: E402

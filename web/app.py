@@ -28,7 +28,6 @@ from starlette.datastructures import UploadFile
 
 from actions import consultation as lire
 from actions import utilisateurs as comptes
-from adapters.workers import runs_many_batches
 from config.refus import Refus
 from flows.passage import ACTEUR
 from flows.runtime import PARIS, Runtime, runtime
@@ -140,7 +139,6 @@ def environment() -> Environment:
 def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | None = None) -> FastAPI:
     """The back office over ``rt`` (this process's runtime by default); ``horloge`` is its clock (tests fix it)."""
     rt = rt or runtime()
-    runs_many_batches()  # the back office runs relève after relève: its readers start with their modules
     horloge = horloge or (lambda: datetime.now(timezone.utc))
     key = securite.secret_key(rt.settings)
     inactivite = timedelta(hours=rt.settings.web_session_heures)

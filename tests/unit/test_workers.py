@@ -86,7 +86,8 @@ def readers_modules_loaded(_item: object) -> list[str]:
 
 def test_a_process_that_runs_many_batches_starts_its_readers_with_their_modules_and_a_command_does_not():
     """Each fresh process starts its own fork server: in a command the readers import openpyxl and pypdf themselves
-    (the renderers forked beside them stay lean); in the back office or a test session they have them at once."""
+    (the renderers forked beside them stay lean); in a test session, which reads hundreds of mailboxes, they have
+    them at once."""
     import subprocess
     import sys
     from pathlib import Path
