@@ -22,7 +22,7 @@ from actions.notifications import notify, recipients
 from actions.pieces import worker_modules
 from adapters.database import transaction
 from adapters.storage import Storage
-from adapters.workers import start_worker, worker_pool
+from adapters.workers import fork_server, start_worker, worker_pool
 from models.document import Document
 
 PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
@@ -170,11 +170,8 @@ class RenderAhead:
     def _worker(self) -> Any:
         """The worker process, started with the first document to render."""
         if self.pool is None:
-            import multiprocessing
-
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(list(self.preload))
-            self.pool = context.Pool(1, initializer=start_worker, maxtasksperchild=RENDUS_PAR_PROCESSUS)
+            self.pool = fork_server(self.preload).Pool(1, initializer=start_worker,
+                                                       maxtasksperchild=RENDUS_PAR_PROCESSUS)
         return self.pool
 
     def feed(self) -> None:

@@ -50,14 +50,20 @@ class _InProcess:
         return map(func, iterable)
 
 
+def fork_server(preload: tuple[str, ...] = ()) -> Any:
+    """The multiprocessing context whose workers come from this process's fork server, which preloads ``preload``
+    when it starts (once per process: what a later call asks changes nothing for it)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
+    return context
+
+
 @contextmanager
 def worker_pool(workers: int, preload: tuple[str, ...] = ()) -> Iterator[Pool]:
     if workers <= 1:
         yield _InProcess()
         return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(preload))
-    with context.Pool(workers, initializer=start_worker) as pool:
+    with fork_server(preload).Pool(workers, initializer=start_worker) as pool:
         yield pool
 
 
@@ -98,8 +104,7 @@ def bounded_map(
     items = list(items)
     if not items:
         return
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(preload))
+    context = fork_server(preload)
     todo: deque[int] = deque(range(len(items)))
     slots: list[_Worker | None] = [None] * max(1, min(workers, len(items)))
     done: dict[int, Any] = {}
