@@ -25,38 +25,26 @@ from pathlib import Path
 import pytest
 
 from adapters.smtp_sink import find_free_port
+from tests.databases import PG_ADMIN_URL, pg_execute, pg_unavailable
 
-PG_ADMIN_URL = os.environ.get("AAP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 STARTUP_SECONDS = 90
-
-
-def _pg_admin() -> object | None:
-    try:
-        import psycopg
-
-        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except Exception:  # noqa: BLE001 - any failure means: no PostgreSQL here
-        return None
 
 
 @pytest.fixture(scope="session")
 def prefect_database() -> Iterator[str | None]:
     """A fresh PostgreSQL database for Prefect's server (dropped afterwards), or None for SQLite."""
-    conn = _pg_admin()
-    if conn is None:
-        warnings.warn(f"PostgreSQL injoignable ({PG_ADMIN_URL}) : le serveur Prefect des tests utilise SQLite.",
-                      stacklevel=1)
+    reason = pg_unavailable()
+    if reason:
+        warnings.warn(f"{reason} : le serveur Prefect des tests utilise SQLite.", stacklevel=1)
         yield None
         return
     name = f"aap_prefect_{uuid.uuid4().hex[:10]}"
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    pg_execute(f'CREATE DATABASE "{name}"')
     host = PG_ADMIN_URL.split("://", 1)[1].rsplit("/", 1)[0]
     try:
         yield f"postgresql+asyncpg://{host}/{name}"
     finally:
-        with _pg_admin() as conn:  # type: ignore[union-attr]
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def stop_group(proc: subprocess.Popen, grace: float = 20) -> None:
