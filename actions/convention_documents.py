@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from decimal import Decimal
 
 from sqlalchemy import select

@@ -45,7 +45,6 @@ from actions.porteurs import (
     update_from_form,
 )
 from adapters.database import retry_on_conflict, transaction
-from adapters.library_errors import french_detail
 from adapters.mailbox import (
     FICHIER,
     LIMITES,
@@ -55,13 +54,12 @@ from adapters.mailbox import (
     IncomingMessage,
     Limites,
     delivery_time,
-    parse_message,
     read_top_headers,
     stable_name,
 )
 from adapters.storage import Storage, Stored
 from adapters.workers import Interrompu, bounded_map
-from config.appel_config import AppelConfig, PiecesRegles
+from config.appel_config import AppelConfig
 from francais.formats import compte, format_datetime_paris, to_paris
 from models.appel import Appel, is_late, reception_douteuse
 from models.dossier import EN_ATTENTE, NON_IDENTIFIE, Canal, Depot, DepotStatut, FichierLu, Piece, Reception

@@ -34,7 +34,6 @@ from models.convention import (
 from models.indicateurs import objectifs_au_prorata
 from models.suivi import (
     Echeance,
-    NatureEcheance,
     StatutBilan,
     due_mailings,
     fraction_couverte,

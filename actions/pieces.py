@@ -13,7 +13,7 @@ from typing import Any
 from adapters.library_errors import french_detail
 from adapters.mailbox import LIMITES, IncomingMessage, Limites, parse_message
 from adapters.pdf import inspect_pdf
-from adapters.storage import Storage
+from adapters.storage import Storage, Stored
 from adapters.workers import many_batches
 from config.appel_config import PiecesRegles
 from forms.bilan import is_bilan_form

@@ -248,7 +248,6 @@ def _document(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
 
 def _document_subject(ctx: _Context, nature: str, objet_id: int) -> tuple[int | None, str | None, str | None]:
     from models.convention import Avenant
-    from models.dossier import Attestation
     from models.instruction import DecisionComite, Instruction
     from models.suivi import Bilan
 

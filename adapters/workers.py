@@ -8,7 +8,6 @@ address-space limit in its worker, the main process killing a worker that does n
 an item over a limit yields ``Interrompu`` with a French reason, and the batch goes on."""
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import resource

@@ -46,7 +46,6 @@ _current: Runtime | None = None
 
 
 def runtime() -> Runtime:
-    global _current
     if _current is None:
         configure(get_settings())
     assert _current is not None

@@ -382,7 +382,7 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
 
     @app.post("/appels/{annee}/depots-en-attente/{reference}/confirmer")
     def confirmer(request: Request, annee: int, reference: str, geste: Geste = Depends(gestion)) -> Response:
-        acces, form = geste.acces, geste.form
+        acces = geste.acces
         from flows.depots import confirmation_depot
 
         try:
@@ -632,7 +632,7 @@ def create_app(rt: Runtime | None = None, *, horloge: Callable[[], datetime] | N
 
     @app.post("/courriels/{ident}/renvoyer")
     def renvoyer(request: Request, ident: int, geste: Geste = Depends(gestion)) -> Response:
-        acces, form = geste.acces, geste.form
+        acces = geste.acces
         from actions.outbox import retry_failed
         from flows.mail import envoi_courriels
 

@@ -25,7 +25,7 @@ from tests.integration.test_bad_input import (
     rows_of,
     with_member,
 )
-from tests.samples import cv_pdf, cvs, deliver, deliver_complete, form_bytes, paris, porteur
+from tests.samples import cvs, deliver, deliver_complete, form_bytes, paris, porteur
 from tests.unit.test_hostile_files import pdf_with_embedded_file, pdf_with_javascript
 
 MIO = 1024 * 1024

@@ -21,7 +21,6 @@ from actions.echeancier import run_echeancier
 from actions.outbox import enqueue, release_abandoned, send_pending
 from adapters.claimant import current_claimant, is_gone
 from adapters.database import transaction
-from adapters.smtp_sink import SmtpSink
 from adapters.storage import Storage
 from config.settings import Settings
 from flows.cli import app

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from actions.instruction import instruct_appel
 from actions.utilisateurs import deactivate_user
 from forms.synthese import fill_decisions
-from models import Courriel, Depot, Dossier, Passage
+from models import Courriel, Depot, Passage
 from models.courriel import CourrielStatut
 from models.dossier import DepotStatut
 from models.instruction import DecisionComite
 from tests.samples import porteur
-from tests.web.conftest import HOSTILE, MOT_DE_PASSE, csrf_of, post, sign_in
+from tests.web.conftest import MOT_DE_PASSE, csrf_of, post, sign_in
 
 PAGES = ["/", "/appels/2018/dossiers", "/appels/2018/dossiers/2018-001", "/appels/2018/depots-en-attente",
          "/appels/2018/courrier", "/appels/2018/comite", "/conventions", "/conventions/CONV-2018-001", "/echeancier",
