@@ -530,8 +530,11 @@ def file_on_dossier(session: Session, appel: Appel, cfg: AppelConfig, depot: Dep
     dossier, nouveau = get_or_create_dossier(session, appel, porteur, depot.recu_le)
     depot.dossier = dossier
     depot.hors_delai = is_late(depot.recu_le, deadline_for(appel, dossier))
-    session.flush()
-    depot.rang = len([d for d in dossier.depots if d.id != depot.id]) + 1
+    if nouveau:  # its first version: no query, and the dossier is inserted with the transaction's next flush
+        depot.rang = 1
+    else:
+        session.flush()
+        depot.rang = len([d for d in dossier.depots if d.id != depot.id]) + 1
     form = depot.formulaire
     if form is not None and (nouveau or not depot.hors_delai or dossier.admis):
         # a late form does not rewrite the contact of a dossier in progress
