@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -141,17 +141,39 @@ def register_mailbox(
         prepared = bounded_map(prepare, todo, workers=workers if len(todo) >= PARALLEL_THRESHOLD else 1,
                                preload=worker_modules(), secondes=limites.secondes,
                                memoire=limites.memoire)
-        for path, item in zip(todo, prepared):
-            outcome = _record(factory, storage, appel.id, cfg, path, item, report, maintenant)
-            _count(report, outcome)
-            if outcome != "erreur":
-                lus.append(facts[path])
-            if after_each is not None:
-                after_each()
+        for group in _groups(zip(todo, prepared)):
+            outcomes = record_group(factory, appel.id, cfg, [item for _, item in group], maintenant) if len(
+                group) > 1 else None
+            for i, (path, item) in enumerate(group):
+                outcome = outcomes[i] if outcomes is not None else _record(
+                    factory, storage, appel.id, cfg, path, item, report, maintenant)
+                _count(report, outcome)
+                if outcome != "erreur":
+                    lus.append(facts[path])
+                if after_each is not None:
+                    after_each()
     finally:  # what was recorded stays recorded, even if the run stops here
         remember_files(factory, appel.id, lus)
     log.info("Boîte relevée : %s.", report_line(report))
     return report
+
+
+def _groups(items: Iterator[tuple[Path, Prepared | Interrompu]]) -> Iterator[list[tuple[Path, Prepared | Interrompu]]]:
+    """Consecutive messages to record together (``PAR_TRANSACTION`` at most), each other one alone."""
+    group: list[tuple[Path, Prepared | Interrompu]] = []
+    for path, item in items:
+        if not groupable(item):
+            if group:
+                yield group
+                group = []
+            yield [(path, item)]
+            continue
+        group.append((path, item))
+        if len(group) == PAR_TRANSACTION:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 @dataclass(frozen=True)
@@ -300,37 +322,72 @@ def record_message(
     maintenant: datetime,
 ) -> str:
     """The dépôt, its pièces, its dossier and its attestation number: one transaction, retried on a race."""
-    cle = message_key(msg.message_id, msg.sender_address) if msg.message_id else f"raw:{raw_stored.sha256}"
 
     def record() -> tuple[str, str | None]:
         with transaction(factory) as session:
-            appel = session.get(Appel, appel_id)
-            if session.scalar(select(Reception.id).where(Reception.appel_id == appel_id, Reception.sha256 == raw_stored.sha256)):
-                return "deja_vu", None
-            recu_le, recu_source, motifs = _reception(msg.received_at, msg.received_from, msg.delivered_at, appel,
-                                                      list(msg.problems), maintenant)
-            existing = _find_duplicate(session, appel_id, cle=cle, message_id=msg.message_id,
-                                       empreinte=analyse.empreinte, expediteur=msg.sender_address)
-            if existing is None:
-                depot, structure = _new_depot(
-                    session, appel, cfg, analyse, canal=Canal.COURRIEL, cle=cle, recu_le=recu_le,
-                    recu_source=recu_source, expediteur=msg.sender_address, maintenant=maintenant,
-                    motifs=motifs, message_id=msg.message_id, expediteur_nom=msg.sender_name,
-                    sujet=msg.subject[:300],
-                )
-            session.add(Reception(
-                appel_id=appel_id, sha256=raw_stored.sha256, source=msg.source.name[:500], taille=raw_stored.taille,
-                chemin=raw_stored.chemin, depot_id=(existing or depot).id, doublon=existing is not None,
-                recu_le=recu_le,
-            ))
-            if existing is not None:
-                return "doublon", f"Message {_fichier(msg.source)} : doublon du dépôt n° {existing.id}, rien de nouveau."
-            return _outcome(depot), depot_line(depot, structure, source=msg.source)
+            return record_in(session, session.get(Appel, appel_id), cfg, msg, raw_stored, analyse, maintenant)
 
     outcome, line = retry_on_conflict(record)
     if line is not None:
         log.info(line)
     return outcome
+
+
+def record_in(session: Session, appel: Appel, cfg: AppelConfig, msg: IncomingMessage, raw_stored: Stored,
+              analyse: DepotAnalyse, maintenant: datetime) -> tuple[str, str | None]:
+    """Record one prepared message in ``session``'s transaction: its outcome, and the log's line to say once
+    committed."""
+    cle = message_key(msg.message_id, msg.sender_address) if msg.message_id else f"raw:{raw_stored.sha256}"
+    if session.scalar(select(Reception.id).where(Reception.appel_id == appel.id, Reception.sha256 == raw_stored.sha256)):
+        return "deja_vu", None
+    recu_le, recu_source, motifs = _reception(msg.received_at, msg.received_from, msg.delivered_at, appel,
+                                              list(msg.problems), maintenant)
+    existing = _find_duplicate(session, appel.id, cle=cle, message_id=msg.message_id,
+                               empreinte=analyse.empreinte, expediteur=msg.sender_address)
+    if existing is None:
+        depot, structure = _new_depot(
+            session, appel, cfg, analyse, canal=Canal.COURRIEL, cle=cle, recu_le=recu_le,
+            recu_source=recu_source, expediteur=msg.sender_address, maintenant=maintenant,
+            motifs=motifs, message_id=msg.message_id, expediteur_nom=msg.sender_name,
+            sujet=msg.subject[:300],
+        )
+    session.add(Reception(
+        appel_id=appel.id, sha256=raw_stored.sha256, source=msg.source.name[:500], taille=raw_stored.taille,
+        chemin=raw_stored.chemin, depot_id=(existing or depot).id, doublon=existing is not None,
+        recu_le=recu_le,
+    ))
+    if existing is not None:
+        return "doublon", f"Message {_fichier(msg.source)} : doublon du dépôt n° {existing.id}, rien de nouveau."
+    return _outcome(depot), depot_line(depot, structure, source=msg.source)
+
+
+PAR_TRANSACTION = 10
+"""Messages recorded in one transaction when they come one after the other, ready (see ``record_group``)."""
+
+
+def record_group(factory: sessionmaker[Session], appel_id: int, cfg: AppelConfig, items: list[Prepared],
+                 maintenant: datetime) -> list[str] | None:
+    """Record several prepared messages in one transaction (what a transaction costs, paid once for them); their
+    outcomes, or None when one of them failed: then nothing of the group is recorded, and the caller records each
+    one on its own (its own transaction, its own retry, its own reasons). A run killed meanwhile loses nothing:
+    a message without its committed ``Reception`` is read again by the next run."""
+    try:
+        with transaction(factory) as session:
+            appel = session.get(Appel, appel_id)
+            done = [record_in(session, appel, cfg, item.msg, item.raw_stored, item.analyse, maintenant)
+                    for item in items]
+    except Exception:  # noqa: BLE001 - each is recorded again alone, and what fails says why there
+        return None
+    for _, line in done:
+        if line is not None:
+            log.info(line)
+    return [outcome for outcome, _ in done]
+
+
+def groupable(item: Prepared | Interrompu) -> bool:
+    """A message read whole, with no limit reached and no bilan: what ``record_in`` records."""
+    return (isinstance(item, Prepared) and item.erreur is None and item.bilan_index is None and item.msg is not None
+            and item.msg.limite is None)
 
 
 def _reception(received_at: datetime, received_from: str, delivered_at: datetime | None, appel: Appel,
@@ -475,11 +532,12 @@ def _new_depot(
             chemin=p.chemin, acceptee=p.motif is None, motif=p.motif,
         ))
     session.add(depot)
-    session.flush()  # one flush: the dépôt and its pièces
     if held:
+        session.flush()  # its number names the mail that tells the structure
         _notify_held(session, appel, depot, claimed, maintenant)
     elif porteur is not None:
         file_on_dossier(session, appel, cfg, depot, porteur, maintenant)
+    session.flush()  # for a new structure, one flush: it, its dossier, the dépôt, its pièces and attestation
     return depot, (claimed.nom if held else porteur.nom if porteur else None)
 
 
@@ -527,10 +585,11 @@ def file_on_dossier(session: Session, appel: Appel, cfg: AppelConfig, depot: Dep
                     maintenant: datetime) -> None:
     """A dépôt that speaks for ``porteur`` joins its dossier: a new version, its form taken, its addresses
     known, its attestation numbered. The previous contact is told when the form changes it."""
-    dossier, nouveau = get_or_create_dossier(session, appel, porteur, depot.recu_le)
+    with session.no_autoflush:  # a dépôt the SA files changes its statut and dossier in one flush: one journal entry
+        dossier, nouveau = get_or_create_dossier(session, appel, porteur, depot.recu_le)
     depot.dossier = dossier
     depot.hors_delai = is_late(depot.recu_le, deadline_for(appel, dossier))
-    if nouveau:  # its first version: no query, and the dossier is inserted with the transaction's next flush
+    if nouveau:  # its first version: no query; the dossier, and what this dépôt brings, go with the next flush
         depot.rang = 1
     else:
         session.flush()
@@ -539,6 +598,7 @@ def file_on_dossier(session: Session, appel: Appel, cfg: AppelConfig, depot: Dep
     if form is not None and (nouveau or not depot.hors_delai or dossier.admis):
         # a late form does not rewrite the contact of a dossier in progress
         if (previous := update_from_form(porteur, form, depot.expediteur)) is not None:
+            session.flush()  # the dépôt's number names the mail
             notify(session, "contact_modifie", previous, contact_context(
                 porteur_nom=porteur.nom, dossier=dossier.numero, recu_le=depot.recu_le,
                 contact_nom=porteur.contact_nom, contact_email=porteur.contact_email),

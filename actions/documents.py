@@ -94,7 +94,7 @@ def record_documents(factory: sessionmaker[Session], storage: Storage, spec: Doc
     sha256 = template_sha256(spec.modele)
     table = spec.chemin.class_
     lines: list[tuple[int, str]] = []
-    with transaction(factory) as session:
+    with transaction(factory) as session, session.no_autoflush:  # the documents and mails go in the commit's flush
         if spec.notification is not None:  # the rows the mails are about, in one query rather than one each
             session.scalars(select(table).where(table.id.in_(list(made)))).all()
         for row_id, (data, loaded, document, context) in made.items():
@@ -132,13 +132,20 @@ RENDUS_PAR_PROCESSUS = 100
 LOOK_EVERY = 4
 """``feed()`` looks for new rows (a session and a query) at most every this many calls while the worker still has
 work in hand, at once when it has none."""
+PRIS_AU_PLUS = 12
+"""Rows handed to the worker at each look of ``feed()``, at most: what the intake records faster than one worker
+renders stays to do, for the two workers of ``finish()``."""
+EN_VOL_A_LA_FIN = 2 * EN_AVANCE
+"""Documents in the two workers' hands at once while ``finish()`` renders what is left."""
 
 
 class RenderAhead:
     """Renders the documents of ``spec`` in a worker process while this process does something else (the intake
     records dépôts), and records them ``EN_AVANCE`` at a time, exactly as ``produce`` would (same files, same
     conditional update, same mails). ``feed()`` is cheap and meant to be called often: it looks for new rows only
-    when the worker runs short of work, and records what is done. ``finish()`` waits for what is in flight.
+    when the worker runs short of work, and records what is done. ``finish()``, once the other work is over,
+    renders what is left with a second worker (the core the intake used), still recording ``EN_AVANCE`` at a time
+    so that their mails leave meanwhile.
 
     What it did not finish (a render failed, the run stopped) keeps its empty path: ``produce`` does it next."""
 
@@ -148,7 +155,8 @@ class RenderAhead:
         self.factory, self.storage, self.spec, self.sans_adresse = factory, storage, spec, sans_adresse
         self.preload, self.on_recorded = preload, on_recorded
         self.report = Production()
-        self.pool: Any = None
+        self.pools: list[Any] = []  # one worker each: the first with the first document, a second for the end
+        self.given = 0
         self.last_id = 0
         self.finished = False
         self.flight: dict[int, tuple[Any, Any, Path, dict[str, Any], Any]] = {}  # row id → data, row, file, context,
@@ -163,16 +171,18 @@ class RenderAhead:
             if exc[0] is None:
                 self.finish()
         finally:
-            if self.pool is not None:
-                self.pool.terminate()
-                self.pool.join()
+            self._stop()
+
+    def _add_worker(self) -> None:
+        self.pools.append(fork_server(self.preload).Pool(1, initializer=start_worker,
+                                                         maxtasksperchild=RENDUS_PAR_PROCESSUS))
 
     def _worker(self) -> Any:
-        """The worker process, started with the first document to render."""
-        if self.pool is None:
-            self.pool = fork_server(self.preload).Pool(1, initializer=start_worker,
-                                                       maxtasksperchild=RENDUS_PAR_PROCESSUS)
-        return self.pool
+        """The next worker to hand a document to (the first one started with the first document)."""
+        if not self.pools:
+            self._add_worker()
+        self.given += 1
+        return self.pools[self.given % len(self.pools)]
 
     def feed(self) -> None:
         if self.finished:
@@ -180,21 +190,39 @@ class RenderAhead:
         self.fed += 1
         pending = sum(not answer.ready() for *_, answer in self.flight.values())
         if pending == 0 or (pending < 4 and self.fed >= LOOK_EVERY):  # the worker runs short: look for new rows
-            self._take_new_rows()
+            self._take_new_rows(PRIS_AU_PLUS)
         self._record(done_only=True)
 
     def finish(self) -> None:
+        """Render and record every document still to make, on two workers, then stop them."""
         if self.finished:
             return
-        self._take_new_rows()
-        self._record(done_only=False)
         self.finished = True
+        self._add_worker()
+        while True:
+            more = self._take_new_rows(EN_VOL_A_LA_FIN - len(self.flight)) if len(self.flight) < EN_VOL_A_LA_FIN else 0
+            if not self.flight:
+                break
+            if not more and len(self.flight) <= EN_AVANCE:
+                self._record(done_only=False)  # the last ones
+                continue
+            for *_, answer in list(self.flight.values())[:EN_AVANCE]:
+                answer.wait()
+            self._record(done_only=True)  # these EN_AVANCE at least, while the workers go on
+        self._stop()
 
-    def _take_new_rows(self) -> None:
+    def _stop(self) -> None:
+        for pool in self.pools:
+            pool.terminate()
+            pool.join()
+        self.pools = []
+
+    def _take_new_rows(self, limit: int) -> int:
         self.fed = 0
         table = self.spec.chemin.class_
+        taken = 0
         with self.factory() as session:
-            for row in session.scalars(self.spec.a_faire().where(table.id > self.last_id)):
+            for row in session.scalars(self.spec.a_faire().where(table.id > self.last_id).limit(limit)):
                 self.last_id = max(self.last_id, row.id)
                 data = self.spec.donnees(session, row)
                 out = self.storage.ensure_dir(self.spec.dossier(row)) / f"{self.spec.fichier(row, data)}.docx"
@@ -203,6 +231,8 @@ class RenderAhead:
                 context = self.spec.contexte(data)  # once: rendered now, mailed when recorded
                 answer = self._worker().apply_async(render_job, ((self.spec.modele, context, out),))
                 self.flight[row.id] = (data, row, out, context, answer)
+                taken += 1
+        return taken
 
     def _record(self, *, done_only: bool) -> None:
         while self.flight:

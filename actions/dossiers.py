@@ -34,20 +34,30 @@ def get_or_create_dossier(session: Session, appel: Appel, porteur: Porteur, recu
 
     The row is locked until the caller commits: two dépôts of one porteur registered at once
     (PostgreSQL) then update the dossier one after the other, each seeing the other's dépôt."""
-    dossier = session.scalar(
-        select(Dossier).where(Dossier.appel_id == appel.id, Dossier.porteur_id == porteur.id)
-        .with_for_update().execution_options(populate_existing=True)
-    )
-    if dossier is not None:
-        return dossier, False
-    seq = (session.scalar(select(func.max(Dossier.seq)).where(Dossier.appel_id == appel.id)) or 0) + 1
+    if porteur.id is not None:  # a structure created by this transaction has no dossier yet
+        dossier = session.scalar(
+            select(Dossier).where(Dossier.appel_id == appel.id, Dossier.porteur_id == porteur.id)
+            .with_for_update().execution_options(populate_existing=True)
+        )
+        if dossier is not None:
+            return dossier, False
+    seq = next_seq(session, Dossier, appel.id)
     dossier = Dossier(
-        appel_id=appel.id, porteur_id=porteur.id, seq=seq, numero=dossier_numero(appel.annee, seq),
+        appel_id=appel.id, porteur=porteur, seq=seq, numero=dossier_numero(appel.annee, seq),
         statut=DossierStatut.INCOMPLET, canaux=[], pieces_manquantes=[], motifs=[],
         recu_le=recu_le, mis_a_jour_le=recu_le,
     )
     session.add(dossier)  # inserted by the caller's next flush, with the dépôt it files
     return dossier, True
+
+
+def next_seq(session: Session, table: type, appel_id: int) -> int:
+    """The call's next number in ``table`` (dossiers, attestations): one more than the rows stored and those this
+    transaction added but not yet flushed, read without flushing them (a race on it: the commit conflicts)."""
+    with session.no_autoflush:
+        stored = session.scalar(select(func.max(table.seq)).where(table.appel_id == appel_id)) or 0
+    pending = [o.seq for o in session.new if isinstance(o, table) and o.appel_id == appel_id]
+    return max([stored, *pending]) + 1
 
 
 def deadline_for(appel: Appel, dossier: Dossier | None) -> datetime:
@@ -70,8 +80,12 @@ def refresh_dossier(
     """Recompute channels, completeness and reasons from every dépôt of the dossier.
 
     A new dossier takes its first state as it is; later changes follow the state machine."""
-    session.flush()
-    depots = list(session.scalars(select(Depot).where(Depot.dossier_id == dossier.id).order_by(Depot.recu_le, Depot.id)))
+    if nouveau and declencheur is not None:  # its only dépôt, in hand: nothing to flush nor to read
+        depots = [declencheur]
+    else:
+        session.flush()
+        depots = list(session.scalars(select(Depot).where(Depot.dossier_id == dossier.id)
+                                      .order_by(Depot.recu_le, Depot.id)))
     in_time = counted_depots(dossier, depots)
     formulaire = latest_form(in_time)
     referents = [
@@ -131,10 +145,10 @@ def _mark_cvs(pieces: list[Any], referents: list[tuple[str, str]]) -> None:
 
 def allocate_attestation(session: Session, appel: Appel, depot: Depot, dossier: Dossier, maintenant: datetime) -> Attestation:
     """Number the dépôt's attestation (gapless per call) and freeze what it states."""
-    seq = (session.scalar(select(func.max(Attestation.seq)).where(Attestation.appel_id == appel.id)) or 0) + 1
+    seq = next_seq(session, Attestation, appel.id)
     requis = appel.config["commande"]["canaux_requis"]
     attestation = Attestation(
-        appel_id=appel.id, depot_id=depot.id, seq=seq, numero=attestation_numero(appel.annee, seq),
+        appel_id=appel.id, depot=depot, seq=seq, numero=attestation_numero(appel.annee, seq),
         emise_le=maintenant, contenu=attestation_snapshot(depot, dossier, requis, deadline_for(appel, dossier)),
     )
     session.add(attestation)  # inserted with the rest of the transaction (a race on its number: the commit conflicts)

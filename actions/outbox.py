@@ -63,9 +63,13 @@ def enqueue(
     """Add the message unless its key is already queued (then return None).
 
     Each recipient must be exactly one valid address; a row that breaks this is kept, already « en échec »
-    with its French reason, and never reaches the SMTP server."""
-    if session.scalar(select(Courriel.id).where(Courriel.cle == cle)) is not None:
+    with its French reason, and never reaches the SMTP server. The row is inserted with the transaction's next
+    flush (a batch of documents queues its mails in one)."""
+    if any(isinstance(o, Courriel) and o.cle == cle for o in session.new):
         return None
+    with session.no_autoflush:
+        if session.scalar(select(Courriel.id).where(Courriel.cle == cle)) is not None:
+            return None
     refusal = recipients_refusal(destinataires)
     courriel = Courriel(
         cle=cle, message_id=make_message_id(cle), appel_id=appel_id, dossier_id=dossier_id,
@@ -74,7 +78,6 @@ def enqueue(
         erreur=refusal, cree_le=maintenant,
     )
     session.add(courriel)
-    session.flush()
     return courriel
 
 
@@ -197,24 +200,23 @@ def _claim(factory: sessionmaker[Session], claimant: str, lease_seconds: int, ch
         Courriel.statut == CourrielStatut.PENDING,
         and_(Courriel.statut == CourrielStatut.SENDING, Courriel.reserve_le < now - timedelta(seconds=lease_seconds)),
     )
-    claimed: list[Courriel] = []
+    query = select(Courriel.id).where(claimable).order_by(Courriel.id).limit(chunk)
+    if tried:  # a row that failed for now waits for the next run, not for this loop
+        query = query.where(Courriel.id.not_in(tried))
+    if seulement is not None:
+        query = query.where(Courriel.cle.in_(list(seulement)))
     with transaction(factory) as session:
-        query = select(Courriel.id).where(claimable).order_by(Courriel.id).limit(chunk * 2)
-        if tried:  # a row that failed for now waits for the next run, not for this loop
-            query = query.where(Courriel.id.not_in(tried))
-        if seulement is not None:
-            query = query.where(Courriel.cle.in_(list(seulement)))
-        for cid in session.scalars(query).all():
-            won = session.execute(
-                update(Courriel).where(Courriel.id == cid, claimable)
+        while ids := session.scalars(query).all():  # one conditional UPDATE for the chunk, the rows it won returned
+            won = session.scalars(
+                update(Courriel).where(Courriel.id.in_(ids), claimable)
                 .values(statut=CourrielStatut.SENDING, reserve_le=now, reserve_par=claimant,
                         tentatives=Courriel.tentatives + 1)
-            ).rowcount
+                .returning(Courriel).execution_options(populate_existing=True)
+            ).all()
             if won:
-                claimed.append(session.get(Courriel, cid))
-            if len(claimed) == chunk:
-                break
-    return claimed
+                return sorted(won, key=lambda c: c.id)
+            # another sender claimed them all between the two statements: look again
+    return []
 
 
 def _send_chunk(factory: sessionmaker[Session], mail: MailSettings, storage_root: Path, claimed: list[Courriel],

@@ -59,6 +59,8 @@ def porteur_of_address(session: Session, expediteur: str | None) -> Porteur | No
 
 
 def known_addresses(session: Session, porteur: Porteur) -> set[str]:
+    if porteur.id is None:  # created by this transaction, not yet flushed: its addresses are those added to it
+        return {a.email for a in porteur.adresses}
     return set(session.scalars(select(PorteurAdresse.email).where(PorteurAdresse.porteur_id == porteur.id)))
 
 
@@ -96,10 +98,9 @@ def find_or_create_by_siret(session: Session, siret: str, nom: str | None, *,
     structure created meanwhile by another process makes the insert conflict, and the caller's transaction is
     retried)."""
     porteur = session.scalar(select(Porteur).where(Porteur.siret == siret)) if existing is _LOOK else existing
-    if porteur is None:
+    if porteur is None:  # inserted by the transaction's next flush, with what refers to it
         porteur = Porteur(siret=siret, nom=(nom or f"Structure SIRET {siret}")[:500])
         session.add(porteur)
-        session.flush()
     elif nom and porteur.nom.startswith("Structure SIRET "):
         porteur.nom = nom[:500]
     return porteur
@@ -125,7 +126,7 @@ def remember_addresses(session: Session, porteur: Porteur, addresses: list[str |
         return
     known = known_addresses(session, porteur)  # once: the addresses added here are told apart by the set
     for address in sorted(new - known):  # flushed with the transaction's next query or its commit
-        session.add(PorteurAdresse(email=address, porteur_id=porteur.id))
+        session.add(PorteurAdresse(email=address, porteur=porteur))
 
 
 def add_address(factory: sessionmaker[Session], siret: str, adresse: str) -> Porteur:

@@ -129,6 +129,7 @@ def register_known_porteur(
             porteur.nom, porteur.contact_email = nom, single_address(email) or porteur.contact_email
             porteur.adresse = adresse or porteur.adresse
             remember_addresses(session, porteur, [email])
+            session.flush()
             return porteur.id
 
     return retry_on_conflict(record)

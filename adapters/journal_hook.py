@@ -159,7 +159,9 @@ def _depot(obj: Any, op: str, ctx: _Context) -> list[Ecriture]:
         return []
     numero = ctx.dossier(obj.dossier_id)
     quoi = DEPOT_TEXTES.get(statut, statut)
-    if op != CREATION and "statut" in changes and changes["statut"][0] is not None:
+    avant = _value(changes["statut"][0]) if "statut" in changes else None
+    rattache = avant == "non identifié" and statut == "enregistré"  # its dossier set in the same flush, or after
+    if op != CREATION and avant is not None and not rattache:
         genre = "depot_confirme" if statut == "enregistré" else DEPOT_GENRES.get(statut, "depot")
         if statut == "enregistré":
             quoi = "confirmé par l'assistante et enregistré"

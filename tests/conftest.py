@@ -149,6 +149,17 @@ def snapshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
                      lambda: request.getfixturevalue("pg_template"), publish, SENDER)
 
 
+def depot_entries(factory, depot_id: int) -> list[tuple[str, str | None]]:
+    """The journal's entries about one dépôt: their kind and dossier, in order."""
+    from sqlalchemy import select
+
+    from models import Journal
+
+    with factory() as s:
+        return [(j.genre, j.dossier) for j in s.scalars(select(Journal).order_by(Journal.id))
+                if j.genre.startswith("depot_") and (j.donnees or {}).get("depot") == depot_id]
+
+
 def run_intake(factory, storage: Storage, maildir: Path, mail: MailSettings, *, maintenant: datetime = RELEVE, **options):
     """What the intake flow does, without Prefect: register (``options``: workers, limites), render (.docx), send."""
     report = register_mailbox(factory, storage, 2018, iter_mailbox(maildir), maintenant=maintenant, **options)

@@ -8,7 +8,7 @@ from actions.listing import list_dossiers
 from actions.outbox import send_pending
 from models import Attestation, Courriel, CourrielStatut, Depot, Dossier, Reception
 from templates.render import read_docx_text
-from tests.conftest import run_intake
+from tests.conftest import depot_entries, run_intake
 from tests.samples import cvs, deliver, deliver_complete, form_bytes, paris, porteur
 
 
@@ -193,14 +193,15 @@ def test_a_message_that_cannot_be_registered_is_kept_for_the_sa_with_its_reason(
     deliver_complete(maildir, tmp_path / "f", good, paris(5, 8))
     deliver(maildir, sender=bad.email, when=paris(5, 9), message_id="<bad@example.org>",
             attachments=[("dossier.xlsx", form_bytes(tmp_path / "f", bad)), ("annexe.pdf", cvs(bad)[0][1])])
-    real = actions.depots.record_message
+    real = actions.depots.record_in
 
-    def failing(factory_, appel_id, cfg, msg, raw_stored, analyse, *, maintenant):  # fails on this message only
+    def failing(session, appel_, cfg, msg, raw_stored, analyse, maintenant):  # fails on this message only
         if any(p.nom == "annexe.pdf" for p in analyse.pieces):
             raise RuntimeError("disque plein")
-        return real(factory_, appel_id, cfg, msg, raw_stored, analyse, maintenant=maintenant)
+        return real(session, appel_, cfg, msg, raw_stored, analyse, maintenant)
 
-    monkeypatch.setattr(actions.depots, "record_message", failing)  # the files are read in a worker process
+    # recorded together, the two fail together; each is recorded again alone, and only this one fails
+    monkeypatch.setattr(actions.depots, "record_in", failing)  # the files are read in a worker process
     report, _ = run_intake(factory, storage, maildir, mail)
 
     assert report.depots == 1 and report.non_identifies == 1
@@ -250,6 +251,7 @@ def test_sa_ties_a_waiting_depot_to_a_porteur_and_its_attestation_goes_out(facto
     row = _rows(factory, storage)[p.nom]
     assert row["numero"] == "2018-001" and len(row["attestations"]) == 1
     assert any("rattaché par l'assistante" in m for m in row["motifs"])
+    assert depot_entries(factory, depot.id) == [("depot_non_identifie", None), ("depot_rattache", "2018-001")]
     [message] = sink.messages()
     assert message["To"].addresses[0].addr_spec == "secretariat@inconnu.example.org"
     with pytest.raises(SaisieRefusee, match="déjà rattaché"):

@@ -121,18 +121,18 @@ def test_a_message_whose_registration_failed_is_read_again_by_the_next_run(
     good, bad = porteur(1), porteur(2)
     deliver_complete(maildir, tmp_path / "f", good, paris(5, 8))
     deliver_complete(maildir, tmp_path / "f", bad, paris(5, 9))
-    real_record, real_keep = actions.depots.record_message, actions.depots.keep_unregistered
+    real_record, real_keep = actions.depots.record_in, actions.depots.keep_unregistered
 
-    def refused(factory_, appel_id, cfg, msg, raw_stored, analyse, *, maintenant):
+    def refused(session, appel_, cfg, msg, raw_stored, analyse, maintenant):
         if msg.sender_address == bad.email:
             raise RuntimeError("base indisponible")
-        return real_record(factory_, appel_id, cfg, msg, raw_stored, analyse, maintenant=maintenant)
+        return real_record(session, appel_, cfg, msg, raw_stored, analyse, maintenant)
 
-    monkeypatch.setattr(actions.depots, "record_message", refused)
+    monkeypatch.setattr(actions.depots, "record_in", refused)
     monkeypatch.setattr(actions.depots, "keep_unregistered", lambda *a, **k: "erreur")  # the database refuses it too
     first = rescan(factory, storage, maildir)
     assert (first.depots, count(factory, Reception)) == (1, 1)
-    monkeypatch.setattr(actions.depots, "record_message", real_record)
+    monkeypatch.setattr(actions.depots, "record_in", real_record)
     monkeypatch.setattr(actions.depots, "keep_unregistered", real_keep)
 
     again = rescan(factory, storage, maildir)

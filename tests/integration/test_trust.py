@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from actions.listing import list_dossiers
 from models import Attestation, Depot, Dossier, Porteur
 from models.porteur import PorteurAdresse
-from tests.conftest import run_intake
+from tests.conftest import depot_entries, run_intake
 from tests.samples import cvs, deliver, deliver_complete, form_bytes, luhn_siret, paris, porteur
 
 INCONNU = "expéditeur inconnu pour cette structure"
@@ -114,6 +114,7 @@ def test_the_sa_confirms_a_held_depot_it_becomes_a_complement_attested_and_its_a
     row = _rows(factory, storage)[p.siret]
     assert [d["version"] for d in row["depots"]] == [1, 2] and len(row["attestations"]) == 2
     assert any("confirmé par l'assistante" in m for m in row["motifs"])
+    assert depot_entries(factory, entry["depot"]) == [("depot_a_verifier", None), ("depot_confirme", "2018-001")]
     with factory() as s:
         known = set(s.scalars(select(PorteurAdresse.email).join(Porteur).where(Porteur.siret == p.siret)))
     assert STRANGER in known
