@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from config.appel_config import AppelConfig
@@ -55,9 +56,15 @@ def next_seq(session: Session, table: type, appel_id: int) -> int:
     """The call's next number in ``table`` (dossiers, attestations): one more than the rows stored and those this
     transaction added but not yet flushed, read without flushing them (a race on it: the commit conflicts)."""
     with session.no_autoflush:
-        stored = session.scalar(select(func.max(table.seq)).where(table.appel_id == appel_id)) or 0
+        stored = session.scalar(_max_seq(table), {"appel": appel_id}) or 0
     pending = [o.seq for o in session.new if isinstance(o, table) and o.appel_id == appel_id]
     return max([stored, *pending]) + 1
+
+
+@cache
+def _max_seq(table: type) -> Select[Any]:
+    """Built once per table: building a statement costs more than running it on SQLite."""
+    return select(func.max(table.seq)).where(table.appel_id == bindparam("appel"))
 
 
 def deadline_for(appel: Appel, dossier: Dossier | None) -> datetime:
