@@ -9,7 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from actions.conventions import final_bilans_received
 from actions.listing import queue_lines, waiting_queue
@@ -34,6 +34,7 @@ from models.convention import (
 from models.indicateurs import objectifs_au_prorata
 from models.suivi import (
     Echeance,
+    Envoi,
     StatutBilan,
     due_mailings,
     fraction_couverte,
@@ -77,7 +78,7 @@ def run_echeancier(factory: sessionmaker[Session], storage: Storage, *, maintena
     if report.ouvertes:
         log.info("Échéancier du %s : %s.", format_date(jour), compte(report.ouvertes, "échéance ouverte", "échéances ouvertes"))
     with factory() as session:
-        ids = list(session.scalars(select(Echeance.id).order_by(Echeance.due_le, Echeance.id)))
+        ids = _with_something_due(session, jour)
     for echeance_id in ids:
         for level, line in retry_on_conflict(lambda: _send_due(factory, storage, echeance_id, jour, maintenant, report)):
             log.log(level, line)
@@ -125,8 +126,10 @@ def convention_periods(c: Convention, jour: date) -> list[tuple[date, date]]:
 def _open_echeances(factory: sessionmaker[Session], report: EcheancierReport) -> None:
     with transaction(factory) as session:
         existing = set(session.scalars(select(Echeance.jeton)))
-        for c in session.scalars(select(Convention).where(Convention.statut == ConventionStatut.EN_COURS)):
-            cfg = AppelConfig.model_validate(session.get(Appel, c.appel_id).config).suivi
+        conventions = session.scalars(select(Convention).where(Convention.statut == ConventionStatut.EN_COURS)).all()
+        configs = _configs(session, {c.appel_id for c in conventions})
+        for c in conventions:
+            cfg = configs[c.appel_id].suivi
             for debut, fin in convention_periods(c, report.jour):
                 for e in planned_echeances(debut, fin, mi_parcours_mois=cfg.mi_parcours_mois,
                                            delai_mi_parcours_jours=cfg.delai_mi_parcours_jours,
@@ -140,6 +143,30 @@ def _open_echeances(factory: sessionmaker[Session], report: EcheancierReport) ->
                     report.ouvertes += 1
 
 
+def _with_something_due(session: Session, jour: date) -> list[int]:
+    """The échéances with a request or a reminder due ``jour``, in the order of their due dates, read at once (the
+    échéances, their conventions' calls and bilans: four queries, not three per échéance): each is then handled in
+    a transaction of its own, which checks again what is due."""
+    rows = session.scalars(select(Echeance).options(selectinload(Echeance.convention), selectinload(Echeance.bilans))
+                           .order_by(Echeance.due_le, Echeance.id)).all()
+    configs = _configs(session, {e.convention.appel_id for e in rows})
+    return [e.id for e in rows if _due(e, configs[e.convention.appel_id], jour)]
+
+
+def _configs(session: Session, appel_ids: set[int]) -> dict[int, AppelConfig]:
+    """Each call's configuration, validated once."""
+    return {a.id: AppelConfig.model_validate(a.config) for a in session.scalars(select(Appel).where(Appel.id.in_(appel_ids)))}
+
+
+def _due(e: Echeance, cfg: AppelConfig, jour: date) -> list[Envoi]:
+    """What must go out ``jour`` for this échéance (``models.suivi.due_mailings``)."""
+    return due_mailings(
+        aujourd_hui=jour, due_le=e.due_le, demande_jours_avant=cfg.suivi.demande_jours_avant,
+        relances_jours_apres=cfg.suivi.relances_jours_apres, demande_le=e.demande_le,
+        relances_envoyees={r["rang"] for r in e.relances}, recu=any(b.conforme for b in e.bilans),
+    )
+
+
 def _send_due(factory, storage: Storage, echeance_id: int, jour: date, maintenant: datetime,
               report: EcheancierReport) -> list[tuple[int, str]]:
     """Queue what is due for one échéance; return the log's (level, French line) of each, said once committed."""
@@ -147,14 +174,8 @@ def _send_due(factory, storage: Storage, echeance_id: int, jour: date, maintenan
     with transaction(factory) as session:
         e = session.get(Echeance, echeance_id)
         c = e.convention
-        appel = session.get(Appel, c.appel_id)
-        cfg = AppelConfig.model_validate(appel.config)
-        received = any(b.conforme for b in e.bilans)
-        envois = due_mailings(
-            aujourd_hui=jour, due_le=e.due_le, demande_jours_avant=cfg.suivi.demande_jours_avant,
-            relances_jours_apres=cfg.suivi.relances_jours_apres, demande_le=e.demande_le,
-            relances_envoyees={r["rang"] for r in e.relances}, recu=received,
-        )
+        cfg = AppelConfig.model_validate(session.get(Appel, c.appel_id).config)
+        envois = _due(e, cfg, jour)
         contact = c.dossier.porteur.contact_email
         for envoi in envois:
             if e.formulaire_chemin is None:

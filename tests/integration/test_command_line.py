@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -112,10 +111,11 @@ def _state(root: Path) -> tuple[dict[str, int], list[str]]:
     return counts, files
 
 
-def test_every_mistake_is_one_french_line_and_changes_nothing(bureau):
+def test_every_mistake_is_one_french_line_and_changes_nothing(bureau, commandes):
+    """Each mistake in a process of its own, forked from one that imported the command line once
+    (tests/cli_forks.py): the forty commands cost their work, not forty start-ups."""
     before = _state(bureau)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda case: aap(bureau, *case[0]), MISTAKES))
+    results = [commandes.run(args, cwd=bureau, env=_env(bureau)) for args, _ in MISTAKES]
 
     for (args, fragment), proc in zip(MISTAKES, results):
         said = f"aap {' '.join(args)} → rc={proc.returncode}, stdout={proc.stdout!r}, stderr={proc.stderr!r}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -214,15 +213,14 @@ def test_a_call_without_durations_purges_nothing(world, annee):
     assert any("l'appel 2018 ne fixe pas de durées de conservation" in c for c in sim.conserves)
 
 
-def _aap(world, *args: str) -> subprocess.CompletedProcess[str]:
+def test_the_commands_say_in_french_what_would_go_what_went_and_refuse_twice_the_same_hold(world, annee, commandes):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AAP_") and k != "PREFECT_API_URL"}
     env.update({"AAP_DATABASE_URL": world.db_url, "AAP_STORAGE_DIR": str(world.storage.root), "AAP_PDF": "off",
                 "PREFECT_HOME": str(world.tmp / "prefect"), "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=world.tmp, env=env, capture_output=True,
-                          text=True, timeout=300)
 
+    def _aap(world, *args: str) -> subprocess.CompletedProcess[str]:  # each command a process (tests/cli_forks.py)
+        return commandes.run(list(args), cwd=world.tmp, env=env)
 
-def test_the_commands_say_in_french_what_would_go_what_went_and_refuse_twice_the_same_hold(world, annee):
     held = _aap(world, "conservation", "bloquer", "2018-003", "--motif", "réclamation de la structure",
                 "--maintenant", "2025-01-15T10:00")
     assert held.returncode == 0, held.stderr

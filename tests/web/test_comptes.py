@@ -18,11 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2017, 12, 8, 9, tzinfo=timezone.utc)
 
 
-def aap(root: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _env(root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AAP_") and k != "PREFECT_API_URL"}
     env.update(AAP_DATABASE_URL=f"sqlite:///{root}/aap.sqlite", AAP_STORAGE_DIR=str(root / "storage"),
                PREFECT_HOME=str(root / "prefect"), PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=root, env=env, input=stdin,
+    return env
+
+
+def aap(root: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flows.cli", *args], cwd=root, env=_env(root), input=stdin,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -53,8 +57,8 @@ def test_an_account_is_added_with_its_password_from_stdin_then_deactivated(tmp_p
     (["utilisateur", "ajouter", "é t é", "--role", "gestion"], "un long mot de passe\n", "identifiant « é t é » invalide"),
     (["utilisateur", "desactiver", "personne"], "", "aucun compte « personne »"),
 ])
-def test_an_account_command_refused_is_one_french_line(tmp_path, args, stdin, said):
-    proc = aap(tmp_path, *args, stdin=stdin)
+def test_an_account_command_refused_is_one_french_line(tmp_path, args, stdin, said, commandes):
+    proc = commandes.run(args, cwd=tmp_path, env=_env(tmp_path), input=stdin)  # a process forked (tests/cli_forks.py)
 
     assert proc.returncode != 0 and proc.stdout == ""
     assert proc.stderr.startswith("Erreur : ") and said in proc.stderr and len(proc.stderr.splitlines()) == 1
