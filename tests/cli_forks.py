@@ -9,7 +9,7 @@ and made by the command, after the fork, from its environment; importing them co
 loads lazily is loaded already: the tests of what a command loads at start-up (``test_start_up``) start real
 processes, as do those that kill a command or run a Prefect server.
 
-    with Commandes() as aap:
+    with Zygote() as aap:
         result = aap.run(["dossiers", "--appel", "2018"], cwd=root, env=env)  # a CompletedProcess
 """
 from __future__ import annotations
@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PRELOAD = ("flows.cli", "adapters.database", "models.base", "config.settings")
 
 
-class Commandes:
+class Zygote:
     """The zygote: ``run`` sends it one command and returns what its child printed and how it ended."""
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen[str] | None = None
 
-    def __enter__(self) -> Commandes:
+    def __enter__(self) -> Zygote:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen([sys.executable, "-m", "tests.cli_forks"], cwd=ROOT, env=env, text=True,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=1)

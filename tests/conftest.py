@@ -26,7 +26,7 @@ from adapters.smtp import MailSettings  # noqa: E402
 from adapters.smtp_sink import SmtpSink  # noqa: E402
 from adapters.storage import Storage  # noqa: E402
 from config.appel_config import AppelConfig, load_appel_config  # noqa: E402
-from tests.cli_forks import Commandes  # noqa: E402
+from tests.cli_forks import Zygote  # noqa: E402
 from tests.databases import forget, pg_database, pg_execute, pg_reset, pg_unavailable, pg_url  # noqa: E402
 from tests.snapshots import Snapshots, World  # noqa: E402
 
@@ -118,9 +118,9 @@ def appel(factory, storage: Storage, cfg: AppelConfig) -> AppelConfig:
 
 
 @pytest.fixture(scope="session")
-def commandes() -> Iterator[Commandes]:
+def commandes() -> Iterator[Zygote]:
     """``aap`` commands in processes forked from one that imported the command line once (tests/cli_forks.py)."""
-    with Commandes() as zygote:
+    with Zygote() as zygote:
         yield zygote
 
 

@@ -218,17 +218,17 @@ def test_the_commands_say_in_french_what_would_go_what_went_and_refuse_twice_the
     env.update({"AAP_DATABASE_URL": world.db_url, "AAP_STORAGE_DIR": str(world.storage.root), "AAP_PDF": "off",
                 "PREFECT_HOME": str(world.tmp / "prefect"), "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
 
-    def _aap(world, *args: str) -> subprocess.CompletedProcess[str]:  # each command a process (tests/cli_forks.py)
+    def _aap(*args: str) -> subprocess.CompletedProcess[str]:  # each command a process (tests/cli_forks.py)
         return commandes.run(list(args), cwd=world.tmp, env=env)
 
-    held = _aap(world, "conservation", "bloquer", "2018-003", "--motif", "réclamation de la structure",
+    held = _aap("conservation", "bloquer", "2018-003", "--motif", "réclamation de la structure",
                 "--maintenant", "2025-01-15T10:00")
     assert held.returncode == 0, held.stderr
     assert held.stdout == "Le dossier 2018-003 est bloqué : aucune purge n'y touchera (motif : réclamation de la structure).\n"
-    twice = _aap(world, "conservation", "bloquer", "2018-003", "--motif", "autre")
+    twice = _aap("conservation", "bloquer", "2018-003", "--motif", "autre")
     assert twice.returncode == 1 and twice.stderr.startswith("Erreur : le dossier 2018-003 est déjà bloqué depuis le 15 janvier 2025")
 
-    sim = _aap(world, "purge", "--simulation", "--maintenant", "2025-01-15T10:00")
+    sim = _aap("purge", "--simulation", "--maintenant", "2025-01-15T10:00")
     assert sim.returncode == 0, sim.stderr
     assert sim.stdout.startswith("Simulation de purge au 15 janvier 2025 : 4 éléments à purger, 15 fichiers, "
                                  "2 structures dont les contacts seraient anonymisés.")
@@ -236,13 +236,13 @@ def test_the_commands_say_in_french_what_would_go_what_went_and_refuse_twice_the
            "pièces conservées 2 ans — conservé : bloqué (2018-003) : réclamation de la structure (6 fichiers)" in sim.stdout
     assert "Contacts de Structure d'insertion n° 3 (SIRET 400 000 003 00014) — " in sim.stdout and "(contacts)\n" in sim.stdout
 
-    done = _aap(world, "purge", "--maintenant", "2025-01-15T10:00")
+    done = _aap("purge", "--maintenant", "2025-01-15T10:00")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Purge du 15 janvier 2025 : 4 éléments, 15 fichiers marqués, 15 fichiers supprimés, "
                                   "2 structures anonymisées.")
-    again = _aap(world, "purge", "--maintenant", "2025-01-15T10:00")
+    again = _aap("purge", "--maintenant", "2025-01-15T10:00")
     assert again.stdout.startswith("Purge du 15 janvier 2025 : 0 élément, 0 fichier marqué, 0 fichier supprimé")
-    assert "2018-003" in _aap(world, "purge", "--simulation", "--maintenant", "2025-01-15T10:00").stdout
+    assert "2018-003" in _aap("purge", "--simulation", "--maintenant", "2025-01-15T10:00").stdout
 
 
 def test_the_daily_digest_says_what_became_purgeable_and_stops_once_it_is_purged(world, annee):
