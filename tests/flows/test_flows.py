@@ -39,6 +39,7 @@ def test_publication_is_idempotent_and_writes_the_form(rt):
         assert s.scalar(select(func.count()).select_from(Appel)) == 1
 
 
+@pytest.mark.database_matters("a re-run or a repeat is refused by unique keys")
 def test_intake_flow_registers_attests_and_mails_then_reruns_without_duplicates(rt, sink, tmp_path):
     publication(str(ROOT / "config/appels/2018.toml"), "2017-11-21T09:00")
     maildir = tmp_path / "boite"
@@ -123,6 +124,7 @@ def chained(monkeypatch):
     monkeypatch.setattr(actions.documents, "EN_AVANCE", 2)
 
 
+@pytest.mark.database_matters("threads record, render and claim mails at once")
 def test_a_chained_intake_attests_and_mails_each_depot_once_while_it_records_them(rt, sink, tmp_path, chained):
     from models import Document, Passage
 

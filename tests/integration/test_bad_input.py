@@ -617,6 +617,7 @@ def depot_long_referent(maildir: Path, forms: Path, p: SamplePorteur) -> None:
 
 
 @pytest.mark.parametrize("cas", ["message_id", "telephone", "referent"])
+@pytest.mark.database_matters("SQLite ignores column lengths")
 def test_a_value_longer_than_its_column_does_not_block_the_depot(
     cas, factory, storage, appel, mail, maildir, tmp_path
 ):
@@ -632,6 +633,7 @@ def test_a_value_longer_than_its_column_does_not_block_the_depot(
     assert row["siret"] == p.siret and not [m for m in row["pieces_manquantes"] if m.startswith("CV")]
 
 
+@pytest.mark.database_matters("SQLite ignores column lengths")
 def test_an_attachment_name_longer_than_its_column_is_kept_cut(factory, storage, appel, mail, maildir, tmp_path):
     p = porteur(61)
     sent_name = "annexe-" + "a" * 600 + ".pdf"

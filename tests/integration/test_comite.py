@@ -185,6 +185,7 @@ def decide_all(**overrides: tuple[str, str]) -> dict[str, tuple[str, str]]:
 # --- instruction ---------------------------------------------------------------------------------
 
 
+@pytest.mark.database_matters("Numeric amounts to the cent")
 def test_each_salary_ceiling_is_applied_to_the_cent_through_a_real_form(campagne):
     def un_referent(n: int, etp: str, salaire: str):
         return replace(porteur(n), referents=(("Dupont", "Anne", etp, salaire),))
@@ -440,6 +441,7 @@ def test_dossier_sent_back_to_instruction_by_a_complement_cannot_be_decided(camp
 # --- decisions recorded ---------------------------------------------------------------------------
 
 
+@pytest.mark.database_matters("a re-run or a repeat is refused by unique keys")
 def test_decisions_are_recorded_then_each_porteur_gets_its_letter_by_mail_once(campagne, trois):
     pack = campagne.prepare()
     rempli = campagne.fill(pack.synthese, decide_all())
@@ -477,6 +479,7 @@ def test_decisions_are_recorded_then_each_porteur_gets_its_letter_by_mail_once(c
     assert (campagne.decisions(), campagne.decision_mails(), len(campagne.sink.messages())) == (3, 3, attestations + 3)
 
 
+@pytest.mark.database_matters("one decision per dossier and comité")
 def test_another_decision_for_a_dossier_already_decided_at_this_comite_refuses_the_file(campagne, trois):
     pack = campagne.prepare()
     campagne.record(campagne.fill(pack.synthese, decide_all()))
@@ -641,6 +644,7 @@ def test_synthesis_opens_in_libreoffice_calc(campagne, trois, tmp_path):
     assert any(FAVORABLE.nom in r for r in rows)
 
 
+@pytest.mark.database_matters("a re-run or a repeat is refused by unique keys")
 def test_preparing_the_same_pack_again_changes_nothing(campagne, trois):
     first = campagne.prepare()
     rempli = campagne.fill(first.synthese, decide_all(), first.synthese.name)  # filled in place, as the flow invites

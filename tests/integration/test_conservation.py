@@ -61,6 +61,7 @@ def _files_of(world, numero: str) -> set[str]:
         return set(s.scalars(select(FichierPurge.chemin).where(FichierPurge.numero == numero)))
 
 
+@pytest.mark.database_matters("deletes under foreign keys and the journal's triggers")
 def test_a_purge_five_years_later_removes_exactly_what_the_simulation_listed_and_nothing_held(world, annee):
     hold(world.factory, "CONV-2018-002", motif="contrôle FSE en cours", par="assistante", maintenant=CINQ_ANS_APRES)
     with world.factory() as s:
@@ -159,6 +160,7 @@ def test_nothing_goes_before_its_period_ends(world, annee):
     assert purge(world.factory, world.storage, maintenant=AVANT).marques == []
 
 
+@pytest.mark.database_matters("a purge interrupted between its transactions")
 def test_a_run_killed_after_marking_is_finished_by_the_next_one(world, annee):
     marked = mark(world.factory, world.storage, maintenant=CINQ_ANS_APRES)  # killed before any deletion
     chemins = {c for _, _, c in marked.marques}
@@ -171,6 +173,7 @@ def test_a_run_killed_after_marking_is_finished_by_the_next_one(world, annee):
     assert finish_deletions(world.factory, world.storage, maintenant=CINQ_ANS_APRES) == (0, 0)
 
 
+@pytest.mark.database_matters("deletes under foreign keys and the journal's triggers")
 def test_holds_refuse_in_french_and_a_release_lets_the_purge_through(world, annee):
     with pytest.raises(SaisieRefusee, match="aucun dossier ni convention n° « 2018-999 »"):
         hold(world.factory, "2018-999", motif="contrôle", par="a", maintenant=CINQ_ANS_APRES)
@@ -280,6 +283,7 @@ def test_the_fse_pack_of_a_purged_convention_is_refused_with_when_and_why(world,
     assert not (tmp_path / "fse.pdf").exists()
 
 
+@pytest.mark.database_matters("deletes under foreign keys")
 def test_a_depot_tied_to_no_dossier_goes_too_but_not_the_bytes_a_kept_dossier_shares(world, annee):
     from tests.conftest import run_intake
     from tests.samples import cv_pdf, deliver, paris

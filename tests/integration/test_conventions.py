@@ -198,6 +198,7 @@ def build_signee(bureau: Bureau) -> str:
 # --- establishing -----------------------------------------------------------------------------------
 
 
+@pytest.mark.database_matters("Numeric amounts and numbering")
 def test_each_retained_dossier_gets_a_numbered_one_year_convention_with_its_amounts_to_the_cent(bureau, deux):
     assert bureau.establish() == ["CONV-2018-001", "CONV-2018-002"]
 
@@ -240,6 +241,7 @@ def test_convention_for_a_dossier_not_retained_is_refused_with_its_reason(bureau
     assert bureau.snapshot() == before and before[0] == []
 
 
+@pytest.mark.database_matters("a re-run or a repeat is refused by unique keys")
 def test_establishing_again_creates_nothing_new(bureau, deux):
     assert bureau.establish("2018-002") == ["CONV-2018-001"]  # one named dossier first, then the others
     assert bureau.establish() == ["CONV-2018-002"]
@@ -387,6 +389,7 @@ def test_modification_breaking_a_rule_is_refused_with_its_reason_and_writes_noth
 # --- the database holds the limit by itself -----------------------------------------------------------
 
 
+@pytest.mark.database_matters("a CHECK constraint")
 def test_database_refuses_a_renewal_count_outside_the_limit_written_directly(bureau, signee):
     bureau.prolong(signee, 2019)
     bureau.prolong(signee, 2020)
@@ -403,6 +406,7 @@ def test_database_refuses_a_renewal_count_outside_the_limit_written_directly(bur
         s.execute(text("UPDATE convention SET renouvellements = 2 WHERE numero = 'CONV-2018-002'"))
 
 
+@pytest.mark.database_matters("a unique constraint")
 def test_database_refuses_a_second_avenant_for_the_same_renewal_rank(bureau, signee):
     bureau.prolong(signee, 2019)
     with bureau.factory() as s:
@@ -706,6 +710,7 @@ def cinq(bureau: Bureau) -> list[str]:
     return numeros
 
 
+@pytest.mark.database_matters("two processes and their locks")
 def test_two_processes_racing_for_the_last_renewal_get_exactly_one_avenant(bureau, cinq, db_url, tmp_path):
     rounds = race(db_url, tmp_path, [(numero, VALIDATIONS[2020][0]) for numero in cinq])
 
@@ -724,6 +729,7 @@ def test_two_processes_racing_for_the_last_renewal_get_exactly_one_avenant(burea
         assert [(a[0], a[2]) for a in bureau.avenants(numero)] == [(f"{numero}-A1", 1), (f"{numero}-A2", 2)]
 
 
+@pytest.mark.database_matters("two processes and their locks")
 def test_two_processes_racing_for_a_third_renewal_both_fail_and_change_nothing(bureau, cinq, db_url, tmp_path):
     for numero in cinq[:3]:
         bureau.prolong(numero, 2020)
@@ -779,6 +785,7 @@ def cinq_signees(bureau: Bureau) -> list[str]:
     return numeros
 
 
+@pytest.mark.database_matters("two processes and their locks")
 def test_two_processes_asking_the_same_renewal_at_once_renew_the_year_once(bureau, cinq_signees, db_url, tmp_path):
     rounds = race(db_url, tmp_path, [(numero, VALIDATIONS[2019][0]) for numero in cinq_signees])
 

@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+import pytest
 from docx import Document as Docx
 from sqlalchemy import func, select
 
@@ -37,6 +38,7 @@ def test_a_produced_document_records_the_sha256_of_its_template_in_the_database_
     assert Docx(str(storage.root / doc.chemin)).core_properties.identifier == expected
 
 
+@pytest.mark.database_matters("a re-run or a repeat is refused by unique keys")
 def test_producing_twice_makes_one_document_and_queues_one_mail(factory, storage, appel, maildir, tmp_path):
     deliver_complete(maildir, tmp_path / "f", porteur(2), paris(6, 10))
     register_mailbox(factory, storage, 2018, iter_mailbox(maildir), maintenant=paris(8, 9))

@@ -30,6 +30,8 @@ from models.dossier import DepotStatut
 from tests.conftest import RELEVE
 from tests.samples import cv_pdf, cvs, deliver, deliver_complete, form_bytes, paris, porteur
 
+pytestmark = pytest.mark.database_matters("processes killed mid-batch and two intakes racing")
+
 REPO = Path(__file__).resolve().parents[2]
 WORKER = REPO / "tests" / "intake_worker.py"
 ADRESSES = ("plie-aap@example.org", "coordination.plie@example.org", "assistante.plie@example.org")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from adapters.eml_samples import build_depot_email, write_maildir_message
@@ -17,6 +18,7 @@ FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 
 
+@pytest.mark.database_matters("a unique key on the normalised SIRET")
 def test_a_siret_typed_in_full_width_digits_files_on_the_same_structure(factory, storage, appel, mail, maildir, tmp_path):
     forms = tmp_path / "f"
     p = porteur(81)
@@ -92,6 +94,7 @@ def test_a_received_time_after_the_run_is_flagged_and_the_delivery_time_decides(
 # --- invisible characters --------------------------------------------------------------------
 
 
+@pytest.mark.database_matters("text PostgreSQL refuses (NUL)")
 def test_bidi_controls_and_invisible_characters_are_removed_before_storing_and_the_depot_says_so(
     factory, storage, appel, mail, maildir, tmp_path
 ):

@@ -67,6 +67,7 @@ def test_dossier_one_minute_late_is_kept_and_attested_hors_delai(factory, storag
     assert "après la date limite" in late_mail.get_body(("plain",)).get_content()
 
 
+@pytest.mark.database_matters("one dépôt for one message rests on a unique key")
 def test_same_mail_to_three_addresses_is_one_depot(factory, storage, appel, sink, mail, maildir, tmp_path):
     p = porteur(5)
     for i, to in enumerate(appel.appel.adresses_depot):
@@ -124,6 +125,7 @@ def test_porteur_name_with_ampersand_and_brackets_survives_documents_and_mail(fa
     assert "Emploi & Insertion <Côte-d'Or>" in sink.messages()[0]["Subject"]
 
 
+@pytest.mark.database_matters("gapless numbers from a counter row, and unique keys on re-run")
 def test_attestation_numbers_are_gapless_and_rerun_sends_nothing_twice(factory, storage, appel, sink, mail, maildir, tmp_path):
     for n in range(10, 15):
         deliver_complete(maildir, tmp_path / "f", porteur(n), paris(5, 8, n))
@@ -184,6 +186,7 @@ def test_postal_depot_completes_the_channels(factory, storage, appel, mail, mail
         assert s.scalar(select(func.count()).select_from(Dossier)) == 1
 
 
+@pytest.mark.database_matters("a failed registration rolls back alone, the message kept")
 def test_a_message_that_cannot_be_registered_is_kept_for_the_sa_with_its_reason(
     factory, storage, appel, sink, mail, maildir, tmp_path, monkeypatch
 ):
@@ -213,6 +216,7 @@ def test_a_message_that_cannot_be_registered_is_kept_for_the_sa_with_its_reason(
     assert len(waiting) == 1 and "enregistrement impossible (RuntimeError : disque plein)" in waiting[0]["motifs"]
 
 
+@pytest.mark.database_matters("the outbox claims its chunks with UPDATE … RETURNING")
 def test_outbox_sends_by_chunks_and_a_failing_row_waits_for_the_next_run(factory, storage, appel, sink, mail, maildir, tmp_path):
     for n in range(70, 75):
         deliver_complete(maildir, tmp_path / "f", porteur(n), paris(5, 8, n - 60))

@@ -26,6 +26,8 @@ from adapters.mailbox import iter_mailbox
 from tests.conftest import RELEVE, run_intake
 from tests.samples import cvs, deliver, deliver_complete, paris, porteur
 
+pytestmark = pytest.mark.database_matters("the journal's triggers, its chain under concurrent writers, its seals")
+
 DEBUT = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("journal", "sceau_journal")

@@ -6,8 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+import pytest
+
 from actions.outbox import enqueue, send_pending
 from adapters.database import transaction
+
+pytestmark = pytest.mark.database_matters("times stored in UTC")
 
 ECRIT_LE = datetime(2017, 12, 8, 7, 30, tzinfo=timezone.utc)
 

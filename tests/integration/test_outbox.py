@@ -191,6 +191,7 @@ def test_a_claim_names_its_process_and_is_gone_only_when_the_process_is(tmp_path
     assert not is_gone("autre-machine|boot|1|1")  # another machine: only the lease can tell
 
 
+@pytest.mark.database_matters("claims and their leases in stored UTC times")
 def test_rows_left_sending_by_a_dead_process_go_out_at_once_and_a_live_claim_is_left_alone(factory, sink, mail, tmp_path):
     queue(factory, 3)
     live = "|".join([*current_claimant().split("|")[:2], str(os.getppid()), "?"])  # alive: the test's parent
@@ -228,6 +229,7 @@ MAILS = 60
 KILLS = 3
 
 
+@pytest.mark.database_matters("processes killed mid-transaction")
 def test_a_sender_killed_at_random_moments_delays_no_mail_and_doubles_at_most_the_one_in_flight(
     db_url, factory, sink, mail, tmp_path
 ):
@@ -267,6 +269,7 @@ def test_a_sender_killed_at_random_moments_delays_no_mail_and_doubles_at_most_th
     assert elapsed < 30, f"graine {seed} : {elapsed:.1f} s"
 
 
+@pytest.mark.database_matters("concurrent claims (FOR UPDATE SKIP LOCKED)")
 def test_two_senders_at_once_send_each_mail_exactly_once(db_url, factory, sink, tmp_path):
     keys = queue(factory, 40)
     sink.data_delay = 0.01

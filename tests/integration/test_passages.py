@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select, update
 
 from actions.echeancier import run_echeancier
@@ -11,6 +12,8 @@ from actions.outbox import send_pending
 from actions.passages import close_passage, open_passage, queue_failure_mail
 from adapters.storage import Storage
 from models import Courriel, CourrielStatut
+
+pytestmark = pytest.mark.database_matters("one failure mail per outage rests on unique keys")
 
 SA = "assistante.plie@example.org"
 NOW = datetime(2017, 12, 8, 9, 0, tzinfo=timezone.utc)

@@ -138,7 +138,7 @@ def play(factory, storage: Storage, sink: SmtpSink, mail: MailSettings, tmp: Pat
     return story
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module")
 def story(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
     tmp = tmp_path_factory.mktemp(f"destinataires-{request.param}")
     database = None

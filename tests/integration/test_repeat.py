@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from actions.attestations import render_pending
@@ -12,6 +13,8 @@ from actions.depots import register_postal
 from models import Attestation, Depot
 from tests.integration.test_suivi import A, BILAN_A, PIECES_A, Story, morning
 from tests.samples import cv_pdf, porteur
+
+pytestmark = pytest.mark.database_matters("a repeated dépôt is found by its unique keys")
 
 PARIS = ZoneInfo("Europe/Paris")
 

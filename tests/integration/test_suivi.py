@@ -319,7 +319,7 @@ def write_suivi_report_at(story: Story, day: date, name: str) -> tuple[Path, Pat
         return write_suivi_report(session, 2018, story.tmp / name, maintenant=morning(day, 9).astimezone(UTC))
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module")
 def story(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
     """The whole follow-up played once per database; the tests only read what it left."""
     tmp = tmp_path_factory.mktemp(f"suivi-{request.param}")
@@ -392,6 +392,7 @@ def test_the_request_form_shows_the_porteur_its_convention_and_deadline(story):
     assert any(t.startswith("À retourner au plus tard le 30 juillet 2018") for t in texts)
 
 
+@pytest.mark.database_matters("a re-run or a repeat is refused by unique keys")
 def test_running_again_the_same_day_sends_nothing_and_no_second_digest(story):
     again = story.runs["15 juillet, encore"]
     assert (again.report.ouvertes, again.report.envois, again.mails) == (0, [], [])
@@ -431,6 +432,7 @@ def test_accepted_bilan_is_acknowledged_by_mail_with_its_numbered_receipt(story)
         assert piece["nom"] in text and piece["sha256"] in text
 
 
+@pytest.mark.database_matters("a re-run or a repeat is refused by unique keys")
 def test_the_same_bilan_read_again_or_delivered_twice_is_neither_recorded_nor_acknowledged_twice(story):
     relue, renvoye = story.answers["relève suivante"], story.answers["A renvoyé"]
     assert (relue.report.bilans, relue.report.doublons, relue.mails) == (0, 0, [])
@@ -655,6 +657,7 @@ def test_report_synthesis_for_the_comite_is_a_french_docx_with_the_points_of_att
     assert sum(line.strip() == "insuffisant" for line in table) == sum(len(p.split(", ")) for p in points) > 0
 
 
+@pytest.mark.database_matters("aggregates computed in SQL")
 def test_total_counts_each_convention_once_when_it_has_several_periods(story):
     """On 2 March 2019 the final 2018 bilans are due too: the total keeps each convention's latest bilan."""
     workbook, _ = write_suivi_report_at(story, date(2019, 3, 2), "rapport-mars-2019.xlsx")
@@ -671,6 +674,7 @@ def test_total_counts_each_convention_once_when_it_has_several_periods(story):
     assert "le suivi de 3 conventions de l'appel" in text  # six rows, three conventions
 
 
+@pytest.mark.database_matters("times stored in UTC compared in SQL")
 def test_report_replaying_a_past_day_is_dated_in_paris_and_ignores_later_bilans(story):
     """Half past midnight in Paris on 31 July is still 30 July in UTC; C's bilan was then the one with errors."""
     with story.factory() as session:

@@ -249,6 +249,7 @@ def test_the_cli_lists_the_queue_under_en_attente(factory, storage, held, db_url
 # --- §3: what is a duplicate -------------------------------------------------------------------
 
 
+@pytest.mark.database_matters("dépôts told apart by unique keys")
 def test_two_structures_sending_the_same_blank_annex_make_two_depots(factory, storage, sink, mail, maildir, appel):
     annexe = [("annexe_vierge.pdf", cvs(porteur(40))[0][1])]
     for n, sender in enumerate(("contact@structure-a.example.org", "contact@structure-b.example.org")):
@@ -262,6 +263,7 @@ def test_two_structures_sending_the_same_blank_annex_make_two_depots(factory, st
         assert s.scalar(select(func.count()).select_from(Depot)) == 2
 
 
+@pytest.mark.database_matters("dépôts told apart by unique keys")
 def test_a_stranger_reusing_a_message_id_first_suppresses_nothing(factory, storage, sink, mail, maildir, tmp_path, appel):
     p = porteur(41)
     deliver(maildir, sender=STRANGER, when=paris(4, 9), message_id=f"<m1-{p.siret}@example.org>",
@@ -274,6 +276,7 @@ def test_a_stranger_reusing_a_message_id_first_suppresses_nothing(factory, stora
     assert _rows(factory, storage)[p.siret]["statut"] == "incomplet"
 
 
+@pytest.mark.database_matters("dépôts told apart by unique keys")
 def test_the_same_files_from_the_same_structure_are_still_one_depot(factory, storage, sink, mail, maildir, tmp_path, appel):
     p = porteur(42)
     files = [("dossier.xlsx", form_bytes(tmp_path / "f", p)), *cvs(p)]

@@ -83,6 +83,7 @@ def test_a_direct_action_from_the_web_names_the_account_too(bureau):
     assert ("marie", "depot", str(depot), "modification") in actions(bureau)
 
 
+@pytest.mark.database_matters("the author's record is part of the transaction")
 def test_the_record_rolls_back_with_the_change_and_commits_with_it(bureau):
     from flows.passage import ACTEUR
     from models.utilisateur import Role, Utilisateur

@@ -146,6 +146,7 @@ def test_a_deactivated_account_loses_its_open_session_at_once_and_cannot_sign_in
     assert sign_in(bureau.client(), "marie", MOT_DE_PASSE).status_code == 401
 
 
+@pytest.mark.database_matters("times stored in UTC compared in SQL")
 def test_a_session_unused_for_hours_expires(bureau):
     client = bureau.signed_in()
     bureau.clock[0] += timedelta(hours=3, minutes=59)
@@ -195,6 +196,7 @@ def test_a_structure_named_with_markup_shows_as_text_everywhere(bureau):
     assert "default-src 'self'" in page.headers["content-security-policy"]
 
 
+@pytest.mark.database_matters("searches (LIKE is case-sensitive on PostgreSQL) and paging")
 def test_dossiers_are_filtered_searched_and_paged(bureau):
     client = bureau.signed_in()
 
