@@ -269,7 +269,7 @@ def test_a_sender_killed_at_random_moments_delays_no_mail_and_doubles_at_most_th
     assert elapsed < 30, f"graine {seed} : {elapsed:.1f} s"
 
 
-@pytest.mark.database_matters("concurrent claims (FOR UPDATE SKIP LOCKED)")
+@pytest.mark.database_matters("concurrent claims by a conditional UPDATE … RETURNING")
 def test_two_senders_at_once_send_each_mail_exactly_once(db_url, factory, sink, tmp_path):
     keys = queue(factory, 40)
     sink.data_delay = 0.01

@@ -196,7 +196,7 @@ def test_a_structure_named_with_markup_shows_as_text_everywhere(bureau):
     assert "default-src 'self'" in page.headers["content-security-policy"]
 
 
-@pytest.mark.database_matters("searches (LIKE is case-sensitive on PostgreSQL) and paging")
+@pytest.mark.database_matters("searches (lower() folds only ASCII on SQLite, LIKE is case-sensitive on PostgreSQL) and paging")
 def test_dossiers_are_filtered_searched_and_paged(bureau):
     client = bureau.signed_in()
 
