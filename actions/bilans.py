@@ -18,7 +18,6 @@ from adapters.database import retry_on_conflict, transaction
 from adapters.library_errors import french_detail
 from adapters.mailbox import IncomingMessage
 from adapters.storage import Storage
-from forms.bilan import read_bilan_form
 from forms.xlsx_safety import FormulaireIllisible
 from francais.formats import compte
 from models.appel import Appel
@@ -43,6 +42,8 @@ def register_bilan(
         stored = storage.put_blob("suivi", a.content, f".{extension}" if extension else "")
         pieces.append({"nom": a.filename, "taille": stored.taille, "sha256": stored.sha256, "chemin": stored.chemin})
     form = msg.attachments[index]
+    from forms.bilan import read_bilan_form  # here: a relève without bilans does not load openpyxl
+
     try:
         lu = read_bilan_form(form.content, filename=form.filename)
     except FormulaireIllisible as exc:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 from sqlalchemy import or_, select
@@ -25,14 +23,8 @@ from actions.dossiers import (
     refresh_dossier,
 )
 from actions.notifications import notify
-from actions.pieces import (
-    DepotAnalyse,
-    Prepared,
-    analyse_files,
-    formulaire_as_json,
-    prepare_message,
-    worker_modules,
-)
+from actions.lecture import FichierVu, LectureEnAvance, prepare_all, scan_mailbox
+from actions.pieces import DepotAnalyse, Prepared, analyse_files, formulaire_as_json
 from actions.porteurs import (
     claimed_porteur,
     find_or_create_by_siret,
@@ -58,7 +50,7 @@ from adapters.mailbox import (
     stable_name,
 )
 from adapters.storage import Storage, Stored
-from adapters.workers import Interrompu, bounded_map
+from adapters.workers import Interrompu
 from config.appel_config import AppelConfig
 from francais.formats import compte, format_datetime_paris, to_paris
 from models.appel import Appel, is_late, reception_douteuse
@@ -68,7 +60,6 @@ from models.texte import cleaning_motif
 from templates.trust_mails import contact_context
 
 log = logging.getLogger("aap.depots")
-PARALLEL_THRESHOLD = 40  # below this, starting workers costs more than it saves
 
 
 @dataclass
@@ -86,74 +77,46 @@ class IntakeReport:
 
 
 def register_mailbox(
-    factory: sessionmaker[Session], storage: Storage, annee: int, paths: list[Path], *, maintenant: datetime,
+    factory: sessionmaker[Session], storage: Storage, annee: int, paths: Iterable[Path], *, maintenant: datetime,
     workers: int = 1, limites: Limites = LIMITES, alongside: Callable[[int], Callable[[], None] | None] | None = None,
+    en_avance: LectureEnAvance | None = None,
 ) -> IntakeReport:
     """Register every message file; one message's failure is reported and the batch goes on.
 
-    A file read by an earlier run (``FichierLu``: same stable name, size and modification time) is not
-    opened again; any other is hashed, and its SHA-256 decides whether it is new (``Reception``).
-    Messages are prepared in lean worker processes (``workers`` of them for a large batch, else one),
-    each under the time and memory of its ``limites``, while this process records them, one
-    transaction each. A message over a limit is kept unread with its reason (``keep_unregistered``).
-    A file is recorded as read once its outcome is: one that failed is read again by the next run.
-    ``alongside(n)``, told how many messages are to be read, may return work to do after each one is recorded
-    (the stage renders their attestations meanwhile, in a worker of its own: one worker fewer reads them)."""
+    The mailbox is scanned (``actions.lecture``: a file read by an earlier run is not opened again, any other is
+    hashed and its SHA-256 decides whether it is new), then its new messages are prepared in lean worker processes
+    (``workers`` of them for a large batch, else one), each under the time and memory of its ``limites``, while
+    this process records them, one transaction each. A message over a limit is kept unread with its reason
+    (``keep_unregistered``). A file is recorded as read once its outcome is: one that failed is read again by the
+    next run. ``alongside(n)``, told how many messages are to be read, may return work to do after each one is
+    recorded (the stage renders their attestations meanwhile, in a worker of its own: one worker fewer reads them).
+    ``en_avance``: this mailbox scanned and its reading started already (``paths`` is then not listed again)."""
     report = IntakeReport()
-    with factory() as session:
-        appel, cfg = load_appel(session, annee)
-        known = {nom: (taille, modifie) for nom, taille, modifie in session.execute(
-            select(FichierLu.nom, FichierLu.taille, FichierLu.modifie_ns).where(FichierLu.appel_id == appel.id))}
-    seen: set[str] | None = None  # the SHA-256 already received, loaded only when a file must be hashed
-    todo: list[Path] = []
-    facts: dict[Path, FichierVu] = {}
-    lus: list[FichierVu] = []
-    for path in paths:
-        report.lus += 1
-        nom = stable_name(path)
-        try:
-            st = path.stat()
-            if known.get(nom) == (st.st_size, st.st_mtime_ns):
-                report.deja_vus += 1
-                continue
-            with path.open("rb") as stream:
-                st = os.fstat(stream.fileno())  # the facts of the bytes hashed
-                digest = hashlib.file_digest(stream, "sha256").hexdigest()
-        except OSError as exc:
-            report.erreurs.append(f"{path.name} : lecture impossible ({exc.strerror})")
-            log.warning("Message %s illisible : %s.", _fichier(path), exc.strerror)
-            continue
-        fact = FichierVu(nom, st.st_size, st.st_mtime_ns, digest)
-        if seen is None:
-            with factory() as session:
-                seen = set(session.scalars(select(Reception.sha256).where(Reception.appel_id == appel.id)))
-        if digest in seen:
-            report.deja_vus += 1
-            lus.append(fact)
-        else:
-            todo.append(path)
-            facts[path] = fact
-    prepare = partial(prepare_message, storage_root=storage.root, regles=cfg.pieces, limites=limites)
+    lecture = en_avance.lecture if en_avance is not None else scan_mailbox(factory, annee, paths)
+    report.lus, report.deja_vus = lecture.lus, lecture.deja_vus
+    for path, raison in lecture.illisibles:
+        report.erreurs.append(f"{path.name} : lecture impossible ({raison})")
+        log.warning("Message %s illisible : %s.", _fichier(path), raison)
+    todo, facts, lus = lecture.todo, lecture.facts, list(lecture.connus)
     after_each = alongside(len(todo)) if alongside is not None and todo else None
     if after_each is not None:
         workers = max(1, workers - 1)
     try:
-        prepared = bounded_map(prepare, todo, workers=workers if len(todo) >= PARALLEL_THRESHOLD else 1,
-                               preload=worker_modules(), secondes=limites.secondes,
-                               memoire=limites.memoire)
+        prepared = en_avance.items() if en_avance is not None else prepare_all(
+            lecture, storage, workers=workers, limites=limites)
         for group in _groups(zip(todo, prepared)):
-            outcomes = record_group(factory, appel.id, cfg, [item for _, item in group], maintenant) if len(
-                group) > 1 else None
+            outcomes = record_group(factory, lecture.appel_id, lecture.cfg, [item for _, item in group], maintenant
+                                    ) if len(group) > 1 else None
             for i, (path, item) in enumerate(group):
                 outcome = outcomes[i] if outcomes is not None else _record(
-                    factory, storage, appel.id, cfg, path, item, report, maintenant)
+                    factory, storage, lecture.appel_id, lecture.cfg, path, item, report, maintenant)
                 _count(report, outcome)
                 if outcome != "erreur":
                     lus.append(facts[path])
                 if after_each is not None:
                     after_each()
     finally:  # what was recorded stays recorded, even if the run stops here
-        remember_files(factory, appel.id, lus)
+        remember_files(factory, lecture.appel_id, lus)
     log.info("Boîte relevée : %s.", report_line(report))
     return report
 
@@ -174,16 +137,6 @@ def _groups(items: Iterator[tuple[Path, Prepared | Interrompu]]) -> Iterator[lis
             group = []
     if group:
         yield group
-
-
-@dataclass(frozen=True)
-class FichierVu:
-    """A message file as the file system describes it, and what it held."""
-
-    nom: str
-    taille: int
-    modifie_ns: int
-    sha256: str
 
 
 FICHIERS_PAR_INSERTION = 150  # rows per INSERT: 5 parameters each, under SQLite's oldest limit of 999

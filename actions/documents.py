@@ -65,7 +65,6 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
     report = Production()
     if not jobs:
         return report
-    from adapters.pdf import pdf_versions  # loaded by the first document to make, not by every command
     from templates.render import render_job
 
     contexts = {row_id: spec.contexte(data) for row_id, (data, _) in jobs.items()}  # once: rendered, then mailed
@@ -74,9 +73,11 @@ def produce(factory: sessionmaker[Session], storage: Storage, spec: DocumentSpec
         list(pool.imap(render_job, renders, chunksize=16))
     docx = {row_id: out for row_id, (_, out) in jobs.items()}
     documents = {row_id: docx[row_id] for row_id in docx}
-    for folder in {out.parent for out in docx.values()}:
-        documents.update(pdf_versions({k: v for k, v in docx.items() if v.parent == folder}, folder,
-                                      enabled=pdf and spec.pdf))
+    if pdf and spec.pdf:
+        from adapters.pdf import pdf_versions  # with pypdf: loaded only where PDFs are wanted
+
+        for folder in {out.parent for out in docx.values()}:
+            documents.update(pdf_versions({k: v for k, v in docx.items() if v.parent == folder}, folder, enabled=True))
     report.pdf = sum(documents[k] != docx[k] for k in docx)
     record_documents(factory, storage, spec, {k: (jobs[k][0], rows[k], documents[k], contexts[k]) for k in jobs},
                      report, sans_adresse)

@@ -1,7 +1,9 @@
 """Checking the files of a dépôt before anything is written to the database.
 
 What runs in the intake's lean worker processes (``prepare_message``) lives here: nothing this module
-imports loads the ORM, the database driver or the mail client."""
+imports loads the ORM, the database driver or the mail client. The readers (openpyxl, pypdf) are imported by the
+functions that read, in the workers: the process that records dépôts receives what they read (``Prepared``)
+without loading them (35 Mo and half a second of its start-up)."""
 from __future__ import annotations
 
 import hashlib
@@ -12,19 +14,18 @@ from typing import Any
 
 from adapters.library_errors import french_detail
 from adapters.mailbox import LIMITES, IncomingMessage, Limites, parse_message
-from adapters.pdf import inspect_pdf
 from adapters.storage import Storage, Stored
 from adapters.workers import many_batches
 from config.appel_config import PiecesRegles
-from forms.bilan import is_bilan_form
-from forms.dossier_reponse import FormulaireReponse, is_response_form, read_dossier_reponse
+from forms.reponse import FormulaireReponse
 from forms.xlsx_safety import FormulaireIllisible
 from models.piece import NaturePiece, piece_motif
 
-RENDERER_MODULES = ("templates.render",)
+RENDERER_MODULES = ("templates.render", "docxtpl")
 """What the workers' fork server always preloads, so that every worker forked from it has it at once: the renderer
-(no ORM), which a renderer replaced every 100 documents needs at its first."""
-READER_MODULES = ("actions.pieces",)
+(no ORM) and the .docx library it imports when it renders, which a renderer replaced every 100 documents needs at
+its first."""
+READER_MODULES = ("actions.pieces", "forms.bilan", "forms.dossier_reponse", "adapters.pdf")
 """The reader's own modules (openpyxl, pypdf and the cryptography it loads): 20 Mo more in every process forked from
 the fork server, so a one-shot command loads them in its one reader only (``worker_modules``)."""
 
@@ -73,6 +74,10 @@ def analyse_files(storage: Storage, files: list[tuple[str, str | None, bytes]], 
     ``files`` are (safe display name, name as sent, bytes). The first readable dossier de
     réponse is the form; every other file is a pièce to be matched later (CVs by name).
     """
+    from adapters.pdf import inspect_pdf
+    from forms.bilan import is_bilan_form
+    from forms.dossier_reponse import read_dossier_reponse
+
     extensions = {*regles.extensions_formulaire, *regles.extensions_cv, *regles.extensions_autres}
     pieces: list[PieceAnalysee] = []
     formulaire: FormulaireReponse | None = None
@@ -104,6 +109,8 @@ def analyse_files(storage: Storage, files: list[tuple[str, str | None, bytes]], 
 def holds_response_form(attachments, *, besides: int) -> bool:
     """Whether a message carries a dossier de réponse besides its attachment n° ``besides`` (a bilan form):
     then it is a dépôt, and the bilan one of its pièces."""
+    from forms.dossier_reponse import is_response_form
+
     return any(i != besides and is_response_form(a.content) for i, a in enumerate(attachments))
 
 
@@ -124,6 +131,8 @@ def formulaire_as_json(f: FormulaireReponse) -> dict[str, Any]:
 
 def bilan_attachment(msg: IncomingMessage) -> int | None:
     """The index of the first attachment that is a bilan form, if any."""
+    from forms.bilan import is_bilan_form
+
     for i, a in enumerate(msg.attachments):
         if a.filename.lower().endswith(".xlsx") and is_bilan_form(a.content):
             return i

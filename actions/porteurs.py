@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.notifications import notify
 from adapters.database import retry_on_conflict, transaction
-from forms.dossier_reponse import FormulaireReponse
+from forms.reponse import FormulaireReponse
 from models.adresse import check_address, single_address
 from models.convention import Convention
 from models.dossier import Dossier

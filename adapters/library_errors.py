@@ -7,24 +7,24 @@ damage it is; the exception's class and text stay out of every reason shown or s
 from __future__ import annotations
 
 import binascii
+import sys
 import zipfile
 import zlib
 from email.errors import MessageError
 from xml.etree.ElementTree import ParseError
 
-from pypdf.errors import PyPdfError
 
 try:  # defusedxml is a dependency; its refusals say the file tried something
     from defusedxml.common import DefusedXmlException
 except ImportError:  # pragma: no cover
     DefusedXmlException = ()  # type: ignore[assignment,misc]
 
-_MEANINGS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+_MEANINGS: tuple[tuple[str | type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
     (MemoryError, "contenu trop volumineux pour être lu"),
     (RecursionError, "structure interne trop imbriquée"),
     (DefusedXmlException, "contenu XML piégé refusé (entités ou références externes)"),
     ((ParseError, SyntaxError), "contenu XML interne invalide"),  # lxml's and ElementTree's errors are SyntaxErrors
-    (PyPdfError, "structure PDF invalide"),
+    ("pypdf.errors.PyPdfError", "structure PDF invalide"),  # named: a process that reads no PDF does not load pypdf
     (MessageError, "structure du message invalide"),
     ((zipfile.BadZipFile, zlib.error, EOFError), "archive interne corrompue ou tronquée"),
     (KeyError, "une partie interne du fichier est absente"),
@@ -46,6 +46,15 @@ def french_detail(exc: BaseException) -> str:
         chain.append(current)
         current = current.__cause__ or current.__context__
     for kinds, meaning in _MEANINGS:
+        if isinstance(kinds, str):
+            kinds = _loaded_class(kinds)
         if kinds and any(isinstance(e, kinds) for e in chain):
             return meaning
     return "contenu interne invalide"
+
+
+def _loaded_class(dotted: str) -> type[BaseException] | tuple[()]:
+    """``module.Class`` if its module is loaded, else nothing: an exception of a module never loaded cannot be."""
+    module_name, _, name = dotted.rpartition(".")
+    module = sys.modules.get(module_name)
+    return getattr(module, name) if module is not None else ()

@@ -86,7 +86,8 @@ def record_handled(factory, storage, paths: list[Path], maintenant: datetime, *,
     facts by ``remember_files``."""
     from sqlalchemy import select
 
-    from actions.depots import NON_IDENTIFIE, FichierVu, remember_files
+    from actions.depots import NON_IDENTIFIE, remember_files
+    from actions.lecture import FichierVu
     from adapters.database import transaction
     from adapters.mailbox import FICHIER, delivery_time, stable_name
     from models.appel import Appel, is_late

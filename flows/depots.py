@@ -11,6 +11,7 @@ from actions.bilans import render_pending_accuses
 from actions.bilans import confirm_bilan
 from actions.pieces import worker_modules
 from actions.depots import attach_depot, confirm_depot, register_mailbox, register_postal
+from actions.lecture import LectureEnAvance, scan_mailbox
 from adapters.mailbox import iter_mailbox
 from flows import comptes_rendus
 from flows.mail import send_outbox, sending_behind
@@ -38,8 +39,7 @@ def chained(annee: int) -> Iterator[None]:
     three things at once instead of one after the other. Only for a batch of ``EN_CHAINE`` messages or more
     (``_alongside``), documents in .docx (a PDF batch waits for every document) and at least two workers."""
     global _chain, _ahead
-    rt = runtime()
-    if rt.settings.pdf == "auto" or rt.settings.workers < 2:
+    if not _chains(EN_CHAINE):
         yield
         return
     with ExitStack() as stack:
@@ -48,6 +48,12 @@ def chained(annee: int) -> Iterator[None]:
             yield
         finally:
             _chain = _ahead = None
+
+
+def _chains(count: int) -> bool:
+    """Whether a relève of ``count`` messages renders and sends their attestations while it records them."""
+    rt = runtime()
+    return rt.settings.pdf != "auto" and rt.settings.workers >= 2 and count >= EN_CHAINE
 
 
 def _alongside(annee: int) -> Callable[[int], Callable[[], None] | None]:
@@ -66,11 +72,44 @@ def _alongside(annee: int) -> Callable[[int], Callable[[], None] | None]:
     return start
 
 
+_en_avance: dict[tuple[str, int], LectureEnAvance] = {}  # mailboxes this command started reading (``lire_en_avance``)
+
+
+@contextmanager
+def lire_en_avance(params: dict) -> Iterator[None]:
+    """While Prefect starts the run of ``aap depots relever`` (2 to 3 s on one core), the mailbox is scanned and
+    its reading started in workers, as the relève would start it (one worker fewer when attestations are to be
+    rendered alongside). Anything that goes wrong here is left to the run, which meets it again and reports it."""
+    rt = runtime()
+    key = (str(params["maildir"]), int(params["annee"]))
+    try:
+        lecture = scan_mailbox(rt.factory, key[1], iter_mailbox(Path(key[0])))
+        workers = rt.settings.workers
+        if _chains(len(lecture.todo)):
+            workers -= 1
+        _en_avance[key] = LectureEnAvance(lecture, rt.storage, workers=workers)
+    except Exception:  # noqa: BLE001 - see above: the run reads the mailbox itself
+        yield
+        return
+    try:
+        yield
+    finally:
+        ahead = _en_avance.pop(key, None)
+        if ahead is not None:
+            ahead.close()
+
+
 @etape("enregistrer-depots")
 def register_depots(maildir: str, annee: int, maintenant: str | None) -> dict:
     rt = runtime()
-    report = register_mailbox(rt.factory, rt.storage, annee, iter_mailbox(Path(maildir)), maintenant=parse_moment(maintenant),
-                              workers=rt.settings.workers, alongside=_alongside(annee))
+    ahead = _en_avance.pop((str(maildir), int(annee)), None)
+    try:
+        report = register_mailbox(rt.factory, rt.storage, annee, iter_mailbox(Path(maildir)),
+                                  maintenant=parse_moment(maintenant), workers=rt.settings.workers,
+                                  alongside=_alongside(annee), en_avance=ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
     return asdict(report)
 
 
@@ -106,7 +145,7 @@ def render_attestations(annee: int) -> dict:
     return {**asdict(report), "accuses": render_pending_accuses(rt.factory, rt.storage, pdf=rt.settings.pdf == "auto")}
 
 
-@passage("releve-depots", etape="releve", compte_rendu=comptes_rendus.releve)
+@passage("releve-depots", etape="releve", compte_rendu=comptes_rendus.releve, avance=lire_en_avance)
 def releve_depots(maildir: Boite, annee: Annee, maintenant: Maintenant = None) -> dict:
     """Relève la boîte de dépôt : enregistre, atteste et envoie les attestations."""
     avant = depots_before(annee)

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -134,15 +135,21 @@ class Passage:
     """A stage: ``stage(...)`` runs it the way this process can (see the module's docstring)."""
 
     def __init__(self, fn: Callable[..., dict], *, nom: str, etape: str,
-                 compte_rendu: Callable[[dict, dict], CompteRendu] | None) -> None:
+                 compte_rendu: Callable[[dict, dict], CompteRendu] | None,
+                 avance: Callable[[dict], AbstractContextManager[None]] | None = None) -> None:
         functools.update_wrapper(self, fn)
-        self.fn, self.nom, self.etape, self.compte_rendu = fn, nom, etape, compte_rendu
+        self.fn, self.nom, self.etape, self.compte_rendu, self.avance = fn, nom, etape, compte_rendu, avance
         self.signature = inspect.signature(fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict:
         params = self._params(args, kwargs)
-        if in_flow_run() or orchestrated():
+        if in_flow_run():
             return self._through_prefect(params)
+        if orchestrated():
+            # A command's run through a Prefect server: Prefect takes 2 to 3 s to start it (its modules, its
+            # client, the flow run's creation), on one core; the stage's ``avance`` may start its work meanwhile.
+            with self.avance(params) if self.avance is not None else nullcontext():
+                return self._through_prefect(params)
         return execute(self, params, orchestrateur="direct")
 
     def _params(self, args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -245,10 +252,12 @@ def signal_failure(flow: Any, flow_run: Any, state: Any) -> None:
         log.exception("Le courriel d'échec à l'assistante n'a pas pu être mis en file.")
 
 
-def passage(nom: str, *, etape: str, compte_rendu: Callable[[dict, dict], CompteRendu] | None = None
+def passage(nom: str, *, etape: str, compte_rendu: Callable[[dict, dict], CompteRendu] | None = None,
+            avance: Callable[[dict], AbstractContextManager[None]] | None = None
             ) -> Callable[[Callable[..., dict]], Passage]:
-    """Declare a stage: ``nom`` is its flow's name in Prefect, ``etape`` the first word of its runs' names."""
-    return lambda fn: Passage(fn, nom=nom, etape=etape, compte_rendu=compte_rendu)
+    """Declare a stage: ``nom`` is its flow's name in Prefect, ``etape`` the first word of its runs' names;
+    ``avance(params)``, work a command may start while Prefect starts its run (a context left once the run ends)."""
+    return lambda fn: Passage(fn, nom=nom, etape=etape, compte_rendu=compte_rendu, avance=avance)
 
 
 # --------------------------------------------------------------------------- one run

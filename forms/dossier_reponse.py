@@ -9,7 +9,7 @@ Reading treats the file as hostile: container checks first
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from forms.classeur import (
     write_section,
     write_value,
 )
+from forms.reponse import FormulaireReponse, Referent
 from forms.xlsx_safety import FormulaireIllisible, defines_name
 from models.adresse import check_address
 from models.siret import normalize_siret
@@ -110,40 +111,6 @@ _SOUS_REFERENTS = "_sous_referents"
 MONTANT_MAX = Decimal(10) ** 12
 CENTIME = Decimal("0.01")
 FORMAT_EURO = '#,##0.00 "€"'
-
-
-@dataclass(frozen=True)
-class Referent:
-    """One salarié proposed as référent de parcours."""
-
-    nom: str
-    prenom: str
-    etp: Decimal | None
-    salaire_charge_annuel: Decimal | None
-    cv_fichier: str
-
-
-@dataclass(frozen=True)
-class FormulaireReponse:
-    """What a porteur's form says, plus what is missing or unreadable in it."""
-
-    porteur_nom: str
-    porteur_siret: str
-    porteur_adresse: str
-    contact_nom: str
-    contact_email: str
-    contact_telephone: str
-    budget_salaires: Decimal | None
-    budget_deplacements: Decimal | None
-    budget_autres: Decimal | None
-    ressources_fse: Decimal | None
-    ressources_plie: Decimal | None
-    ressources_autres: Decimal | None
-    referents: tuple[Referent, ...]
-    champs_manquants: tuple[str, ...]
-    anomalies: tuple[str, ...]
-    nettoyes: tuple[str, ...] = ()
-    """Fields whose invisible format characters (bidi controls, zero-width marks) were removed."""
 
 
 # --------------------------------------------------------------------------- writing

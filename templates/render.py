@@ -3,6 +3,9 @@
 Always ``autoescape=True`` (an ``&`` or ``<`` in a porteur's name would
 otherwise corrupt the XML and silently truncate the document) and
 ``StrictUndefined`` (a missing value is an error, never an empty gap).
+
+The .docx libraries (docxtpl, python-docx, lxml) are imported when a document is rendered or read: a process that
+only records documents (the relève's, whose workers render) asks this module for a template's SHA-256 without them.
 """
 
 from __future__ import annotations
@@ -10,19 +13,17 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from docx import Document
-from docx.shared import Mm
-from docx.table import Table
-from docx.text.paragraph import Paragraph
-from docxtpl import DocxTemplate, InlineImage
 from jinja2 import Environment, StrictUndefined
 
 from adapters.storage import private_output
 from config.organisme import Organisme, current_organisme, organisme_context
 from francais.formats import espace_avant_point_virgule
 from templates.attestation import AttestationData, PieceLine, attestation_context
+
+if TYPE_CHECKING:
+    from docxtpl import DocxTemplate
 
 __all__ = [
     "AttestationData",
@@ -38,7 +39,7 @@ __all__ = [
 
 TEMPLATES_DIR = Path(__file__).resolve().parent
 FILE_MODE = 0o600
-LOGO_HEIGHT = Mm(18)
+LOGO_HEIGHT_MM = 18
 
 
 class _CompilingOnceEnvironment(Environment):
@@ -73,6 +74,8 @@ def render_docx(template_name: str, context: dict[str, Any], out: Path, *, organ
     The document's core properties name the template and its SHA-256, so an auditor knows which wording was sent.
     The file appears atomically: a failed render leaves no partial document.
     """
+    from docxtpl import DocxTemplate
+
     template_path = _template_path(template_name)
     tpl = DocxTemplate(str(template_path))
     organisme = organisme or current_organisme()
@@ -140,7 +143,10 @@ def render_identity(tpl: DocxTemplate, organisme: Organisme) -> dict[str, Any]:
     """The ``organisme`` a document receives, with its logo as an image of ``tpl`` when there is one."""
     identity = organisme_context(organisme)
     if organisme.logo is not None:
-        identity["logo"] = InlineImage(tpl, str(organisme.logo), height=LOGO_HEIGHT)
+        from docx.shared import Mm
+        from docxtpl import InlineImage
+
+        identity["logo"] = InlineImage(tpl, str(organisme.logo), height=Mm(LOGO_HEIGHT_MM))
     return identity
 
 
@@ -151,6 +157,8 @@ def render_attestation(a: AttestationData, out: Path) -> Path:
 
 def read_docx_text(path: Path) -> str:
     """All text of a .docx: header, body paragraphs and table cells, footer; one line each."""
+    from docx import Document
+
     doc = Document(str(path))
     lines: list[str] = []
     for section in doc.sections:
@@ -162,6 +170,9 @@ def read_docx_text(path: Path) -> str:
 
 
 def _collect(blocks: Any, lines: list[str]) -> None:
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
     for block in blocks:
         if isinstance(block, Paragraph):
             lines.append(block.text)

@@ -66,3 +66,32 @@ def test_listing_dossiers_and_conventions_loads_none_of_the_intake_s_readers_and
 
         assert "dossier" in proc.stdout.lower() or "convention" in proc.stdout.lower(), proc.stdout + proc.stderr
         assert loaded == set(), (args, loaded)
+
+
+def test_a_releve_reads_its_messages_in_workers_and_loads_no_reader_itself(tmp_path, sink):
+    """The process that records dépôts receives what its workers read: it loads neither openpyxl nor pypdf (35 Mo
+    of every relève's memory, and half a second of its start-up), though each message holds a form and a CV."""
+    from tests.conftest import RELEVE
+    from tests.samples import deliver_complete, porteur
+
+    env = {**os.environ, "AAP_DATABASE_URL": f"sqlite:///{tmp_path / 'aap.sqlite'}", "AAP_STORAGE_DIR": str(tmp_path),
+           "AAP_PDF": "off", "AAP_SMTP_HOST": "127.0.0.1", "AAP_SMTP_PORT": str(sink.port)}
+    env.pop("PREFECT_API_URL", None)
+    published = subprocess.run([sys.executable, "-m", "flows.cli", "appel", "publier", "config/appels/2018.toml",
+                                "--maintenant", "2017-11-21T09:00"], capture_output=True, text=True, env=env, cwd=ROOT,
+                               timeout=120)
+    assert published.returncode == 0, published.stdout + published.stderr
+    forms = tmp_path / "formulaires"
+    forms.mkdir()
+    for n in (1, 2):
+        deliver_complete(tmp_path / "boite", forms, porteur(n), RELEVE, n)
+
+    loaded, proc = _loaded(["depots", "relever", str(tmp_path / "boite"), "--appel", "2018", "--maintenant",
+                            "2017-12-08T09:00"], env, ("openpyxl", "pypdf", "prefect"))
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "nouveaux dépôts : 2" in proc.stdout, proc.stdout
+    assert loaded == set(), loaded
+    sent = sorted((m["To"], m["Subject"]) for m in sink.messages())
+    assert [to for to, _ in sent] == [porteur(1).email, porteur(2).email], sent
+    assert all(subject.startswith("Attestation de dépôt") for _, subject in sent), sent
