@@ -15,6 +15,7 @@ from actions.appels import SaisieRefusee, load_appel
 from actions.dossiers import counted_depots, latest_form
 from actions.documents import DocumentSpec, produce
 from adapters.database import transaction
+from adapters.library_errors import french_os_error
 from adapters.pdf import merge_pdfs
 from adapters.storage import Storage
 from config.appel_config import AppelConfig
@@ -201,7 +202,7 @@ def record_decisions(
     try:
         data = Path(fichier).read_bytes()
     except OSError as exc:
-        raise DecisionsRefusees([f"fichier illisible : {fichier} ({exc.strerror})"]) from exc
+        raise DecisionsRefusees([f"fichier illisible : {fichier} ({french_os_error(exc)})"]) from exc
     try:
         lu = read_synthese(data)
     except SyntheseIllisible as exc:

@@ -37,6 +37,7 @@ from actions.porteurs import (
     update_from_form,
 )
 from adapters.database import retry_on_conflict, transaction
+from adapters.library_errors import french_os_error
 from adapters.mailbox import (
     FICHIER,
     LIMITES,
@@ -378,7 +379,7 @@ def register_postal(
         try:
             contents.append((f.name, f.name, f.read_bytes()))
         except OSError as exc:
-            raise SaisieRefusee(f"fichier illisible : {f} ({exc.strerror})") from exc
+            raise SaisieRefusee(f"fichier illisible : {f} ({french_os_error(exc)})") from exc
     analyse = analyse_files(storage, contents, cfg.pieces)
     # one envelope: the same scans from the same structure stamped the same day (Paris), however the stamp was typed
     cle = f"courrier:{siret}:{to_paris(recu_le).date().isoformat()}:{analyse.empreinte or 'vide'}"

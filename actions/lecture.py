@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from actions.appels import load_appel
 from actions.pieces import Prepared, prepare_message, worker_modules
+from adapters.library_errors import french_os_error
 from adapters.mailbox import LIMITES, Limites, stable_name
 from adapters.storage import Storage
 from adapters.workers import Interrompu, bounded_map
@@ -80,7 +81,7 @@ def scan_mailbox(factory: sessionmaker[Session], annee: int, paths: Iterable[Pat
                 st = os.fstat(stream.fileno())  # the facts of the bytes hashed
                 digest = hashlib.file_digest(stream, "sha256").hexdigest()
         except OSError as exc:
-            lecture.illisibles.append((path, exc.strerror or "erreur du système de fichiers"))
+            lecture.illisibles.append((path, french_os_error(exc)))
             continue
         fact = FichierVu(nom, st.st_size, st.st_mtime_ns, digest)
         if seen is None:

@@ -7,6 +7,7 @@ damage it is; the exception's class and text stay out of every reason shown or s
 from __future__ import annotations
 
 import binascii
+import errno
 import sys
 import zipfile
 import zlib
@@ -58,3 +59,20 @@ def _loaded_class(dotted: str) -> type[BaseException] | tuple[()]:
     module_name, _, name = dotted.rpartition(".")
     module = sys.modules.get(module_name)
     return getattr(module, name) if module is not None else ()
+
+
+_OS_MEANINGS = {
+    errno.ENOENT: "fichier introuvable (déplacé ou supprimé entre-temps)",
+    errno.EACCES: "droits de lecture insuffisants",
+    errno.EPERM: "droits de lecture insuffisants",
+    errno.EISDIR: "c'est un dossier, pas un fichier",
+    errno.ENOTDIR: "un élément du chemin n'est pas un dossier",
+    errno.ELOOP: "lien symbolique en boucle",
+    errno.ENAMETOOLONG: "nom de fichier trop long",
+    errno.EIO: "erreur d'entrée-sortie du disque",
+}
+
+
+def french_os_error(exc: OSError) -> str:
+    """Why the file system refused, in French (``strerror`` is the C library's English)."""
+    return _OS_MEANINGS.get(exc.errno, f"erreur du système de fichiers (code {exc.errno})")

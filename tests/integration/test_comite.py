@@ -419,7 +419,7 @@ def test_a_workbook_that_is_not_a_synthesis_at_all_is_refused_with_its_reason(ca
         "aap_annee, aap_jeton, aap_decisions")]
     assert campagne.refused(texte) == ["le fichier n'est pas un classeur Excel valide (fichier corrompu ou tronqué)"]
     assert campagne.refused(campagne.tmp / "absent.xlsx") == [
-        f"fichier illisible : {campagne.tmp / 'absent.xlsx'} (No such file or directory)"]
+        f"fichier illisible : {campagne.tmp / 'absent.xlsx'} (fichier introuvable (déplacé ou supprimé entre-temps))"]
 
 
 def test_dossier_sent_back_to_instruction_by_a_complement_cannot_be_decided(campagne):
