@@ -89,8 +89,7 @@ def lire_en_avance(params: dict) -> Iterator[None]:
             workers -= 1
         _en_avance[key] = LectureEnAvance(lecture, rt.storage, workers=workers)
     except Exception:  # noqa: BLE001 - see above: the run reads the mailbox itself
-        yield
-        return
+        pass  # not yielded from here: an error of the run must not be shown as raised while handling this one
     try:
         yield
     finally:
