@@ -127,9 +127,11 @@ def record_documents(factory: sessionmaker[Session], storage: Storage, spec: Doc
 
 EN_AVANCE = 25
 """Documents rendered ahead are recorded (and their mails queued) this many at a time."""
-RENDUS_PAR_PROCESSUS = 100
+RENDUS_PAR_PROCESSUS = 50
 """The worker rendering ahead is replaced after this many documents: a renderer's memory grows with each one
-(from 55 to 150 Mo over 500 attestations), a fresh one from the fork server costs a fraction of a second."""
+(from 62 to 103 Mo over 100 attestations, 83 Mo after 50), a fresh one from the fork server costs a fraction
+of a second. With two renderers at the end of a relève, 100 here put the peak of the whole tree at 386 to
+406 Mo with a Prefect server (bench/intake.py --serveur-prefect), 50 at 357 Mo, in the same time."""
 LOOK_EVERY = 4
 """``feed()`` looks for new rows (a session and a query) at most every this many calls while the worker still has
 work in hand, at once when it has none."""
