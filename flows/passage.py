@@ -27,8 +27,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -184,7 +184,7 @@ class Passage:
             # A command's run sends no heartbeats: nothing watches them here (no automation marks a silent run
             # crashed; its terminal sees it stop), and at the run's end Prefect waits up to a second for its
             # heartbeat thread to notice. Deployments' runs (``aap serve``) keep them.
-            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), _terminal_left_to_the_command():
                 state = self.flow(**params, return_state=True)
         result = state.result(raise_on_failure=False)
         if isinstance(result, PassageEchoue):
@@ -194,6 +194,21 @@ class Passage:
         if isinstance(result, BaseException):
             raise result
         return result
+
+
+@contextmanager
+def _terminal_left_to_the_command() -> Iterator[None]:
+    """A command's run through a Prefect server: its stages' lines go to the run's logs (Prefect's API handler
+    on the ``aap`` logger) but not also to the terminal, where the root logger's console handler would print
+    the warnings again in Prefect's format (« 19:35:41.320 | WARNING | aap.instruction - … »): the command
+    prints its own French summary, as it does without a server. Deployments' runs (``aap serve``) keep it."""
+    logger = logging.getLogger("aap")
+    before = logger.propagate
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = before
 
 
 _PLAIN = (str, int, float, bool, type(None))

@@ -10,6 +10,7 @@ mails the SA (once). Everything started is stopped.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -225,6 +226,8 @@ def test_an_intake_run_with_smtp_down_ends_failed_with_its_french_message(prefec
     proc = _relever(tmp_path, prefect_server, env, find_free_port(), "2017-12-08T09:00")
 
     assert proc.returncode == 1 and proc.stderr.strip().endswith(f"Attention : {message}"), proc.stderr[-3000:]
+    # the run's warning went to its logs (below), not again to the terminal in Prefect's English format
+    assert not re.search(r"\| *(WARNING|INFO|ERROR) *\|", proc.stdout + proc.stderr), proc.stderr[-3000:]
     run, logs, artifacts = _read_back(prefect_server, _flow_run_of(env, "releve"))
     assert run.state.is_failed() and run.state.message == message
     assert (30, message) in [(line.level, line.message) for line in logs]
