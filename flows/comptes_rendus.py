@@ -124,7 +124,7 @@ def conventions(result: dict, params: dict) -> CompteRendu:
     annee = params["annee"]
     lines = [f"Conventions établies : {', '.join(result['conventions']) or 'aucune nouvelle'} ; "
              f"{_n(result['documents'], 'document rédigé', 'documents rédigés')} ; {courriels_phrase(result['courriels'])}."]
-    return CompteRendu(f"Conventions — appel {annee}", lines, {f"conventions-{annee}": lambda: conventions_table(annee)})
+    return CompteRendu(f"Conventions — appel {annee}", lines, {f"etat-conventions-{annee}": lambda: conventions_table(annee)})
 
 
 def avenant(result: dict, params: dict) -> CompteRendu:
@@ -142,7 +142,7 @@ def echeancier(result: dict, params: dict) -> CompteRendu:
                                 ("fin proche", "fins_prochaines"), ("courriel en échec", "echecs"),
                                 ("passage en échec", "passages"))
             for line in result[key]]
-    return CompteRendu("Échéancier des bilans", lines, {"echeancier": ("Ce que l'échéancier a fait ou relevé", rows)})
+    return CompteRendu("Échéancier des bilans", lines, {"echeances": ("Ce que l'échéancier a fait ou relevé", rows)})
 
 
 def courriels(result: dict, params: dict) -> CompteRendu:

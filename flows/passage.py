@@ -376,11 +376,17 @@ def _flow_run_id() -> str | None:
     return str(context.flow_run.id) if context and context.flow_run else None
 
 
+def summary_key(stage: Passage, params: dict) -> str:
+    """The key of a run's French summary (``releve-2018``): its stage and call. A table of the run has a key
+    of its own (``depots-2018``), so that the latest version under a key is always of the same kind."""
+    appel = call_of(params)
+    return f"{stage.etape}-{appel}" if appel else stage.etape
+
+
 def _publish(report: CompteRendu, stage: Passage, params: dict) -> None:
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-    appel = call_of(params)
-    create_markdown_artifact(markdown=report.resume, key=f"{stage.etape}-{appel}" if appel else stage.etape,
+    create_markdown_artifact(markdown=report.resume, key=summary_key(stage, params),
                              description=f"Compte rendu : {report.titre}")
     for key, table in report.tables.items():
         description, rows = table() if callable(table) else table
