@@ -109,4 +109,10 @@ def prefect_harness(prefect_server: str) -> Iterator[None]:
 
     with temporary_settings(updates={PREFECT_API_URL: prefect_server}), \
             prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()):
-        yield
+        try:
+            yield
+        finally:  # the last logs of this process's runs reach the server before it stops (else, at this
+            # worker's exit: « --- Error logging to API --- All connection attempts failed »)
+            from prefect.logging.handlers import APILogWorker
+
+            APILogWorker.drain_all(timeout=10)
