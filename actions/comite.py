@@ -37,7 +37,6 @@ from models.dossier import (
     advance,
 )
 from models.instruction import (
-    DECISION_LABELS,
     Ajournement,
     Decision,
     DecisionComite,
@@ -45,6 +44,7 @@ from models.instruction import (
     Instruction,
     ajournement_bloquant,
     ajournement_etat,
+    decision_lue,
     to_decimal,
 )
 from francais.formats import compte, format_date, format_decimal_fr
@@ -288,7 +288,7 @@ def _check_rows(session: Session, appel: Appel, comite: Comite, rows, comite_le:
         if not row.decision:
             problemes.append(f"{where} : décision non renseignée")
             continue
-        decision = DECISION_LABELS.get(row.decision)
+        decision = decision_lue(row.decision)
         if decision is None:
             problemes.append(f"{where} : décision « {row.decision} » inconnue (attendu : {', '.join(DECISIONS)})")
             continue

@@ -12,7 +12,6 @@ dossier de réponse: container checks, then openpyxl in read-only mode.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -56,6 +55,7 @@ from forms.dossier_reponse import parse_decimal_fr
 from forms.tableur import FORMATS_EXCEL, Format, save_classeur, set_valeur
 from forms.xlsx_safety import FormulaireIllisible, defines_name
 from francais.formats import format_date, format_decimal_fr
+from francais.saisie import cle_de_saisie
 from models.bilan import (
     CATEGORIES_DEPENSES,
     LIBELLES_DEPENSES,
@@ -520,8 +520,8 @@ def _bilan(zones: dict[str, Zone], valeurs: Valeurs) -> BilanLu:
 def _justificatifs(zone: Zone, valeurs: Valeurs, anomalies: list[str]) -> tuple[JustificatifLigne, ...]:
     """One line per non-empty row; columns found by their header, else by their order."""
     feuille, cols, rows = table_bounds(zone, JUSTIFICATIFS_LIGNES_MAX)
-    titres = [_cle(text_of(valeurs.get((feuille, rows[0], c)))) for c in cols]
-    reconnus = {_cle(t): cle for cle, t in zip(JUSTIFICATIF_COLONNES, JUSTIFICATIF_TITRES, strict=True)}
+    titres = [cle_de_saisie(text_of(valeurs.get((feuille, rows[0], c)))) for c in cols]
+    reconnus = {cle_de_saisie(t): cle for cle, t in zip(JUSTIFICATIF_COLONNES, JUSTIFICATIF_TITRES, strict=True)}
     reconnus |= {cle: cle for cle in JUSTIFICATIF_COLONNES}
     trouves = {reconnus[t]: cols[i] for i, t in reversed(list(enumerate(titres))) if t in reconnus}
     if set(trouves) != set(JUSTIFICATIF_COLONNES):  # header retyped: trust the columns' order
@@ -539,21 +539,15 @@ def _justificatifs(zone: Zone, valeurs: Valeurs, anomalies: list[str]) -> tuple[
 # --------------------------------------------------------------------------- cell values
 
 
-def _cle(texte: str) -> str:
-    """Casefolded, without accents nor extra spaces: ``"Déplacements "`` → ``"deplacements"``."""
-    decompose = unicodedata.normalize("NFKD", texte.casefold())
-    return " ".join("".join(c for c in decompose if not unicodedata.combining(c)).split())
-
-
-_CATEGORIES_LUES = {_cle(cle): cle for cle, _ in CATEGORIES_DEPENSES} | {
-    _cle(libelle): cle for cle, libelle in CATEGORIES_DEPENSES
+_CATEGORIES_LUES = {cle_de_saisie(cle): cle for cle, _ in CATEGORIES_DEPENSES} | {
+    cle_de_saisie(libelle): cle for cle, libelle in CATEGORIES_DEPENSES
 }
 
 
 def _categorie(valeur: Any) -> str:
     """A key of ``CATEGORIES_DEPENSES`` (typed as key or label, any case), else the text typed."""
     texte = text_of(valeur)
-    return _CATEGORIES_LUES.get(_cle(texte), texte)
+    return _CATEGORIES_LUES.get(cle_de_saisie(texte), texte)
 
 
 def _entier(valeur: Any, libelle: str, anomalies: list[str]) -> int | None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, Sha256, enum_column
 from models.porteur import siret_motif
 from francais.formats import format_date, format_decimal_fr, format_euros
+from francais.saisie import cle_de_saisie
 
 CENT = Decimal("0.01")
 DEPENSES = ("budget_salaires", "budget_deplacements", "budget_autres")
@@ -46,6 +47,13 @@ class Decision(enum.Enum):
 
 
 DECISION_LABELS = {"Retenu": Decision.RETENU, "Non retenu": Decision.NON_RETENU, "Ajourné": Decision.AJOURNE}
+_DECISIONS_LUES = {cle_de_saisie(label): decision for label, decision in DECISION_LABELS.items()}
+
+
+def decision_lue(texte: str) -> Decision | None:
+    """The decision typed in the synthesis's drop-down column, as the SA means it: Excel's list accepts
+    « retenu » or « AJOURNE » for « Retenu » and « Ajourné », so they are read as such; None for anything else."""
+    return _DECISIONS_LUES.get(cle_de_saisie(texte))
 
 
 @dataclass(frozen=True)

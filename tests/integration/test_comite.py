@@ -348,6 +348,19 @@ def test_decision_not_one_of_the_three_refuses_the_file(campagne, trois):
         "ligne 6, dossier 2018-001 : décision « Accepté » inconnue (attendu : Retenu, Non retenu, Ajourné)"]
 
 
+def test_a_decision_typed_in_lower_case_or_without_its_accent_is_the_one_meant(campagne, trois):
+    """Excel's drop-down takes « retenu » for « Retenu »: the file is read as the SA meant it."""
+    pack = campagne.prepare()
+    rempli = campagne.fill(pack.synthese, decide_all(_001=("retenu", ""), _002=("  NON  retenu ", "Budget incomplet."),
+                                                     _003=("ajourne", QUESTIONS)))
+
+    report = campagne.record(rempli)
+
+    assert report.enregistrees == ["2018-001", "2018-002", "2018-003"]
+    assert {n: r["decision"] for n, r in campagne.rows().items()} == {
+        "2018-001": "retenu", "2018-002": "non retenu", "2018-003": "ajourné"}
+
+
 def test_decision_left_empty_refuses_the_file(campagne, trois):
     pack = campagne.prepare()
     choix = decide_all()

@@ -268,3 +268,12 @@ def test_an_ajourne_dossier_that_answered_can_be_decided_before_its_deadline():
     assert ajournement_bloquant(a, date(2017, 12, 20)) is None
     assert ajournement_etat(a, date(2017, 12, 20)) == (
         "réponse attendue au plus tard le 26 décembre 2017 : reçue le 14 décembre 2017")
+
+
+def test_a_decision_is_read_whatever_its_case_accents_and_spaces_and_nothing_else_is():
+    from models.instruction import Decision, decision_lue
+
+    assert [decision_lue(t) for t in ("Retenu", "retenu", " RETENU ", "Non  retenu", "non retenu", "Ajourné", "ajourne")] == [
+        Decision.RETENU, Decision.RETENU, Decision.RETENU, Decision.NON_RETENU, Decision.NON_RETENU,
+        Decision.AJOURNE, Decision.AJOURNE]
+    assert [decision_lue(t) for t in ("Accepté", "Oui", "", "Retenus", "Non-retenu")] == [None] * 5
