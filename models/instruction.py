@@ -51,8 +51,9 @@ _DECISIONS_LUES = {cle_de_saisie(label): decision for label, decision in DECISIO
 
 
 def decision_lue(texte: str) -> Decision | None:
-    """The decision typed in the synthesis's drop-down column, as the SA means it: Excel's list accepts
-    « retenu » or « AJOURNE » for « Retenu » and « Ajourné », so they are read as such; None for anything else."""
+    """The decision typed in the synthesis's drop-down column, as the SA means it: Excel's list ignores case
+    (« retenu » passes for « Retenu »), and a cell typed without its accent or with extra spaces (« ajourne ») means
+    the same; None for anything else."""
     return _DECISIONS_LUES.get(cle_de_saisie(texte))
 
 
