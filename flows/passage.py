@@ -196,19 +196,32 @@ class Passage:
         return result
 
 
+_quiet = threading.Lock()
+_quiet_runs = 0  # the runs now inside ``_terminal_left_to_the_command`` (the back office runs stages in threads)
+_propagate_before = True  # the ``aap`` logger's own setting, given back when the last of them ends
+
+
 @contextmanager
 def _terminal_left_to_the_command() -> Iterator[None]:
     """A command's run through a Prefect server: its stages' lines go to the run's logs (Prefect's API handler
     on the ``aap`` logger) but not also to the terminal, where the root logger's console handler would print
     the warnings again in Prefect's format (« 19:35:41.320 | WARNING | aap.instruction - … »): the command
-    prints its own French summary, as it does without a server. Deployments' runs (``aap serve``) keep it."""
+    prints its own French summary, as it does without a server. Deployments' runs (``aap serve``) keep it.
+    Counted, so that runs overlapping in threads give the logger back as it was only when the last one ends."""
+    global _quiet_runs, _propagate_before
     logger = logging.getLogger("aap")
-    before = logger.propagate
-    logger.propagate = False
+    with _quiet:
+        if _quiet_runs == 0:
+            _propagate_before = logger.propagate
+        _quiet_runs += 1
+        logger.propagate = False
     try:
         yield
     finally:
-        logger.propagate = before
+        with _quiet:
+            _quiet_runs -= 1
+            if _quiet_runs == 0:
+                logger.propagate = _propagate_before
 
 
 _PLAIN = (str, int, float, bool, type(None))

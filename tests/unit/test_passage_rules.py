@@ -58,3 +58,19 @@ def test_failures_and_unsent_mail_of_the_last_day_are_recent_failures():
     assert not is_recent_failure(PassageStatut.ECHOUE, NOW - timedelta(hours=25), au=NOW)
     assert not is_recent_failure(PassageStatut.TERMINE, NOW - timedelta(hours=1), au=NOW)
     assert not is_recent_failure(PassageStatut.EN_COURS, None, au=NOW)
+
+
+def test_runs_overlapping_in_threads_give_the_terminal_back_only_when_the_last_one_ends():
+    import logging
+
+    from flows.passage import _terminal_left_to_the_command
+
+    logger = logging.getLogger("aap")
+    assert logger.propagate
+    first, second = _terminal_left_to_the_command(), _terminal_left_to_the_command()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first run ends while the second goes on
+    assert not logger.propagate
+    second.__exit__(None, None, None)
+    assert logger.propagate
